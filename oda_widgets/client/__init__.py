@@ -1,0 +1,1 @@
+"""Pure-Python dispatcher client (no widget imports)."""

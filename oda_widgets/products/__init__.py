@@ -1,0 +1,1 @@
+"""Dispatcher products decoded into astropy objects (no widget imports)."""
