@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install everything the tests need and run them all:
+#   .venv (package + test extras), Debian's Chromium for the browser tests, and
+#   .venv-dispatcher, the real ODA dispatcher (cdci-data-analysis 1.3.3) used as a test peer.
+# Extra arguments go to pytest (e.g. scripts/test.sh -m "not browser" -x).
+source "$(dirname "${BASH_SOURCE[0]}")/_env.sh"
+ensure_venv ".[test]"
+
+if ! command -v chromium >/dev/null 2>&1; then
+  as_root apt-get update -q
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q chromium
+fi
+
+DVENV="$ROOT/.venv-dispatcher"
+if [ ! -x "$DVENV/bin/run_osa_cdci_server.py" ]; then
+  # Pins from ../shared/REAL_DISPATCHER.md: 1.3.3 pins bokeh==2.4.2 (conflicts with oda-api, hence
+  # --no-deps) and imports names removed in Flask 2.3, marshmallow 3.24, python-shell-colors 0.4.
+  "$PYTHON" -m venv "$DVENV"
+  "$DVENV/bin/pip" install -q "oda-api==1.3.5" "flask<2.3" "marshmallow<3.24" \
+      "python-shell-colors<0.4" sentry-sdk raven blinker pylogstash-context python-logstash \
+      simplejson decorator flask-restx logging-tree nbformat giturlparse GitPython black celery \
+      gunicorn bs4 redis PyJWT
+  "$DVENV/bin/pip" install -q --no-deps "cdci-data-analysis==1.3.3"
+fi
+
+status=0
+if ls js/tests/*.test.mjs >/dev/null 2>&1; then
+  node --test js/tests/ || status=$?
+fi
+"$VENV/bin/python" -m pytest "$@" || status=$?
+exit $status
