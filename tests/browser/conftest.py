@@ -1,0 +1,158 @@
+"""Browser-test peers: JupyterLab in a subprocess, driven through Debian's Chromium by pytest-playwright.
+
+Fixtures offered to every browser test:
+
+* ``jupyter_server`` (session): a real JupyterLab on 127.0.0.1 and a free port, started with this
+  interpreter (``sys.executable -m jupyterlab``) so kernels run the project venv and ``import oda_widgets``
+  works. A dict ``{"base", "token", "root"}``; ``root`` is the server's notebook directory (a tmp dir).
+* ``make_notebook(*cells, name=None)``: writes a uniquely named notebook (kernelspec set, so Lab never
+  asks for a kernel) into ``root`` and returns its file name; its kernel sessions are deleted afterwards.
+* ``page`` (pytest-playwright) runs in ``/usr/bin/chromium`` with the closed-network flags, 1400×1000.
+
+Helpers (``open_and_run``, ``page_errors``, ``screenshot``) live in ``tests/browser/helpers.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import nbformat
+import pytest
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+# --no-sandbox: CI runs as root; the background/component/sync flags keep Chromium off the closed network.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                 "--disable-dev-shm-usage"]
+# The Lab server's own access token (a local test server, not an ODA token).
+LAB_TOKEN = "oda-widgets-browser-tests"
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+
+
+def pytest_collection_modifyitems(items):
+    """Everything under tests/browser is a browser test, whether or not the author marked it."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (or set CHROMIUM_PATH)")
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1400, "height": 1000}}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _status(url: str) -> int:
+    with urllib.request.urlopen(url, timeout=2) as r:
+        return r.status
+
+
+@pytest.fixture(scope="session")
+def jupyter_server(tmp_path_factory):
+    """A JupyterLab server of this interpreter, isolated from the user's Jupyter config."""
+    root = tmp_path_factory.mktemp("nbroot")
+    cfg = tmp_path_factory.mktemp("jupyter-config")
+    (cfg / "labconfig").mkdir()
+    # The announcements plugin would fetch news from GitHub and pop a toast over screenshots.
+    (cfg / "labconfig" / "page_config.json").write_text(json.dumps(
+        {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
+    venv_bin = str(Path(sys.executable).parent)
+    env = {**os.environ,
+           "JUPYTER_CONFIG_DIR": str(cfg),
+           "JUPYTER_RUNTIME_DIR": str(tmp_path_factory.mktemp("jupyter-runtime")),
+           "JUPYTER_PLATFORM_DIRS": "1",
+           # kernels inherit PATH; the venv's bin first so any "python" resolves to the project venv
+           "PATH": venv_bin + os.pathsep + os.environ.get("PATH", "")}
+    # never leak a user's ODA token into notebooks the tests save
+    env.pop("ODA_TOKEN", None)
+    port = _free_port()
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+           "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+           f"--IdentityProvider.token={LAB_TOKEN}", f"--ServerApp.root_dir={root}",
+           "--LabApp.expose_app_in_browser=True", "--JupyterNotebookApp.expose_app_in_browser=True",
+           "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+           "--LabApp.extension_manager=readonly", f"--LabApp.workspaces_dir={root / '.ws'}"]
+    log_path = root.parent / f"{root.name}-jupyter.log"
+    log = open(log_path, "w")
+    proc = subprocess.Popen(cmd, env=env, cwd=root, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"jupyterlab exited early:\n{log_path.read_text()[-3000:]}")
+            try:
+                if _status(f"{base}/api/status?token={LAB_TOKEN}") == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"jupyterlab did not answer within 120 s:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield {"base": base, "token": LAB_TOKEN, "root": root, "log": log_path}
+    finally:
+        proc.terminate()  # SIGTERM: the server shuts its kernels down (~3 s), then exits
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        log.close()
+
+
+def lab_api(server: dict, method: str, path: str):
+    """One authenticated request to the Lab server's REST API; the decoded JSON (or None)."""
+    req = urllib.request.Request(server["base"] + path, method=method,
+                                 headers={"Authorization": f"token {server['token']}"})
+    with urllib.request.urlopen(req, timeout=15) as r:
+        body = r.read()
+    return json.loads(body) if body else None
+
+
+@pytest.fixture
+def make_notebook(jupyter_server):
+    """``make_notebook(*cells, name=None) -> file name``: a fresh notebook (its own kernel) in the server root.
+
+    Each cell is a code string. Kernel sessions of the notebooks made here are deleted after the test,
+    so kernels do not pile up across tests.
+    """
+    names: list[str] = []
+
+    def make(*cells: str, name: str | None = None) -> str:
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = dict(KERNELSPEC)
+        nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+        stem = name or "t"
+        fname = f"{stem}-{uuid.uuid4().hex[:8]}.ipynb"
+        nbformat.write(nb, jupyter_server["root"] / fname)
+        names.append(fname)
+        return fname
+
+    yield make
+    for s in lab_api(jupyter_server, "GET", "/api/sessions") or []:
+        if any(s["path"].endswith(n) for n in names):
+            try:
+                lab_api(jupyter_server, "DELETE", f"/api/sessions/{s['id']}")
+            except OSError:
+                pass  # already gone with its page: nothing left to stop

@@ -1,0 +1,113 @@
+"""Helpers for JupyterLab browser tests (use with the fixtures of ``tests/browser/conftest.py``).
+
+Typical test::
+
+    from helpers import open_and_run, page_errors, screenshot, wait_all_executed
+
+    def test_thing(page, jupyter_server, make_notebook):
+        errors = page_errors(page)
+        nb = make_notebook("from oda_widgets.x import X\\nX()")
+        open_and_run(page, jupyter_server, nb)
+        expect(page.get_by_test_id("x-root")).to_be_visible(timeout=60_000)
+        screenshot(page, "thing")
+        errors.assert_none()
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from playwright.sync_api import ConsoleMessage, Error, Page
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-results" / "screenshots"
+
+KERNEL_READY = """() => {
+  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  return !!k && k.status === 'idle' && k.connectionStatus === 'connected';
+}"""
+
+# True once every code cell of the open notebook has an execution count and the kernel is idle again.
+ALL_EXECUTED = """() => {
+  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  if (!w || !w.content || !w.content.widgets) return false;
+  const k = w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  if (!k || k.status !== 'idle') return false;
+  return w.content.widgets.every(c => c.model.type !== 'code' || !!c.model.executionCount);
+}"""
+
+# Errors we own: our Python package (tracebacks in widget output), our anywidget front ends (loaded as
+# blob: ES modules by anywidget), bqplot marks, and the widget manager failing to build one of our views.
+OURS = re.compile(r"oda[_-]widgets|anywidget|bqplot|blob:|Could not create (a )?view|"
+                  r"Error (creating|rendering) (widget|view)|Failed to load (model|ESM)",
+                  re.IGNORECASE)
+
+
+def open_and_run(page: Page, server: dict, notebook: str, *, timeout: float = 60_000,
+                 wait: bool = False) -> None:
+    """Open ``notebook`` in a fresh Lab workspace, wait for its kernel, then run all cells.
+
+    With ``wait=True`` also wait until every code cell has executed (the kernel is idle again).
+    """
+    page.goto(f"{server['base']}/lab/tree/{notebook}?reset&token={server['token']}")
+    page.wait_for_function(KERNEL_READY, timeout=timeout)  # kernel started and websocket connected
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    if wait:
+        wait_all_executed(page, timeout=timeout)
+
+
+def wait_all_executed(page: Page, *, timeout: float = 60_000) -> None:
+    """Wait until every code cell of the current notebook has run and the kernel is idle."""
+    page.wait_for_function(ALL_EXECUTED, timeout=timeout)
+
+
+def cell_outputs_text(page: Page) -> list[str]:
+    """Text of each code cell's output area of the current notebook, in order."""
+    return page.evaluate("""() => {
+      const w = window.jupyterapp.shell.currentWidget;
+      return w.content.widgets.filter(c => c.model.type === 'code')
+        .map(c => (c.outputArea && c.outputArea.node) ? c.outputArea.node.innerText : '');
+    }""")
+
+
+@dataclass
+class PageErrors:
+    """Console errors and uncaught page errors of one page that concern our widgets."""
+
+    page: Page
+    errors: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+    def _on_console(self, msg: ConsoleMessage) -> None:
+        if msg.type != "error":
+            return
+        loc = msg.location or {}
+        text = f"console.error: {msg.text} @ {loc.get('url', '')}"
+        (self.errors if OURS.search(text) else self.ignored).append(text)
+
+    def _on_pageerror(self, err: Error) -> None:
+        text = f"pageerror: {err.message}\n{err.stack or ''}"
+        (self.errors if OURS.search(text) else self.ignored).append(text)
+
+    def assert_none(self) -> None:
+        """Fail with every collected error of ours (Lab's own noise is kept in ``ignored``)."""
+        assert not self.errors, "browser errors from our widgets:\n" + "\n".join(self.errors)
+
+
+def page_errors(page: Page) -> PageErrors:
+    """Start collecting console/page errors of ``page``; call ``.assert_none()`` at the end of the test."""
+    collector = PageErrors(page)
+    page.on("console", collector._on_console)
+    page.on("pageerror", collector._on_pageerror)
+    return collector
+
+
+def screenshot(page: Page, name: str, **kwargs) -> Path:
+    """Save a PNG of the page as ``test-results/screenshots/<name>.png``; returns its path."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), **kwargs)
+    return path
