@@ -37,3 +37,28 @@ def test_lab_kernel_round_trip(page: Page, jupyter_server, make_notebook):
     expect(echo).to_contain_text(f"kernel saw click; prefix={sys.prefix}; oda_widgets=", timeout=15_000)
     screenshot(page, "smoke-round-trip")
     errors.assert_none()
+
+
+BROKEN_ESM = '''\
+import anywidget, traitlets
+class Broken(anywidget.AnyWidget):
+    _esm = "export default { render({ model, el }) { el.textContent = 'drawn'; throw new Error('oda-broken-render'); } };"
+Broken()
+'''
+
+
+def test_page_errors_catch_a_failing_front_end(page: Page, jupyter_server, make_notebook):
+    """The collector every browser test relies on does see an exception thrown by an anywidget view."""
+    errors = page_errors(page)
+    nb = make_notebook(BROKEN_ESM, name="broken")
+    open_and_run(page, jupyter_server, nb, wait=True)
+    page.wait_for_function("() => [...document.querySelectorAll('.jp-OutputArea-output')]"
+                           ".some(n => n.textContent.includes('drawn'))", timeout=30_000)
+    # console events reach Python asynchronously: poll the collector, bounded
+    for _ in range(100):
+        if any("oda-broken-render" in e for e in errors.errors):
+            break
+        page.wait_for_timeout(100)
+    assert any("oda-broken-render" in e for e in errors.errors), (errors.errors, errors.ignored)
+    with pytest.raises(AssertionError, match="oda-broken-render"):
+        errors.assert_none()
