@@ -5,8 +5,9 @@ Fixtures offered to every browser test:
 * ``jupyter_server`` (session): a real JupyterLab on 127.0.0.1 and a free port, started with this
   interpreter (``sys.executable -m jupyterlab``) so kernels run the project venv and ``import oda_widgets``
   works. A dict ``{"base", "token", "root"}``; ``root`` is the server's notebook directory (a tmp dir).
-* ``make_notebook(*cells, name=None)``: writes a uniquely named notebook (kernelspec set, so Lab never
-  asks for a kernel) into ``root`` and returns its file name; its kernel sessions are deleted afterwards.
+* ``make_notebook(*cells, name=None, source=None)``: writes a uniquely named notebook (kernelspec set, so
+  Lab never asks for a kernel) into ``root`` and returns its file name; ``source=`` copies an existing
+  notebook (cells appended after it). Its kernel sessions are deleted afterwards.
 * ``page`` (pytest-playwright) runs in ``/usr/bin/chromium`` with the closed-network flags, 1400×1000.
 
 Helpers (``open_and_run``, ``page_errors``, ``screenshot``) live in ``tests/browser/helpers.py``.
@@ -139,11 +140,16 @@ def make_notebook(jupyter_server):
     """
     names: list[str] = []
 
-    def make(*cells: str, name: str | None = None) -> str:
-        nb = nbformat.v4.new_notebook()
+    def make(*cells: str, name: str | None = None, source: str | Path | None = None) -> str:
+        """Code cells as strings; or ``source=`` an existing .ipynb copied in (e.g. ``notebooks/quickstart.ipynb``)."""
+        if source is not None:
+            nb = nbformat.read(Path(source), as_version=4)
+            nb.cells.extend(nbformat.v4.new_code_cell(c) for c in cells)
+        else:
+            nb = nbformat.v4.new_notebook()
+            nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
         nb.metadata["kernelspec"] = dict(KERNELSPEC)
-        nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
-        stem = name or "t"
+        stem = name or (Path(source).stem if source is not None else "t")
         fname = f"{stem}-{uuid.uuid4().hex[:8]}.ipynb"
         nbformat.write(nb, jupyter_server["root"] / fname)
         names.append(fname)
