@@ -1,0 +1,285 @@
+"""Rebinning and statistics of light curves (model code: numpy/astropy only, no widgets).
+
+Works on anything shaped like :class:`oda_widgets.products.LightCurve`: ``time`` (astropy ``Time``,
+bin centres), ``rate``/``error`` (``Quantity``, count/s), ``timedel`` (``Quantity``, full bin width,
+scalar or per bin), optionally ``fracexp`` (fractional exposure per bin) and ``valid`` (bins MMODA
+shows). The result of :func:`rebin` is a :class:`BinnedLightCurve`, which has the same attributes,
+so it can be rebinned again, plotted by ``LightCurveView`` or written with ``save``.
+
+Counts are summed, not rates averaged: the exposure of a bin is ``FRACEXP × TIMEDEL`` (``TIMEDEL``
+alone when there is no fractional exposure), ``counts = rate × exposure``, the new rate is
+``Σ counts / Σ exposure`` and its error ``sqrt(Σ (error × exposure)²) / Σ exposure``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from astropy import units as u
+from astropy.io import fits
+from astropy.time import Time, TimeDelta
+
+from ..errors import InvalidParameter
+
+# IJD 0 = MJD 51544.0 TT (PROTOCOL §5.6); every INTEGRAL file uses this MJDREF.
+MJDREF = 51544.0
+IJD_ZERO = Time(MJDREF, format="mjd", scale="tt")
+
+
+def _per_bin(value: Any, n: int, unit: u.Unit | None = None) -> np.ndarray:
+    """``value`` (scalar or length-n, Quantity or plain) as a float64 array of length n."""
+    if isinstance(value, u.Quantity):
+        value = value.to_value(unit) if unit is not None else value.value
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim == 0:
+        return np.full(n, float(arr))
+    if arr.shape != (n,):
+        raise InvalidParameter(f"expected one value per bin ({n}), got shape {arr.shape}")
+    return arr
+
+
+def time_zero_of(lc: Any) -> Time | None:
+    """The light curve's TIMEZERO as an astropy ``Time`` (SPI-ACS), or None.
+
+    Accepts a ``Time``, a ``Quantity`` of time or a number of seconds since IJD 0 (the FITS keyword's
+    meaning), so it works whatever form the product model keeps it in.
+    """
+    tz = getattr(lc, "time_zero", None)
+    if tz is None:
+        return None
+    if isinstance(tz, Time):
+        return tz
+    if isinstance(tz, u.Quantity):
+        return IJD_ZERO + TimeDelta(tz.to(u.s))
+    return IJD_ZERO + TimeDelta(float(tz) * u.s)
+
+
+def valid_mask(lc: Any) -> np.ndarray:
+    """Bins worth showing: the product's ``valid`` mask (if any) and finite rate, finite error > 0.
+
+    MMODA's rules (PROTOCOL §5.4): drop non-finite rates, ERROR ≤ 0, and RATE = ERROR = 0.
+    """
+    rate = np.asarray(u.Quantity(lc.rate).value, dtype=np.float64)
+    err = np.asarray(u.Quantity(lc.error).value, dtype=np.float64)
+    ok = np.isfinite(rate) & np.isfinite(err) & (err > 0)
+    given = getattr(lc, "valid", None)
+    if given is not None:
+        ok &= np.asarray(given, dtype=bool)
+    return ok
+
+
+def exposure_of(lc: Any) -> u.Quantity:
+    """Exposure of each bin: FRACEXP × TIMEDEL when the product has FRACEXP, else TIMEDEL (seconds)."""
+    n = len(lc.time)
+    timedel = _per_bin(lc.timedel, n, u.s)
+    frac = getattr(lc, "fracexp", None)
+    if frac is not None:
+        timedel = timedel * _per_bin(frac, n)
+    return timedel * u.s
+
+
+@dataclass
+class BinnedLightCurve:
+    """A light curve made by :func:`rebin`, with the attributes of ``LightCurve``.
+
+    ``time`` bin centres, ``timedel`` full bin widths, ``fracexp`` the exposed fraction of each new
+    bin, ``counts`` the summed counts, ``n_bins`` how many input bins each new bin holds.
+    """
+
+    time: Time
+    rate: u.Quantity
+    error: u.Quantity
+    timedel: u.Quantity
+    fracexp: np.ndarray
+    counts: np.ndarray
+    n_bins: np.ndarray
+    source: str | None = None
+    e_min: u.Quantity | None = None
+    e_max: u.Quantity | None = None
+    instrument: str | None = None
+    time_zero: Time | None = None
+    valid: np.ndarray = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self):
+        if self.valid is None:
+            self.valid = np.ones(len(self.time), dtype=bool)
+
+    @property
+    def xerr(self) -> u.Quantity:
+        """Half bin widths."""
+        return self.timedel / 2
+
+    def __len__(self) -> int:
+        return len(self.time)
+
+    def __repr__(self) -> str:
+        return (f"<BinnedLightCurve {self.source or ''!s} {len(self)} bins, "
+                f"{self.instrument or ''} {self.time[0].isot if len(self) else ''}>")
+
+    def to_hdulist(self) -> fits.HDUList:
+        """An OGIP-style light-curve FITS (TIME in IJD days, or seconds since TIMEZERO for SPI-ACS)."""
+        if self.time_zero is not None:
+            t = (self.time - self.time_zero).to_value(u.s)
+            tunit, dt = "s", self.timedel.to_value(u.s)
+        else:
+            t = (self.time.tt.mjd - MJDREF)
+            tunit, dt = "d", self.timedel.to_value(u.d)
+        cols = [fits.Column("TIME", "D", unit=tunit, array=t),
+                fits.Column("TIMEDEL", "D", unit=tunit, array=np.broadcast_to(dt, t.shape)),
+                fits.Column("RATE", "D", unit="count/s", array=self.rate.to_value(u.ct / u.s)),
+                fits.Column("ERROR", "D", unit="count/s", array=self.error.to_value(u.ct / u.s)),
+                fits.Column("FRACEXP", "D", array=self.fracexp),
+                fits.Column("COUNTS", "D", unit="count", array=self.counts),
+                fits.Column("NBINS", "J", array=self.n_bins)]
+        hdu = fits.BinTableHDU.from_columns(cols, name="RATE")
+        h = hdu.header
+        h["MJDREF"] = (MJDREF, "IJD 0 = MJD 51544.0")
+        h["TIMESYS"] = "TT"
+        h["TIMEUNIT"] = tunit
+        h["TIMEPIXR"] = 0.5
+        if self.time_zero is not None:
+            h["TIMEZERO"] = ((self.time_zero.tt - IJD_ZERO).to_value(u.s), "s since IJD 0")
+        if self.source:
+            h["NAME"] = self.source
+        if self.instrument:
+            h["INSTRUME"] = self.instrument
+        if self.e_min is not None and self.e_max is not None:
+            h["E_MIN"] = (float(u.Quantity(self.e_min, u.keV).value), "keV")
+            h["E_MAX"] = (float(u.Quantity(self.e_max, u.keV).value), "keV")
+        return fits.HDUList([fits.PrimaryHDU(), hdu])
+
+    def save(self, path: str | Path, overwrite: bool = True) -> Path:
+        """Write the curve as FITS to ``path``; returns the path."""
+        path = Path(path)
+        self.to_hdulist().writeto(path, overwrite=overwrite)
+        return path
+
+
+def rebin(lc: Any, factor_or_width: int | u.Quantity | TimeDelta) -> BinnedLightCurve:
+    """Rebin a light curve by an integer factor or to a bin width.
+
+    * an ``int`` *k*: every *k* consecutive valid bins become one;
+    * a time ``Quantity``/``TimeDelta`` *w*: bins are grouped on a grid of width *w* starting at the
+      first bin's start edge (empty grid cells produce no bin).
+
+    Invalid bins (see :func:`valid_mask`) are left out. Returns a :class:`BinnedLightCurve`.
+    """
+    n = len(lc.time)
+    ok = valid_mask(lc)
+    idx = np.flatnonzero(ok)
+    if idx.size == 0:
+        raise InvalidParameter("the light curve has no valid bins to rebin")
+    t = lc.time[idx]
+    ref = t[0]
+    # seconds relative to the first bin: float64 keeps µs precision over years
+    tsec = (t - ref).to_value(u.s)
+    timedel = _per_bin(lc.timedel, n, u.s)[idx]
+    start = tsec - timedel / 2
+    stop = tsec + timedel / 2
+    if isinstance(factor_or_width, (bool, np.bool_)):
+        raise InvalidParameter("rebin needs an integer factor or a time width, not a bool")
+    if isinstance(factor_or_width, (int, np.integer)):
+        k = int(factor_or_width)
+        if k < 1:
+            raise InvalidParameter(f"rebin factor must be ≥ 1, got {k}")
+        group = np.arange(idx.size) // k
+    elif isinstance(factor_or_width, (u.Quantity, TimeDelta)):
+        width = (factor_or_width.to_value(u.s) if isinstance(factor_or_width, u.Quantity)
+                 else factor_or_width.sec)
+        if not np.isscalar(width) or not np.isfinite(width) or width <= 0:
+            raise InvalidParameter(f"rebin width must be a positive time, got {factor_or_width}")
+        group = np.floor((tsec - start[0]) / width).astype(np.int64)
+    else:
+        raise InvalidParameter(
+            f"rebin needs an integer factor or a time Quantity (e.g. 100 * u.s), got {factor_or_width!r}")
+
+    exposure = exposure_of(lc).to_value(u.s)[idx]
+    rate = u.Quantity(lc.rate).to_value(u.ct / u.s)[idx]
+    err = u.Quantity(lc.error).to_value(u.ct / u.s)[idx]
+    counts = rate * exposure
+    var = (err * exposure) ** 2
+
+    # group is non-decreasing, so each new bin is one contiguous run
+    starts = np.flatnonzero(np.r_[True, np.diff(group) != 0])
+    sum_exp = np.add.reduceat(exposure, starts)
+    sum_counts = np.add.reduceat(counts, starts)
+    sum_var = np.add.reduceat(var, starts)
+    n_bins = np.diff(np.r_[starts, idx.size])
+    if isinstance(factor_or_width, (int, np.integer)):
+        edge0 = np.minimum.reduceat(start, starts)
+        edge1 = np.maximum.reduceat(stop, starts)
+    else:
+        g = group[starts]
+        edge0 = start[0] + g * width
+        edge1 = edge0 + width
+    with np.errstate(invalid="ignore", divide="ignore"):
+        new_rate = sum_counts / sum_exp
+        new_err = np.sqrt(sum_var) / sum_exp
+    span = edge1 - edge0
+    return BinnedLightCurve(
+        time=ref + TimeDelta((edge0 + edge1) / 2 * u.s),
+        rate=new_rate * u.ct / u.s,
+        error=new_err * u.ct / u.s,
+        timedel=span * u.s,
+        fracexp=sum_exp / span,
+        counts=sum_counts,
+        n_bins=n_bins,
+        source=getattr(lc, "source", None),
+        e_min=getattr(lc, "e_min", None),
+        e_max=getattr(lc, "e_max", None),
+        instrument=getattr(lc, "instrument", None),
+        time_zero=time_zero_of(lc),
+        valid=np.isfinite(new_rate) & (sum_exp > 0),
+    )
+
+
+def mean_rate(lc: Any) -> tuple[u.Quantity, u.Quantity]:
+    """Inverse-variance weighted mean rate of the valid bins and its 1σ error, as Quantities."""
+    ok = valid_mask(lc)
+    if not ok.any():
+        raise InvalidParameter("the light curve has no valid bins")
+    rate = u.Quantity(lc.rate).to_value(u.ct / u.s)[ok]
+    err = u.Quantity(lc.error).to_value(u.ct / u.s)[ok]
+    w = 1.0 / err ** 2
+    mean = np.sum(w * rate) / np.sum(w)
+    return mean * u.ct / u.s, np.sqrt(1.0 / np.sum(w)) * u.ct / u.s
+
+
+@dataclass(frozen=True)
+class ConstantFit:
+    """Fit of a constant rate: χ², degrees of freedom, p-value (chance of a χ² this large), mean rate."""
+
+    chi2: float
+    dof: int
+    p_value: float
+    mean: u.Quantity
+    mean_error: u.Quantity
+
+    @property
+    def reduced_chi2(self) -> float:
+        return self.chi2 / self.dof if self.dof > 0 else float("nan")
+
+    def __str__(self) -> str:
+        return (f"constant {self.mean:.4g} ± {self.mean_error.value:.2g}: "
+                f"χ²/dof = {self.chi2:.1f}/{self.dof}, p = {self.p_value:.3g}")
+
+
+def chi2_constant(lc: Any) -> ConstantFit:
+    """χ² of the valid bins against their weighted mean (is the source variable?)."""
+    from scipy.stats import chi2 as chi2_dist
+
+    ok = valid_mask(lc)
+    mean, mean_err = mean_rate(lc)
+    rate = u.Quantity(lc.rate).to_value(u.ct / u.s)[ok]
+    err = u.Quantity(lc.error).to_value(u.ct / u.s)[ok]
+    c2 = float(np.sum(((rate - mean.value) / err) ** 2))
+    dof = int(ok.sum()) - 1
+    p = float(chi2_dist.sf(c2, dof)) if dof > 0 else float("nan")
+    return ConstantFit(chi2=c2, dof=dof, p_value=p, mean=mean, mean_error=mean_err)
+
+
+__all__ = ["rebin", "mean_rate", "chi2_constant", "ConstantFit", "BinnedLightCurve",
+           "valid_mask", "exposure_of", "time_zero_of", "MJDREF", "IJD_ZERO"]
