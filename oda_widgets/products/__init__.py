@@ -1,1 +1,21 @@
-"""Dispatcher products decoded into astropy objects (no widget imports)."""
+"""Dispatcher products decoded into astropy objects (no widget imports).
+
+* :func:`safe_loads` — the restricted unpickler every server pickle goes through;
+* :func:`decode_numpy_data_product` / :func:`encode_numpy_data_product` — NumpyDataProduct ⇄ HDUList;
+* :class:`Catalog` — the image catalog as an astropy Table, and back to ``selected_catalog``;
+* :class:`ProductCollection` — every product of a response, with oda_api-compatible names;
+* typed views :class:`LightCurve`, :class:`Mosaic`, :class:`Spectrum`.
+"""
+
+from oda_widgets.products.catalog import Catalog
+from oda_widgets.products.numpy_product import (
+    NumpyProduct,
+    decode_numpy_data_product,
+    encode_numpy_data_product,
+)
+from oda_widgets.products.safe_pickle import ALLOWED_NAMES, safe_loads
+
+__all__ = [
+    "safe_loads", "ALLOWED_NAMES", "NumpyProduct", "decode_numpy_data_product",
+    "encode_numpy_data_product", "Catalog",
+]
