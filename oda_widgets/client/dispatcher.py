@@ -136,13 +136,17 @@ def parameter_in_message(message: str, sent: Mapping[str, Any] | None = None) ->
     parameter that was sent and appears in the message as a whole word.
     """
     sent_names = [k for k in (sent or {}) if k not in BOOKKEEPING or k in ("instrument", "product_type")]
+    if re.search(r"not enough segments|invalid token|signature verification|token provided", message, re.I):
+        return "token"
+    if re.search(r"\bproduct type \S+ not in\b", message):
+        return "product_type"
     for pattern in _PARAMETER_PATTERNS:
         m = pattern.search(message)
         if m and (not sent_names or m.group(1) in sent_names or pattern is _PARAMETER_PATTERNS[0]):
             return m.group(1)
     best: tuple[int, str] | None = None
     for name in sent_names:
-        m = re.search(r"(?<![\w.])" + re.escape(name) + r"(?![\w])", message)
+        m = re.search(r"(?<![\w.-])" + re.escape(name) + r"(?![\w-])", message)
         if m and (best is None or m.start() < best[0]):
             best = (m.start(), name)
     return best[1] if best else None
@@ -159,6 +163,69 @@ def missing_roles_in_message(message: str) -> list[str]:
     if m:
         return [r.strip() for r in m.group(1).rstrip(". ").split(",") if r.strip()]
     return []
+
+
+def error_from_response(status_code: int, content: bytes, *, url: str, reason: str = "",
+                        location: str | None = None, sent: Mapping[str, Any] | None = None,
+                        token: str | None = None) -> OdaError:
+    """The typed error for a dispatcher answer with a non-200 status (PROTOCOL §1.4).
+
+    30x → ``Redirected``; 400 → ``RequestNotUnderstood`` (``parameter`` when the message names
+    one); 401/403 → ``Unauthorized`` (``missing_roles``) or ``TokenExpired``; 500 and anything
+    else → ``ServerError``. Both 403 shapes are understood: the APIerror JSON and the
+    run_analysis-shaped body with ``exit_status.message``. Messages are redacted.
+    """
+    code = status_code
+    if 300 <= code < 400:
+        if not location:
+            m = re.search(rb'href="([^"]+)"', content or b"")
+            location = m.group(1).decode("utf-8", "replace") if m else None
+        base = re.split(r"/(?:api/)?(?:run_analysis|instr-list|meta-data|par-names)\b", location or "")[0]
+        hint = f" If the dispatcher has moved, use Dispatcher({base!r})." if base else ""
+        return Redirected(f"The dispatcher at {url} redirects this request (HTTP {code}) to "
+                          f"{location or 'an unstated address'}.{hint}", location=location,
+                          status_code=code)
+    try:
+        body = json.loads(content)
+    except ValueError:
+        body = None
+    text = redact(_text_of(content.decode("utf-8", "replace")), token) if body is None else ""
+    body = redact(body, token)
+    details = {k: v for k, v in body.items() if k != "config"} if isinstance(body, dict) else {}
+    if isinstance(body, dict) and isinstance(body.get("exit_status"), dict):
+        # run_analysis-shaped error (403 for missing roles, job/user mismatch)
+        exit_status = body["exit_status"]
+        message = (exit_status.get("message") or exit_status.get("error_message") or "").strip()
+        debug = str(exit_status.get("debug_message") or "")
+    elif isinstance(body, dict):
+        message = str(body.get("error_message") or body.get("message") or body.get("error") or "").strip()
+        debug = str(body.get("debug_message") or "")
+    else:
+        message, debug = text, ""
+    if debug:
+        details.setdefault("debug_message", debug)
+
+    if code == 400:
+        parameter = parameter_in_message(message, sent)
+        return RequestNotUnderstood(
+            message or "The dispatcher did not understand the request (HTTP 400).",
+            parameter=parameter, details=details, status_code=400)
+    if code in (401, 403):
+        roles = missing_roles_in_message(message)
+        if "expired" in message.lower():
+            return TokenExpired(message + " " + HOW_TO_GET_A_TOKEN, details=details, status_code=code)
+        if not message:
+            message = "The dispatcher refused the request (not authorized)."
+        if token is None and not (sent or {}).get("token"):
+            message += "\nYou sent no token. " + HOW_TO_GET_A_TOKEN
+        return Unauthorized(message, missing_roles=roles, details=details, status_code=code)
+    if code == 500:
+        what = message or "internal server error"
+        return ServerError(f"The dispatcher at {url} failed while handling the request "
+                           f"(HTTP 500): {what}", details=details, status_code=500)
+    return ServerError(f"The dispatcher at {url} answered with an unexpected HTTP {code}: "
+                       + (message or reason or "no explanation"), details=details,
+                       status_code=code)
 
 
 class Dispatcher:
@@ -272,54 +339,8 @@ class Dispatcher:
 
     def _error(self, resp: requests.Response, sent: Mapping[str, Any] | None = None) -> OdaError:
         """The typed error for a non-200 answer (30x, 400, 403, 500, …)."""
-        code = resp.status_code
-        if 300 <= code < 400:
-            location = resp.headers.get("Location")
-            return Redirected(
-                f"The dispatcher at {self.url} redirects this request to {location}. "
-                f"Use that address instead: Dispatcher({(location or '').split('/run_analysis')[0]!r}).",
-                location=location, status_code=code)
-        try:
-            body = json.loads(resp.content)
-        except ValueError:
-            body = None
-        text = self.redact(_text_of(resp.text or "")) if body is None else ""
-        body = self.redact(body)
-        details = {k: v for k, v in body.items() if k != "config"} if isinstance(body, dict) else {}
-        if isinstance(body, dict) and isinstance(body.get("exit_status"), dict):
-            # run_analysis-shaped error (403 for missing roles, job/user mismatch)
-            exit_status = body["exit_status"]
-            message = (exit_status.get("message") or exit_status.get("error_message") or "").strip()
-            debug = str(exit_status.get("debug_message") or "")
-        elif isinstance(body, dict):
-            message = str(body.get("error_message") or body.get("message") or body.get("error") or "").strip()
-            debug = str(body.get("debug_message") or "")
-        else:
-            message, debug = text, ""
-        if debug:
-            details.setdefault("debug_message", debug)
-
-        if code == 400:
-            parameter = parameter_in_message(message, sent)
-            return RequestNotUnderstood(
-                message or "The dispatcher did not understand the request (HTTP 400).",
-                parameter=parameter, details=details, status_code=400)
-        if code in (401, 403):
-            roles = missing_roles_in_message(message)
-            if "expired" in message.lower():
-                return TokenExpired(message + " " + HOW_TO_GET_A_TOKEN, details=details, status_code=code)
-            if not message:
-                message = "The dispatcher refused the request (not authorized)."
-            if self._token is None and not (sent or {}).get("token"):
-                message += "\nYou sent no token. " + HOW_TO_GET_A_TOKEN
-            return Unauthorized(message, missing_roles=roles, details=details, status_code=code)
-        if code == 500:
-            what = message or "internal server error"
-            return ServerError(f"The dispatcher at {self.url} failed while handling the request "
-                               f"(HTTP 500): {what}", details=details, status_code=500)
-        return ServerError(f"The dispatcher at {self.url} answered with an unexpected HTTP {code}: "
-                           + (message or resp.reason or "no explanation"), details=details,
-                           status_code=code)
+        return error_from_response(resp.status_code, resp.content, url=self.url, reason=resp.reason or "",
+                                   location=resp.headers.get("Location"), sent=sent, token=self._token)
 
     def _get_json(self, path: str, params: Mapping[str, Any], *, with_token: bool) -> Any:
         """GET an endpoint (redirects followed), retried per policy; the JSON or a typed error."""
@@ -488,4 +509,4 @@ class Dispatcher:
 
 
 __all__ = ["Dispatcher", "RetryPolicy", "TransientFailure", "KNOWN_SITES", "new_session_id",
-           "parameter_in_message", "missing_roles_in_message"]
+           "error_from_response", "parameter_in_message", "missing_roles_in_message"]

@@ -336,8 +336,9 @@ class Job:
             self.session_id = body.get("session_id") or monitor.get("session_id") or self.session_id
             if self.submitted_at is None:
                 self.submitted_at = time.time()
-            self.comment = str(redact(exit_status.get("comment") or "", self.token))
-            self.warning = str(redact(exit_status.get("warning") or "", self.token))
+            # Later polls often answer with an empty comment: keep the last thing the server said.
+            self.comment = str(redact(exit_status.get("comment") or "", self.token)) or self.comment
+            self.warning = str(redact(exit_status.get("warning") or "", self.token)) or self.warning
             if monitor.get("full_report_dict") or monitor.get("full_report_dict_list"):
                 self.progress = Progress.from_job_monitor(redact(dict(monitor), self.token))
             if new_state is JobState.DONE:
