@@ -1,0 +1,505 @@
+"""``LightCurveView``: rate against time for one or more INTEGRAL light curves (bqplot).
+
+What is drawn scales with the screen, not with the data: for the visible time range the kernel sends
+at most four points per pixel column (first, last, lowest, highest — see :mod:`.decimate`) and redoes
+that, debounced, whenever the x scale's min/max change (pan, zoom, reset). Curves short enough for
+the view are drawn point by point with their error bars. Times travel as float64 (relative to a
+reference for the "seconds" axis), so 0.05 s bins stay exact; float32 absolute times would be wrong
+by minutes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import bqplot
+import ipywidgets as widgets
+import numpy as np
+from astropy import units as u
+from astropy.time import Time, TimeDelta
+
+from ..errors import InvalidParameter
+from ..products.rebin import (IJD_ZERO, MJDREF, BinnedLightCurve, chi2_constant, rebin, time_zero_of,
+                              valid_mask)
+from .decimate import decimate, segments
+
+TIME_FORMATS = ("IJD", "MJD", "UTC", "seconds")
+# d3's category10, the colours people already associate with "first source, second source..."
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+           "#bcbd22", "#17becf")
+# SPI-ACS products carry no energy keywords; oda_api labels them with the ACS's nominal band
+SPI_ACS_BAND = (75.0, 2000.0)
+
+
+def _as_light_curves(data: Any) -> list[Any]:
+    """Normalise what users pass: a LightCurve, a list, a ProductCollection, an HDUList/NumpyProduct."""
+    if data is None:
+        raise InvalidParameter("LightCurveView needs a light curve (or a list of them)")
+    if hasattr(data, "light_curves") and not hasattr(data, "rate"):
+        data = list(data.light_curves)
+    if not isinstance(data, (list, tuple)):
+        data = [data]
+    out = []
+    for item in data:
+        if hasattr(item, "rate") and hasattr(item, "time"):
+            out.append(item)
+            continue
+        try:
+            from ..products import LightCurve  # written alongside; optional until it lands
+        except ImportError as exc:
+            raise InvalidParameter(
+                f"cannot show {type(item).__name__}: pass a LightCurve (time, rate, error)") from exc
+        out.append(LightCurve.from_product(item))
+    if not out:
+        raise InvalidParameter("LightCurveView got an empty list of light curves")
+    return out
+
+
+class _Curve:
+    """One source's arrays, prepared once: seconds since the view's reference, sorted, valid only."""
+
+    def __init__(self, lc: Any, ref: Time, colour: str):
+        self.original = lc
+        self.colour = colour
+        self.set_shown(lc, ref)
+
+    def set_shown(self, lc: Any, ref: Time) -> None:
+        self.shown = lc
+        ok = valid_mask(lc)
+        t = lc.time[ok] if not ok.all() else lc.time
+        sec = (t - ref).to_value(u.s).astype(np.float64, copy=False)
+        y = u.Quantity(lc.rate).to_value(u.ct / u.s)[ok].astype(np.float64)
+        e = u.Quantity(lc.error).to_value(u.ct / u.s)[ok].astype(np.float64)
+        xerr = getattr(lc, "xerr", None)
+        if xerr is None:
+            xerr = u.Quantity(lc.timedel) / 2
+        xe = np.broadcast_to(u.Quantity(xerr).to_value(u.s), ok.shape)[ok].astype(np.float64)
+        order = None if np.all(sec[1:] >= sec[:-1]) else np.argsort(sec, kind="stable")
+        if order is not None:
+            sec, y, e, xe = sec[order], y[order], e[order], xe[order]
+        self.sec, self.y, self.err, self.xerr = sec, y, e, xe
+
+    @property
+    def source(self) -> str:
+        return str(getattr(self.original, "source", None) or "source")
+
+
+class LightCurveView(widgets.VBox):
+    """Interactive light curve(s): zoom/pan, time axis in IJD/MJD/UTC/seconds, rebinning, interval brush.
+
+    ``LightCurveView(lc)`` or ``LightCurveView([lc1, lc2])`` (a ``ProductCollection`` works too).
+    Every control is also a method: :meth:`set_time_format`, :meth:`rebin`, :meth:`reset_zoom`,
+    :meth:`set_mode`, :meth:`show_sources`, :meth:`select_interval`, :meth:`use_as_t1_t2`,
+    :meth:`save`, :meth:`export_png`. After brushing, :attr:`selected_interval` is an astropy ``Time``
+    pair (UTC scale).
+    """
+
+    def __init__(self, light_curves: Any, *, time_format: str | None = None, columns: int = 1000,
+                 debounce: float = 0.05, height: str = "420px"):
+        super().__init__()
+        lcs = _as_light_curves(light_curves)
+        zero = time_zero_of(lcs[0])
+        # reference of the float64 x data: TIMEZERO for SPI-ACS (its own convention), else the first bin
+        self.reference: Time = (zero if zero is not None else min(lc.time.min() for lc in lcs)).tt
+        self.columns = int(columns)
+        self.debounce = float(debounce)
+        self._curves = [_Curve(lc, self.reference, PALETTE[i % len(PALETTE)]) for i, lc in enumerate(lcs)]
+        self._form = None
+        self._pending: asyncio.TimerHandle | None = None
+        self._rebin_arg: Any = None
+        self._quiet = False
+        self.bytes_sent = 0  # payload of the last redraw (x, y, error bars), for benchmarks
+        self.redraws = 0
+        self._time_format = time_format or ("seconds" if zero is not None else "IJD")
+        if self._time_format not in TIME_FORMATS:
+            raise InvalidParameter(f"time_format must be one of {TIME_FORMATS}, got {self._time_format!r}")
+
+        self._format_picker = widgets.Dropdown(options=TIME_FORMATS, value=self._time_format,
+                                               description="Time", layout=widgets.Layout(width="180px"))
+        self._format_picker.observe(lambda ch: self.set_time_format(ch["new"]), "value")
+        self._source_picker = widgets.SelectMultiple(
+            options=[c.source for c in self._curves], value=[c.source for c in self._curves],
+            rows=min(4, len(self._curves)), description="Sources",
+            layout=widgets.Layout(width="260px", display="" if len(self._curves) > 1 else "none"))
+        self._source_picker.observe(lambda ch: self.show_sources(ch["new"]), "value")
+        self._mode = widgets.ToggleButtons(options=[("zoom/pan", "zoom"), ("select interval", "select")],
+                                           value="zoom", style={"button_width": "110px"})
+        self._mode.observe(lambda ch: self.set_mode(ch["new"]), "value")
+        self._reset_button = widgets.Button(description="Reset zoom", icon="home")
+        self._reset_button.on_click(lambda _: self.reset_zoom())
+        self._rebin_text = widgets.Text(value="", placeholder="factor (5) or width (100 s)",
+                                        description="Rebin", layout=widgets.Layout(width="260px"))
+        self._rebin_button = widgets.Button(description="Apply", layout=widgets.Layout(width="70px"))
+        self._rebin_button.on_click(lambda _: self._rebin_from_text())
+        self._t1t2_button = widgets.Button(description="Use as T1/T2", disabled=True,
+                                           tooltip="copy the brushed interval into the linked query form")
+        self._t1t2_button.on_click(lambda _: self.use_as_t1_t2())
+        self.message = widgets.HTML()
+        self.stats = widgets.HTML()
+        self._height = height
+        self._build_figure()
+        self.children = [
+            widgets.HBox([self._format_picker, self._mode, self._reset_button]),
+            self.figure,
+            widgets.HBox([self._rebin_text, self._rebin_button, self._t1t2_button, self._source_picker]),
+            self.stats, self.message]
+        self.reset_zoom()
+        self._update_stats()
+
+    # ---------------------------------------------------------------- time axis conversions
+    @property
+    def time_format(self) -> str:
+        """Current x axis: 'IJD', 'MJD', 'UTC' (date-time axis) or 'seconds' (since :attr:`reference`)."""
+        return self._time_format
+
+    def _offset_days(self) -> float:
+        """The reference in the current axis' day unit (IJD or MJD)."""
+        ijd = (self.reference - IJD_ZERO).to_value(u.d)
+        return ijd + (MJDREF if self._time_format == "MJD" else 0.0)
+
+    def _sec_to_display(self, sec: np.ndarray) -> np.ndarray:
+        if self._time_format == "seconds":
+            return sec
+        if self._time_format == "UTC":
+            # one offset from the reference: a leap second inside the curve would shift later
+            # labels by 1 s, far below what a date axis shows
+            ref = np.datetime64(self.reference.utc.isot, "us")
+            return ref + np.round(np.asarray(sec) * 1e6).astype("timedelta64[us]")
+        return self._offset_days() + np.asarray(sec) / 86400.0
+
+    def _display_to_sec(self, v: Any) -> float:
+        if self._time_format == "seconds":
+            return float(v)
+        if self._time_format == "UTC":
+            ref = np.datetime64(self.reference.utc.isot, "us")
+            return float((np.datetime64(v, "us") - ref) / np.timedelta64(1, "us")) / 1e6
+        return (float(v) - self._offset_days()) * 86400.0
+
+    def _axis_label(self) -> str:
+        if self._time_format == "seconds":
+            return f"Time [s since {self.reference.utc.isot[:23]} UTC]"
+        if self._time_format == "UTC":
+            return "Time [UTC]"
+        return f"Time [{self._time_format}, TT]"
+
+    def _rate_label(self) -> str:
+        lc = self._curves[0].original
+        e_min, e_max = getattr(lc, "e_min", None), getattr(lc, "e_max", None)
+        band = ""
+        if e_min is not None and e_max is not None:
+            band = f" {u.Quantity(e_min, u.keV).value:g}–{u.Quantity(e_max, u.keV).value:g} keV"
+        elif str(getattr(lc, "instrument", "")).upper().startswith("SPI"):
+            band = f" ~{SPI_ACS_BAND[0]:g}–{SPI_ACS_BAND[1]:g} keV"
+        return f"Rate{band} [counts/s]"
+
+    # ---------------------------------------------------------------- figure
+    def _build_figure(self) -> None:
+        xs = bqplot.DateScale() if self._time_format == "UTC" else bqplot.LinearScale()
+        ys = bqplot.LinearScale()
+        self.x_scale, self.y_scale = xs, ys
+        self._lines, self._errorbars = [], []
+        for c in self._curves:
+            self._errorbars.append(bqplot.Lines(x=np.zeros(0), y=np.zeros(0), scales={"x": xs, "y": ys},
+                                                colors=[c.colour], opacities=[0.55], stroke_width=1))
+            self._lines.append(bqplot.Lines(x=np.zeros(0), y=np.zeros(0), scales={"x": xs, "y": ys},
+                                            colors=[c.colour], labels=[c.source], display_legend=True,
+                                            stroke_width=1.2, marker_size=12))
+        self.x_axis = bqplot.Axis(scale=xs, label=self._axis_label(), grid_lines="dashed",
+                                  num_ticks=6, label_offset="35px")
+        self.y_axis = bqplot.Axis(scale=ys, side="left", label=self._rate_label(),
+                                  grid_lines="dashed", label_offset="50px")
+        # zoom along time only: the rate axis follows what is drawn
+        self.panzoom = bqplot.PanZoom(scales={"x": [xs]})
+        self.brush = bqplot.interacts.BrushIntervalSelector(scale=xs, marks=self._lines, color="#ff9900")
+        self.brush.observe(self._on_brush, "selected")
+        fig = bqplot.Figure(marks=self._errorbars + self._lines, axes=[self.x_axis, self.y_axis],
+                            interaction=self.panzoom if self._mode.value == "zoom" else self.brush,
+                            legend_location="top-right", animation_duration=0,
+                            fig_margin={"top": 30, "bottom": 55, "left": 75, "right": 20},
+                            layout=widgets.Layout(width="100%", height=self._height))
+        self.figure = fig
+        xs.observe(self._on_range, names=["min", "max"])
+
+    def _visible(self) -> list[tuple[_Curve, bqplot.Lines, bqplot.Lines]]:
+        shown = set(self._source_picker.value)
+        return [(c, line, bars) for c, line, bars in zip(self._curves, self._lines, self._errorbars)
+                if c.source in shown]
+
+    def _full_range_sec(self) -> tuple[float, float]:
+        curves = [c for c, _, _ in self._visible() if c.sec.size] or [c for c in self._curves if c.sec.size]
+        if not curves:
+            return 0.0, 1.0
+        lo = min(float(c.sec[0] - c.xerr[0]) for c in curves)
+        hi = max(float(c.sec[-1] + c.xerr[-1]) for c in curves)
+        return (lo, hi) if hi > lo else (lo - 1.0, hi + 1.0)
+
+    def view_range(self) -> Time:
+        """The visible time range as an astropy ``Time`` pair (TT)."""
+        a, b = self._current_sec_range()
+        return self.reference + TimeDelta([a, b] * u.s)
+
+    def _current_sec_range(self) -> tuple[float, float]:
+        xmin, xmax = self.x_scale.min, self.x_scale.max
+        if xmin is None or xmax is None:
+            return self._full_range_sec()
+        return self._display_to_sec(xmin), self._display_to_sec(xmax)
+
+    def _set_sec_range(self, a: float, b: float) -> None:
+        lo, hi = self._sec_to_display(np.array([a, b]))
+        if self._time_format == "UTC":
+            lo, hi = lo.astype(dt.datetime), hi.astype(dt.datetime)
+        else:
+            lo, hi = float(lo), float(hi)
+        # set from Python: redraw once now rather than through the debounced observer
+        self._quiet = True
+        try:
+            self.x_scale.min, self.x_scale.max = lo, hi
+        finally:
+            self._quiet = False
+        self.redraw()
+
+    def reset_zoom(self) -> None:
+        """Show the whole curve(s) again."""
+        self._set_sec_range(*self._full_range_sec())
+
+    def zoom_to(self, start: Time, stop: Time) -> None:
+        """Show only ``start``–``stop`` (astropy ``Time``)."""
+        if not (isinstance(start, Time) and isinstance(stop, Time)):
+            raise InvalidParameter("zoom_to needs two astropy Time values")
+        a, b = (start - self.reference).to_value(u.s), (stop - self.reference).to_value(u.s)
+        if not b > a:
+            raise InvalidParameter("zoom_to: stop must be after start")
+        self._set_sec_range(float(a), float(b))
+
+    def _on_range(self, change) -> None:
+        if self._quiet:
+            return
+        if self.debounce <= 0:
+            self.redraw()
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None:
+            # no event loop (a script, a test): nothing to debounce against, redraw now
+            self.redraw()
+            return
+        if self._pending is not None:
+            self._pending.cancel()
+        self._pending = loop.call_later(self.debounce, self.redraw)
+
+    def redraw(self) -> None:
+        """Recompute what is drawn for the current view (called by zoom/pan, debounced)."""
+        self._pending = None
+        a, b = self._current_sec_range()
+        total = 0
+        for c, line, bars in zip(self._curves, self._lines, self._errorbars):
+            d = decimate(c.sec, c.y, a, b, self.columns, err=c.err)
+            idx = d.index
+            x = self._sec_to_display(c.sec[idx])
+            y = c.y[idx]
+            if d.full:
+                vx, vy = segments(c.sec[idx], y - c.err[idx], y + c.err[idx])
+                # horizontal bars: the bin widths, as two points per bin with a NaN-y break
+                hx = np.empty(3 * idx.size)
+                hx[0::3] = c.sec[idx] - c.xerr[idx]
+                hx[1::3] = c.sec[idx] + c.xerr[idx]
+                hx[2::3] = c.sec[idx]
+                hy = np.repeat(y, 3)
+                hy[2::3] = np.nan
+                ex = np.concatenate([vx, hx])
+                ey = np.concatenate([vy, hy])
+            else:
+                ex, ey = segments(d.env_x, d.env_lo, d.env_hi)
+            ex = self._sec_to_display(ex)
+            with line.hold_sync(), bars.hold_sync():
+                line.x, line.y = x, y
+                line.marker = "circle" if d.full and idx.size <= 2000 else None
+                bars.x, bars.y = ex, ey
+            total += 8 * (len(x) + len(y) + len(ex) + len(ey))
+        self.bytes_sent = total
+        self.redraws += 1
+
+    # ---------------------------------------------------------------- controls (also methods)
+    def set_time_format(self, fmt: str) -> None:
+        """Switch the time axis: 'IJD', 'MJD', 'UTC' or 'seconds'; the visible range is kept."""
+        if fmt not in TIME_FORMATS:
+            raise InvalidParameter(f"time format must be one of {TIME_FORMATS}, got {fmt!r}")
+        if fmt == self._time_format:
+            return
+        a, b = self._current_sec_range()
+        selected = self.selected_interval
+        self._time_format = fmt
+        self._format_picker.value = fmt
+        old = self.figure
+        self._build_figure()
+        self.children = tuple(self.figure if ch is old else ch for ch in self.children)
+        self._set_sec_range(a, b)
+        if selected is not None:
+            self.select_interval(*selected)
+
+    def set_mode(self, mode: str) -> None:
+        """'zoom' (drag pans, wheel zooms) or 'select' (drag brushes a time interval)."""
+        if mode not in ("zoom", "select"):
+            raise InvalidParameter(f"mode must be 'zoom' or 'select', got {mode!r}")
+        self._mode.value = mode
+        self.figure.interaction = self.panzoom if mode == "zoom" else self.brush
+
+    def show_sources(self, names: Iterable[str]) -> None:
+        """Show only the named sources (the others are hidden, not dropped)."""
+        names = list(names)
+        unknown = set(names) - {c.source for c in self._curves}
+        if unknown:
+            raise InvalidParameter(f"unknown source(s) {sorted(unknown)}; have {self.sources}")
+        if tuple(self._source_picker.value) != tuple(names):
+            self._source_picker.value = tuple(names)
+        for c, line, bars in zip(self._curves, self._lines, self._errorbars):
+            line.visible = bars.visible = c.source in names
+        self._update_stats()
+
+    @property
+    def sources(self) -> list[str]:
+        return [c.source for c in self._curves]
+
+    @property
+    def light_curves(self) -> list[Any]:
+        """What is drawn: the original curves, or their rebinned versions after :meth:`rebin`."""
+        return [c.shown for c in self._curves]
+
+    def rebin(self, factor_or_width: int | u.Quantity | TimeDelta | None) -> None:
+        """Rebin every curve (int factor or time width, see ``products.rebin.rebin``); None undoes it."""
+        self._rebin_arg = factor_or_width
+        for c in self._curves:
+            shown = c.original if factor_or_width in (None, 1) else rebin(c.original, factor_or_width)
+            c.set_shown(shown, self.reference)
+        self.redraw()
+        self._update_stats()
+
+    def _rebin_from_text(self) -> None:
+        text = self._rebin_text.value.strip()
+        try:
+            if not text:
+                arg = None
+            elif text.isdigit():
+                arg = int(text)
+            else:
+                try:
+                    arg = u.Quantity(text)
+                except (TypeError, ValueError) as exc:
+                    raise InvalidParameter(f"rebin: '{text}' is neither a factor nor a time width") from exc
+                if arg.unit.physical_type != "time":
+                    raise InvalidParameter(f"rebin: '{text}' is not a time width (try '100 s')")
+            self.rebin(arg)
+            self._show_message("")
+        except InvalidParameter as exc:
+            self._show_message(str(exc), error=True)
+
+    def _update_stats(self) -> None:
+        rows = []
+        for c, _, _ in self._visible():
+            try:
+                fit = chi2_constant(c.shown)
+            except InvalidParameter as exc:
+                rows.append(f"<b>{c.source}</b>: {exc}")
+                continue
+            rows.append(f"<span style='color:{c.colour}'>■</span> <b>{c.source}</b>: "
+                        f"{len(c.sec)} bins, mean {fit.mean.value:.4g} ± {fit.mean_error.value:.2g} counts/s, "
+                        f"χ²/dof = {fit.chi2:.1f}/{fit.dof}, p = {fit.p_value:.3g}")
+        self.stats.value = "<br>".join(rows)
+
+    def _show_message(self, text: str, error: bool = False) -> None:
+        colour = "#b00020" if error else "inherit"
+        self.message.value = f"<span style='color:{colour}'>{text}</span>" if text else ""
+
+    # ---------------------------------------------------------------- interval selection
+    def _on_brush(self, change) -> None:
+        self._t1t2_button.disabled = self.selected_interval is None
+
+    @property
+    def selected_interval(self) -> Time | None:
+        """The brushed interval as a ``Time`` pair (UTC scale, ISO format), or None."""
+        sel = self.brush.selected
+        if sel is None or len(sel) != 2:
+            return None
+        a, b = sorted(self._display_to_sec(v) for v in sel)
+        t = (self.reference + TimeDelta([a, b] * u.s)).utc
+        t.format = "isot"
+        return t
+
+    def select_interval(self, start: Time, stop: Time) -> None:
+        """Select ``start``–``stop`` as if brushed (the brush shows it in select mode)."""
+        if not (isinstance(start, Time) and isinstance(stop, Time)):
+            raise InvalidParameter("select_interval needs two astropy Time values")
+        sec = np.array([(start - self.reference).to_value(u.s), (stop - self.reference).to_value(u.s)])
+        self.brush.selected = self._sec_to_display(np.sort(sec))
+
+    def link_form(self, form: Any) -> None:
+        """Remember a ``QueryForm`` for :meth:`use_as_t1_t2` (and the button of the same name)."""
+        if not hasattr(form, "set_values"):
+            raise InvalidParameter("link_form needs a QueryForm (an object with set_values)")
+        self._form = form
+
+    def use_as_t1_t2(self, form: Any = None) -> Time:
+        """Put the selected interval into the form's T1/T2 (ISO-T, UTC); returns the interval."""
+        form = form if form is not None else self._form
+        if form is None:
+            err = InvalidParameter("no query form linked: call view.link_form(form) or pass form=")
+            self._show_message(str(err), error=True)
+            raise err
+        interval = self.selected_interval
+        if interval is None:
+            err = InvalidParameter("select an interval first (mode 'select interval', then drag)")
+            self._show_message(str(err), error=True)
+            raise err
+        form.set_values(T1=interval[0].isot, T2=interval[1].isot, T_format="isot")
+        self._show_message(f"T1/T2 set to {interval[0].isot} – {interval[1].isot} (UTC)")
+        return interval
+
+    # ---------------------------------------------------------------- output
+    def save(self, path: str | Path) -> list[Path]:
+        """Write the shown curve(s) as FITS (rebinned ones as rebinned).
+
+        One curve: ``path`` itself. Several: ``<stem>_<source><suffix>`` next to ``path``.
+        Returns the paths written.
+        """
+        path = Path(path)
+        out = []
+        for c in self._curves:
+            target = path if len(self._curves) == 1 else path.with_name(
+                f"{path.stem}_{''.join(ch if ch.isalnum() else '_' for ch in c.source)}{path.suffix or '.fits'}")
+            if isinstance(c.shown, BinnedLightCurve) or not hasattr(c.shown, "save"):
+                if not isinstance(c.shown, BinnedLightCurve):
+                    # a plain curve without a writer: a factor-1 rebin copies it bin for bin
+                    rebin(c.shown, 1).save(target)
+                else:
+                    c.shown.save(target)
+            else:
+                c.shown.save(target)
+            out.append(target)
+        return out
+
+    def export_png(self, path: str | Path, scale: float | None = None,
+                   on_saved: Callable[[Path], None] | None = None) -> None:
+        """Write the figure as PNG to ``path`` once the front end has rendered it.
+
+        bqplot renders PNGs in the browser: this asks the displayed figure for its pixels and writes
+        them when they arrive (asynchronously; ``on_saved(path)`` is called then). Headless use
+        (nbclient, scripts) has no front end, so nothing is written; use a browser (e.g. the
+        Playwright set-up of the tests) or ``save`` for the data.
+        """
+        path = Path(path)
+
+        def write(data) -> None:
+            path.write_bytes(bytes(data))
+            self._show_message(f"saved {path}")
+            if on_saved is not None:
+                on_saved(path)
+
+        self.figure.get_png_data(write, scale=scale)
+
+
+__all__ = ["LightCurveView", "TIME_FORMATS"]

@@ -1,0 +1,214 @@
+"""LightCurveView in the kernel: marks hold the file's values, time axes agree with astropy, zoom decimates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from astropy import units as u
+from astropy.io import fits
+from astropy.time import Time, TimeDelta
+
+from oda_widgets.errors import InvalidParameter
+from oda_widgets.light_curve import LightCurveView
+
+from _lc import IJD0, make_lc
+
+SAMPLES = "/work/shared/samples"
+
+
+def jemx_lc(name="jemx1_lc_GRB221009A.fits"):
+    """The real JEM-X file as a LightCurve-shaped object, read with astropy only."""
+    with fits.open(f"{SAMPLES}/{name}") as h:
+        hdu = h["JMX1-SRC.-LCR"]
+        d = hdu.data
+        timedel = (np.asarray(d["TIMEDEL"], float) if "TIMEDEL" in d.names
+                   else np.full(len(d), hdu.header["TIMEDEL"]))
+        lc = make_lc(np.asarray(d["RATE"], float), np.asarray(d["ERROR"], float),
+                     fracexp=np.asarray(d["FRACEXP"], float), source=hdu.header["NAME"], instrument="JMX1")
+        lc.time = IJD0 + TimeDelta(np.asarray(d["TIME"], float) * u.d)
+        lc.timedel = timedel * u.d
+        lc.xerr = lc.timedel / 2
+        lc.e_min, lc.e_max = hdu.header["E_MIN"] * u.keV, hdu.header["E_MAX"] * u.keV
+        return lc, np.asarray(d["TIME"], float), np.asarray(d["RATE"], float), np.asarray(d["ERROR"], float)
+
+
+def test_real_jemx_file_values_are_on_the_marks():
+    lc, t, rate, err = jemx_lc()
+    v = LightCurveView(lc)
+    ok = np.isfinite(rate) & (err > 0)
+    line, bars = v._lines[0], v._errorbars[0]
+    assert v.time_format == "IJD"
+    assert np.allclose(line.x, t[ok], rtol=0, atol=1e-9)  # float64 IJD, not float32
+    assert line.x.dtype == np.float64
+    assert np.array_equal(line.y, rate[ok].astype(float))
+    # vertical bars: rate ± error at each time; horizontal: ± TIMEDEL/2
+    n = ok.sum()
+    vy = bars.y[:3 * n]
+    assert np.allclose(vy[0::3], rate[ok] - err[ok]) and np.allclose(vy[1::3], rate[ok] + err[ok])
+    hx = bars.x[3 * n:]
+    with fits.open(f"{SAMPLES}/jemx1_lc_GRB221009A.fits") as h:
+        timedel = np.asarray(h[1].data["TIMEDEL"], float)[ok]
+    assert np.allclose(hx[1::3] - hx[0::3], timedel, rtol=1e-8)
+    assert v.y_axis.label == "Rate 4.12–29.66 keV [counts/s]"
+    assert v.x_axis.label == "Time [IJD, TT]"
+    assert "GRB221009A" in v.stats.value and f"{n} bins" in v.stats.value
+
+
+def test_osa_file_with_grouping_and_no_timedel_column():
+    lc, t, rate, err = jemx_lc("jemx1_lc_osa_with_grouping.fits.gz")
+    v = LightCurveView(lc)
+    ok = np.isfinite(rate) & (err > 0)
+    assert np.allclose(v._lines[0].x, t[ok], atol=1e-9)
+    v.set_time_format("MJD")
+    assert np.allclose(v._lines[0].x, t[ok] + 51544.0, atol=1e-9)
+
+
+@pytest.mark.parametrize("fmt", ["IJD", "MJD", "UTC", "seconds"])
+def test_time_axes_agree_with_astropy(fmt):
+    zero = Time("2024-03-01T12:00:00", scale="utc").tt
+    lc = make_lc(np.arange(1.0, 21.0), np.ones(20), timedel_s=0.05, time_zero=zero, instrument="SPI-ACS")
+    lc.e_min = lc.e_max = None
+    v = LightCurveView(lc, time_format=fmt)
+    x = v._lines[0].x
+    t = lc.time
+    if fmt == "IJD":
+        expect = t.tt.mjd - 51544.0
+        assert np.allclose(x, expect, rtol=0, atol=1e-10)
+    elif fmt == "MJD":
+        assert np.allclose(x, t.tt.mjd, rtol=0, atol=1e-10)
+    elif fmt == "UTC":
+        got = Time(x.astype("datetime64[us]"), scale="utc")
+        assert np.max(np.abs((got - t).to_value(u.s))) < 2e-6
+        assert x.dtype.kind == "M"
+    else:
+        assert np.allclose(x, (t - zero).to_value(u.s), atol=1e-9)
+        assert v.x_axis.label == "Time [s since 2024-03-01T12:00:00.000 UTC]"
+    assert "~75–2000 keV" in v.y_axis.label
+
+
+def test_format_switch_keeps_the_view_and_the_selection():
+    lc = make_lc(np.arange(100.0) + 1, np.ones(100), timedel_s=10)
+    v = LightCurveView(lc)
+    start, stop = lc.time[10], lc.time[20]
+    v.zoom_to(start, stop)
+    v.select_interval(lc.time[12], lc.time[15])
+    for fmt in ["UTC", "seconds", "MJD", "IJD"]:
+        v.set_time_format(fmt)
+        r = v.view_range()
+        assert abs((r[0] - start).to_value(u.s)) < 1e-3 and abs((r[1] - stop).to_value(u.s)) < 1e-3
+        sel = v.selected_interval
+        assert abs((sel[0] - lc.time[12]).to_value(u.s)) < 1e-3
+        assert abs((sel[1] - lc.time[15]).to_value(u.s)) < 1e-3
+    with pytest.raises(InvalidParameter, match="one of"):
+        v.set_time_format("JD")
+
+
+def test_large_curve_is_decimated_and_zoom_redraws():
+    n = 1_700_000
+    rng = np.random.default_rng(3)
+    rate = rng.poisson(3000, n).astype(float) / 0.05
+    rate[1_000_000] = 1e7  # a one-bin burst must be drawn at every zoom level
+    zero = Time("2024-03-01T00:00:00", scale="utc").tt
+    lc = make_lc(rate, np.sqrt(rate * 0.05) / 0.05, timedel_s=0.05, time_zero=zero, instrument="SPI-ACS")
+    v = LightCurveView(lc, columns=1000)
+    x = v._lines[0].x
+    assert len(x) <= 4 * 1002
+    assert v._lines[0].y.max() == 1e7
+    assert v.bytes_sent < 200_000
+    # zooming (as the front end does: set the scale's min/max) redraws at full detail
+    burst_t = (lc.time[1_000_000] - zero).to_value(u.s)
+    before = v.redraws
+    v.x_scale.min, v.x_scale.max = burst_t - 10, burst_t + 10
+    assert v.redraws > before
+    x = v._lines[0].x
+    assert x.min() <= burst_t - 10 and x.max() >= burst_t + 10
+    assert len(x) == 20 / 0.05 + 2  # all 400 in-range bins plus one neighbour per side
+    assert v._lines[0].y.max() == 1e7
+    v.reset_zoom()
+    assert len(v._lines[0].x) <= 4 * 1002
+
+
+def test_rebin_control_and_sources():
+    a = make_lc(np.arange(1.0, 41.0), np.ones(40), source="A")
+    b = make_lc(np.full(40, 3.0), np.ones(40), source="B")
+    v = LightCurveView([a, b])
+    assert v.sources == ["A", "B"]
+    assert v._lines[0].colors != v._lines[1].colors
+    v._rebin_text.value = "4"
+    v._rebin_button.click()
+    assert len(v._lines[0].y) == 10
+    assert v._lines[0].y[0] == pytest.approx(2.5)
+    v._rebin_text.value = "1000 s"
+    v._rebin_button.click()
+    assert len(v._lines[1].y) == 4
+    v._rebin_text.value = "3 keV"
+    v._rebin_button.click()
+    assert "not a time width" in v.message.value
+    v.rebin(None)
+    assert len(v._lines[0].y) == 40
+    v.show_sources(["B"])
+    assert not v._lines[0].visible and v._lines[1].visible
+    assert "A" not in v.stats.value.replace("bins", "")
+    with pytest.raises(InvalidParameter, match="unknown source"):
+        v.show_sources(["C"])
+
+
+class _Form:
+    """The part of QueryForm the view calls."""
+
+    def __init__(self):
+        self.calls = []
+
+    def set_values(self, **kw):
+        self.calls.append(kw)
+
+
+def test_brush_to_t1_t2():
+    lc = make_lc(np.arange(1.0, 101.0), np.ones(100), timedel_s=60)
+    v = LightCurveView(lc)
+    with pytest.raises(InvalidParameter, match="link_form"):
+        v.use_as_t1_t2()
+    form = _Form()
+    v.link_form(form)
+    with pytest.raises(InvalidParameter, match="select an interval"):
+        v.use_as_t1_t2()
+    assert v._t1t2_button.disabled
+    # what the brush sends back: two x values in display units
+    v.set_mode("select")
+    assert v.figure.interaction is v.brush
+    v.brush.selected = np.array([v._lines[0].x[10], v._lines[0].x[20]])
+    assert not v._t1t2_button.disabled
+    v._t1t2_button.click()
+    call = form.calls[-1]
+    assert call["T_format"] == "isot"
+    assert Time(call["T1"], scale="utc") == lc.time[10].utc.copy(format="isot") or \
+        abs((Time(call["T1"], scale="utc") - lc.time[10]).to_value(u.s)) < 1e-3
+    assert abs((Time(call["T2"], scale="utc") - lc.time[20]).to_value(u.s)) < 1e-3
+
+
+def test_save_writes_fits(tmp_path):
+    lc, t, rate, err = jemx_lc()
+    v = LightCurveView(lc)
+    v.rebin(2)
+    (p,) = v.save(tmp_path / "lc.fits")
+    with fits.open(p) as h:
+        assert len(h["RATE"].data) == len(v._lines[0].y)
+        assert np.allclose(h["RATE"].data["RATE"], v._lines[0].y)
+    two = LightCurveView([make_lc(np.ones(5), np.ones(5), source="X 1"), make_lc(np.ones(5), np.ones(5), source="Y")])
+    paths = two.save(tmp_path / "both.fits")
+    assert [q.name for q in paths] == ["both_X_1.fits", "both_Y.fits"] and all(q.exists() for q in paths)
+
+
+def test_export_png_asks_the_front_end():
+    v = LightCurveView(make_lc(np.ones(5), np.ones(5)))
+    sent = []
+    v.figure.send = lambda msg, buffers=None: sent.append(msg)  # no front end here: capture the request
+    v.export_png("/tmp/never.png")
+    assert sent and sent[0]["type"] == "upload_png"
+
+
+def test_bad_input_is_refused():
+    with pytest.raises(InvalidParameter, match="needs a light curve"):
+        LightCurveView(None)
+    with pytest.raises(InvalidParameter, match="empty"):
+        LightCurveView([])
