@@ -25,8 +25,8 @@ from oda_widgets.client.token import (
     HOW_TO_GET_A_TOKEN, TokenInfo, discover_token, ensure_valid, redact,
 )
 from oda_widgets.errors import (
-    AnalysisFailed, DispatcherUnavailable, OdaError, Redirected, RequestNotUnderstood,
-    ServerError, TokenExpired, Unauthorized,
+    AnalysisFailed, DispatcherUnavailable, InvalidParameter, OdaError, Redirected,
+    RequestNotUnderstood, ServerError, TokenExpired, Unauthorized,
 )
 
 if TYPE_CHECKING:
@@ -180,6 +180,8 @@ def error_from_response(status_code: int, content: bytes, *, url: str, reason: s
         if not location:
             m = re.search(rb'href="([^"]+)"', content or b"")
             location = m.group(1).decode("utf-8", "replace") if m else None
+        # A redirect keeps the query string, token included.
+        location = redact(location, token) if location else location
         base = re.split(r"/(?:api/)?(?:run_analysis|instr-list|meta-data|par-names)\b", location or "")[0]
         hint = f" If the dispatcher has moved, use Dispatcher({base!r})." if base else ""
         return Redirected(f"The dispatcher at {url} redirects this request (HTTP {code}) to "
@@ -242,7 +244,8 @@ class Dispatcher:
                  retries: RetryPolicy | None = None, session: requests.Session | None = None):
         url = KNOWN_SITES.get(url, url)
         if not isinstance(url, str) or not re.match(r"^https?://", url):
-            raise ValueError(f"Dispatcher URL must start with http:// or https://, got {url!r}")
+            raise InvalidParameter(f"The dispatcher URL must start with http:// or https://, got {url!r} "
+                                   f"(known site names: {', '.join(KNOWN_SITES)}).", parameter="url")
         self.url = url.rstrip("/")
         self.timeout = float(timeout)
         self.retries = retries or RetryPolicy()
@@ -492,6 +495,7 @@ class Dispatcher:
         ``oda_widgets.errors`` for refused requests. For a job that runs a while use ``submit``.
         """
         prepared = self.prepare(params)
+        prepared.setdefault("query_status", "new")
         body = self._retrying(lambda: self._run_attempt(prepared))
         if body.get("query_status") == "failed":
             raise self.failure(body)

@@ -224,7 +224,8 @@ class Job:
         self._last_snapshot: tuple | None = None
         self._refused = False                # the dispatcher answered with an error status
         self._lock = threading.RLock()       # guards the attributes above
-        self._poll_lock = threading.Lock()   # one request in flight per job
+        # One request in flight per job; re-entrant so an observer may poll from its callback.
+        self._poll_lock = threading.RLock()
 
     # -- wire ----------------------------------------------------------------------------------
     @property

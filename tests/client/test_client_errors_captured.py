@@ -140,3 +140,20 @@ def test_missing_roles_of_several_lines():
                "- You are lacking all of the following roles:\n - unige-hpc-full: needed for p>50\n"
                " - integral-private-qla: needed for private data\nYou can request support ...")
     assert missing_roles_in_message(message) == ["unige-hpc-full", "integral-private-qla"]
+
+
+def test_302_location_with_token_is_redacted():
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+    err = error_from_response(302, b"", url="http://d", token=token,
+                              location=f"http://d/instr-list?instrument=mock&token={token}")
+    assert token not in str(err) and token not in err.location
+    assert err.location == "http://d/instr-list?instrument=mock&token=<token>"
+
+
+def test_bad_dispatcher_url_is_a_clear_error():
+    from oda_widgets.errors import InvalidParameter
+
+    with pytest.raises(InvalidParameter) as err:
+        Dispatcher("www.astro.unige.ch/mmoda/dispatch-data", token="")
+    assert err.value.parameter == "url" and "unige-production" in str(err.value)
+    assert Dispatcher("unige-production", token="").url == "https://www.astro.unige.ch/mmoda/dispatch-data"
