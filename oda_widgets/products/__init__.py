@@ -8,14 +8,26 @@
 """
 
 from oda_widgets.products.catalog import Catalog
+from oda_widgets.products.collection import (
+    BinaryProduct,
+    Picture,
+    ProductCollection,
+    TableProduct,
+    Text,
+    clean_name,
+)
+from oda_widgets.products.light_curve import LightCurve
+from oda_widgets.products.mosaic import Mosaic
 from oda_widgets.products.numpy_product import (
     NumpyProduct,
     decode_numpy_data_product,
     encode_numpy_data_product,
 )
 from oda_widgets.products.safe_pickle import ALLOWED_NAMES, safe_loads
+from oda_widgets.products.spectrum import Spectrum
 
 __all__ = [
     "safe_loads", "ALLOWED_NAMES", "NumpyProduct", "decode_numpy_data_product",
-    "encode_numpy_data_product", "Catalog",
+    "encode_numpy_data_product", "Catalog", "ProductCollection", "TableProduct", "Picture", "Text",
+    "BinaryProduct", "clean_name", "LightCurve", "Mosaic", "Spectrum",
 ]

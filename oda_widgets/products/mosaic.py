@@ -1,0 +1,140 @@
+"""ISGRI / JEM-X mosaic images keyed by IMATYPE, with their WCS (PROTOCOL §5.1)."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+from astropy import units as u
+from astropy.io import fits
+from astropy.time import Time, TimeDelta
+from astropy.wcs import WCS, FITSFixedWarning
+
+from oda_widgets.errors import OdaError
+from oda_widgets.products.light_curve import IJD_MJDREF
+from oda_widgets.products.numpy_product import NumpyProduct
+
+__all__ = ["Mosaic", "IMATYPES"]
+
+#: the images of an ISGRI mosaic, in the order the dispatcher sends them
+IMATYPES = ("INTENSITY", "VARIANCE", "SIGNIFICANCE", "EXPOSURE")
+
+
+def _wcs(header: fits.Header) -> WCS:
+    with warnings.catch_warnings():
+        # OSA writes RADECSYS (old spelling); astropy fixes it and warns — harmless
+        warnings.simplefilter("ignore", FITSFixedWarning)
+        return WCS(header, naxis=2)
+
+
+def _ijd_time(value, header: fits.Header) -> Time:
+    ref = float(header.get("MJDREF", IJD_MJDREF))
+    return Time(ref, format="mjd", scale="tt") + TimeDelta(float(value) * u.day)
+
+
+class Mosaic:
+    """A sky mosaic: ``images`` maps IMATYPE (``INTENSITY``, ``VARIANCE``, ``SIGNIFICANCE``,
+    ``EXPOSURE``) to a 2-D array; ``wcs`` is their celestial :class:`~astropy.wcs.WCS`.
+
+    ``e_min``/``e_max`` (keV Quantity) and ``t_start``/``t_stop`` (Time, TT) come from the image
+    headers or the GROUPING table when present, else None. ``headers`` maps IMATYPE to the header.
+    """
+
+    def __init__(self, images: dict[str, np.ndarray], headers: dict[str, fits.Header], *,
+                 hdulist: fits.HDUList, product: NumpyProduct | None = None, name: str | None = None):
+        if not images:
+            raise OdaError("a mosaic needs at least one image")
+        self.images = images
+        self.headers = headers
+        self.hdulist = hdulist
+        self.product = product
+        self.name = name
+        first = next(iter(headers.values()))
+        self.wcs = _wcs(first)
+        grouping = next((h for h in hdulist if h.name.upper() == "GROUPING"
+                         and isinstance(h, fits.BinTableHDU) and h.data is not None and len(h.data)), None)
+        self.e_min = self._energy("E_MIN", first, grouping)
+        self.e_max = self._energy("E_MAX", first, grouping)
+        self.t_start = self._time(("TSTART", "TFIRST"), "DATE-OBS", first, grouping, min)
+        self.t_stop = self._time(("TSTOP", "TLAST"), "DATE-END", first, grouping, max)
+
+    @staticmethod
+    def _energy(key, header, grouping):
+        if key in header:
+            return float(header[key]) * u.keV
+        if grouping is not None and key in grouping.columns.names:
+            return float(grouping.data[key][0]) * u.keV
+        return None
+
+    @staticmethod
+    def _time(keys, date_key, header, grouping, pick):
+        for key in keys:
+            if key in header:
+                return _ijd_time(header[key], header)
+        if grouping is not None:
+            for key in keys:
+                if key in grouping.columns.names:
+                    values = np.asarray(grouping.data[key], dtype=float)
+                    values = values[np.isfinite(values)]
+                    if values.size:
+                        return _ijd_time(pick(values), grouping.header)
+        if date_key in header:
+            return Time(header[date_key], scale=str(header.get("TIMESYS", "tt")).lower())
+        return None
+
+    @classmethod
+    def from_product(cls, product: NumpyProduct | fits.HDUList, name: str | None = None,
+                     imatype: str | None = None) -> "Mosaic":
+        """The mosaic of a decoded product or an HDUList (``fits.open(file)``).
+
+        Images are keyed by their IMATYPE keyword; an image without one (e.g. a file holding only a
+        significance map in its primary HDU) is keyed by ``imatype`` if given, else its EXTNAME,
+        else ``IMAGE``.
+        """
+        if isinstance(product, NumpyProduct):
+            hdul, prod = product.hdulist, product
+            name = name or product.name
+        elif isinstance(product, fits.HDUList):
+            hdul, prod = product, None
+        else:
+            raise TypeError(f"Mosaic.from_product needs a NumpyProduct or HDUList, got {type(product).__name__}")
+        images: dict[str, np.ndarray] = {}
+        headers: dict[str, fits.Header] = {}
+        for h in hdul:
+            if not isinstance(h, (fits.PrimaryHDU, fits.ImageHDU)) or h.data is None or h.data.ndim != 2:
+                continue
+            key = str(h.header.get("IMATYPE") or imatype
+                      or (h.name if h.name not in ("", "PRIMARY") else "IMAGE")).strip().upper()
+            if key in images:
+                continue
+            images[key] = h.data
+            headers[key] = h.header
+        if not images:
+            raise OdaError(f"no 2-D image among the units {[h.name for h in hdul]}")
+        return cls(images, headers, hdulist=hdul, product=prod, name=name)
+
+    @property
+    def image(self) -> np.ndarray:
+        """The image to show first: SIGNIFICANCE when present (as MMODA does), else the first."""
+        return self.images.get("SIGNIFICANCE", next(iter(self.images.values())))
+
+    @property
+    def significance(self) -> np.ndarray | None:
+        return self.images.get("SIGNIFICANCE")
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.image.shape
+
+    def save(self, path, overwrite: bool = True) -> str:
+        """Write every unit of the mosaic (as received) to the FITS file ``path``; returns it."""
+        self.hdulist.writeto(Path(path), overwrite=overwrite)
+        return str(path)
+
+    def __repr__(self) -> str:
+        band = (f", {self.e_min.value:g}–{self.e_max.value:g} keV"
+                if self.e_min is not None and self.e_max is not None else "")
+        when = f", {self.t_start.isot} … {self.t_stop.isot}" if self.t_start is not None and self.t_stop is not None else ""
+        ny, nx = self.shape
+        return f"Mosaic({nx}×{ny} px, images {list(self.images)}{band}{when})"
