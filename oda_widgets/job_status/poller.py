@@ -1,0 +1,218 @@
+"""Following jobs without blocking the notebook: one asyncio task per job, requests in threads.
+
+In a Jupyter kernel the cell that starts a job returns at once: each job gets a task on the
+kernel's own event loop; the task sends one request at a time through ``asyncio.to_thread``
+(``Job.poll`` is blocking ``requests`` code), comes back to the loop to report, then sleeps
+``job.next_delay()`` (1 s × 1.2 per quiet poll up to a cap, as pyvo and oda_api do). A semaphore
+bounds how many requests are in flight at once, however many jobs are followed.
+
+Outside a running event loop (plain scripts, tests) the same tasks run on one daemon thread with
+its own loop, so the caller's thread is never blocked either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from oda_widgets.errors import OdaError
+
+if TYPE_CHECKING:
+    from oda_widgets.client import Job
+
+log = logging.getLogger(__name__)
+
+#: Requests in flight at once per poller, unless told otherwise.
+DEFAULT_MAX_CONCURRENT = 6
+
+
+class Watch:
+    """One job being followed. ``cancel()`` stops following it; ``error`` says why it ended early.
+
+    ``on_update(job)`` runs after every poll and ``on_end(watch)`` once at the end, both on the
+    thread of the loop that follows the job (the kernel's main thread in a notebook).
+    """
+
+    def __init__(self, poller: "Poller", job: "Job", on_update: Callable[["Job"], Any] | None,
+                 on_end: Callable[["Watch"], Any] | None):
+        self.poller = poller
+        self.job = job
+        self.on_update = on_update
+        self.on_end = on_end
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.error: BaseException | None = None
+        self.cancelled = False
+        self.ended = threading.Event()
+        self._task: asyncio.Task | None = None
+
+    @property
+    def running(self) -> bool:
+        return not self.ended.is_set()
+
+    def cancel(self) -> None:
+        """Stop following the job (thread-safe). The job itself is untouched."""
+        self.cancelled = True
+        loop, task = self.loop, self._task
+        if loop is None or task is None or loop.is_closed():
+            return
+        if _running_loop() is loop:
+            task.cancel()
+        else:
+            loop.call_soon_threadsafe(task.cancel)
+
+    def call_soon(self, callback: Callable[[], Any]) -> None:
+        """Run ``callback`` on this watch's loop thread (from any thread); directly if none."""
+        loop = self.loop
+        if loop is None or loop.is_closed() or _running_loop() is loop:
+            callback()
+        else:
+            loop.call_soon_threadsafe(callback)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until following ended (not from the loop's own thread); True if it did."""
+        if self.loop is not None and _running_loop() is self.loop:
+            raise OdaError("Waiting here would block the event loop that follows the job; "
+                           "use `await job` in a notebook, or job.wait() in a script.")
+        return self.ended.wait(timeout)
+
+    def __repr__(self) -> str:
+        what = "cancelled" if self.cancelled else "running" if self.running else "ended"
+        return f"<Watch {self.job!r} {what}>"
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+class Poller:
+    """Follows any number of jobs with at most ``max_concurrent`` requests in flight.
+
+    ``in_flight``, ``max_in_flight`` and ``polls`` count the requests sent, for the curious and
+    for tests of the bound.
+    """
+
+    def __init__(self, max_concurrent: int = DEFAULT_MAX_CONCURRENT):
+        if int(max_concurrent) < 1:
+            raise ValueError(f"max_concurrent must be at least 1, got {max_concurrent!r}")
+        self.max_concurrent = int(max_concurrent)
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.polls = 0
+        self._lock = threading.Lock()
+        self._semaphores: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+        self._thread_loop: asyncio.AbstractEventLoop | None = None
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+
+    def __repr__(self) -> str:
+        return (f"Poller(max_concurrent={self.max_concurrent}, in_flight={self.in_flight}, "
+                f"polls={self.polls})")
+
+    def watch(self, job: "Job", on_update: Callable[["Job"], Any] | None = None,
+              on_end: Callable[[Watch], Any] | None = None) -> Watch:
+        """Start following ``job`` and return at once; the :class:`Watch` stops it."""
+        watch = Watch(self, job, on_update, on_end)
+        loop = _running_loop()
+        if loop is not None:
+            watch.loop = loop
+            watch._task = loop.create_task(self._follow(watch))
+        else:
+            loop = self._background_loop()
+            watch.loop = loop
+            started = threading.Event()
+
+            def start():
+                watch._task = loop.create_task(self._follow(watch))
+                started.set()
+
+            loop.call_soon_threadsafe(start)
+            started.wait()
+        return watch
+
+    # -- the loop ------------------------------------------------------------------------------
+    async def _follow(self, watch: Watch) -> None:
+        job = watch.job
+        try:
+            while not job.finished and not watch.cancelled:
+                async with self._semaphore():
+                    with self._lock:
+                        self.in_flight += 1
+                        self.polls += 1
+                        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+                    try:
+                        await asyncio.to_thread(job.poll)
+                    finally:
+                        with self._lock:
+                            self.in_flight -= 1
+                self._report(watch)
+                if job.finished:
+                    break
+                await asyncio.sleep(job.next_delay())
+        except asyncio.CancelledError:
+            watch.cancelled = True
+        except OdaError as exc:  # DispatcherUnavailable past the budget, TokenExpired…
+            watch.error = exc
+        except Exception as exc:  # a bug must end this job's watch, not the kernel's loop
+            log.exception("following %r failed", job)
+            watch.error = OdaError(f"Following the job stopped on an unexpected error: "
+                                   f"{type(exc).__name__}: {exc}")
+        finally:
+            watch.ended.set()
+            if watch.on_end is not None:
+                try:
+                    watch.on_end(watch)
+                except Exception:
+                    log.exception("on_end callback of %r failed", watch)
+
+    @staticmethod
+    def _report(watch: Watch) -> None:
+        if watch.on_update is None:
+            return
+        try:
+            watch.on_update(watch.job)
+        except Exception:  # a broken view must not stop the job being followed
+            log.exception("on_update callback of %r failed", watch)
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            sem = self._semaphores.get(loop)
+            if sem is None:
+                sem = self._semaphores[loop] = asyncio.Semaphore(self.max_concurrent)
+            return sem
+
+    def _background_loop(self) -> asyncio.AbstractEventLoop:
+        """The daemon thread's loop, started on first use (scripts and tests)."""
+        with self._lock:
+            if self._thread_loop is None or self._thread_loop.is_closed():
+                loop = asyncio.new_event_loop()
+                self._executor = concurrent.futures.ThreadPoolExecutor(
+                    self.max_concurrent, thread_name_prefix="oda-widgets-poll")
+                loop.set_default_executor(self._executor)
+                thread = threading.Thread(target=loop.run_forever, name="oda-widgets-poller",
+                                          daemon=True)
+                thread.start()
+                self._thread_loop = loop
+            return self._thread_loop
+
+
+_default: Poller | None = None
+_default_lock = threading.Lock()
+
+
+def default_poller() -> Poller:
+    """The poller shared by every widget that was not given one (one bound per session)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Poller()
+        return _default
+
+
+__all__ = ["Poller", "Watch", "default_poller", "DEFAULT_MAX_CONCURRENT"]
