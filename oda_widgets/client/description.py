@@ -158,14 +158,17 @@ class ProductDescription:
         return out
 
     def defaults(self) -> dict[str, Any]:
-        """The par_dict of defaults: every user parameter and every format companion.
+        """The par_dict of defaults: user parameters and format companions, as sent.
 
+        Parameters whose default is null are left out: the dispatcher applies that default
+        itself, and some (``selected_catalog`` on 1.3.3) refuse an explicit null.
         ``instrument`` and ``product_type`` are not included (they are this object's
         ``instrument`` and ``name``).
         """
         out: dict[str, Any] = {}
         for spec in self.parameters:
-            out[spec.name] = _copy(spec.default)
+            if spec.default is not None:
+                out[spec.name] = _copy(spec.default)
             if spec.format_name and spec.format_name not in out:
                 out[spec.format_name] = spec.format_default
         return out

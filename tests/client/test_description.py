@@ -48,7 +48,9 @@ def test_every_capture_parses_to_user_parameters(path):
         assert all(isinstance(s, ParameterSpec) and s.kind in KINDS for s in product.parameters)
         assert all(s.kind != "unknown" for s in product.parameters), product.parameters
         defaults = product.defaults()
-        assert set(names) <= set(defaults)
+        assert set(defaults) - set(names) <= {"T_format", "time_bin_format"}
+        assert {s.name for s in product.parameters if s.default is not None} <= set(defaults)
+        assert not {s.name for s in product.parameters if s.default is None} & set(defaults)
         seen.update(names)
         assert [s.block for s in product.parameters] == sorted(
             (s.block for s in product.parameters), key=["source", "instrument", "product"].index)
