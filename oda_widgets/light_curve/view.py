@@ -47,12 +47,14 @@ def _as_light_curves(data: Any) -> list[Any]:
         if hasattr(item, "rate") and hasattr(item, "time"):
             out.append(item)
             continue
+        from ..products.light_curve import LightCurve
+
         try:
-            from ..products import LightCurve  # written alongside; optional until it lands
-        except ImportError as exc:
+            out.append(LightCurve.from_product(item))
+        except TypeError as exc:
             raise InvalidParameter(
-                f"cannot show {type(item).__name__}: pass a LightCurve (time, rate, error)") from exc
-        out.append(LightCurve.from_product(item))
+                f"cannot show a {type(item).__name__}: pass a LightCurve, a light-curve product or HDUList "
+                "(or a list of them)") from exc
     if not out:
         raise InvalidParameter("LightCurveView got an empty list of light curves")
     return out
@@ -82,8 +84,12 @@ class _Curve:
             sec, y, e, xe = sec[order], y[order], e[order], xe[order]
         self.sec, self.y, self.err, self.xerr = sec, y, e, xe
 
+    label: str | None = None
+
     @property
     def source(self) -> str:
+        if self.label:
+            return self.label
         return str(getattr(self.original, "source", None) or "source")
 
 
@@ -107,6 +113,12 @@ class LightCurveView(widgets.VBox):
         self.columns = int(columns)
         self.debounce = float(debounce)
         self._curves = [_Curve(lc, self.reference, PALETTE[i % len(PALETTE)]) for i, lc in enumerate(lcs)]
+        # the picker and the legend need distinct names (two curves of one source, e.g. ISGRI + JEM-X)
+        seen: dict[str, int] = {}
+        for c in self._curves:
+            n = seen[c.source] = seen.get(c.source, 0) + 1
+            if n > 1:
+                c.label = f"{c.source} ({n})"
         self._form = None
         self._pending: asyncio.TimerHandle | None = None
         self._rebin_arg: Any = None
