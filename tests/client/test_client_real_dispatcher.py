@@ -290,9 +290,18 @@ def test_resume_from_saved_dict(real_dispatcher, backend, token):
     again.wait(timeout=30)
     assert again.state is JobState.DONE
 
-    done = Job.from_dict(again.to_dict(), Dispatcher(real_dispatcher.url, token=token))
-    assert done.state is JobState.DONE
-    assert len(list(done.result().items())) == 1          # products fetched again
+    assert again.result() is not None
+
+
+def test_products_of_a_restored_done_job_are_fetched_again(real_dispatcher, token):
+    first = Dispatcher(real_dispatcher.url, token=token)
+    job = first.submit("empty", "numerical", {"p": fresh_p()}, query_type="Dummy")
+    assert job.state is JobState.DONE
+    done = Job.from_dict(json.loads(json.dumps(job.to_dict())), Dispatcher(real_dispatcher.url, token=token))
+    assert done.state is JobState.DONE and done.last_response is None
+    products = done.result()                               # one more request: query_status=ready
+    assert len(list(products.items())) == 1
+    assert done.last_response["products"]["job_id"] == job.job_id
 
 
 def test_polls_from_threads_are_serialised(via_proxy, proxy, backend):
