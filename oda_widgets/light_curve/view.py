@@ -19,6 +19,7 @@ import bqplot
 import ipywidgets as widgets
 import numpy as np
 from astropy import units as u
+from astropy.io import fits
 from astropy.time import Time, TimeDelta
 
 from ..errors import InvalidParameter
@@ -40,7 +41,8 @@ def _as_light_curves(data: Any) -> list[Any]:
         raise InvalidParameter("LightCurveView needs a light curve (or a list of them)")
     if hasattr(data, "light_curves") and not hasattr(data, "rate"):
         data = list(data.light_curves)
-    if not isinstance(data, (list, tuple)):
+    # an HDUList is a list too, but of HDUs of one curve
+    if not isinstance(data, (list, tuple)) or isinstance(data, fits.HDUList):
         data = [data]
     out = []
     for item in data:

@@ -212,3 +212,32 @@ def test_bad_input_is_refused():
         LightCurveView(None)
     with pytest.raises(InvalidParameter, match="empty"):
         LightCurveView([])
+
+
+@pytest.mark.parametrize("name", ["jemx1_lc_GRB221009A.fits", "jemx1_lc_osa_with_grouping.fits.gz"])
+def test_products_light_curve_from_real_file(name):
+    from oda_widgets.products.light_curve import LightCurve
+
+    with fits.open(f"{SAMPLES}/{name}") as h:
+        h.readall()
+        t = np.asarray(h["JMX1-SRC.-LCR"].data["TIME"], float)
+        rate = np.asarray(h["JMX1-SRC.-LCR"].data["RATE"], float)
+        lc = LightCurve.from_product(h)
+        v = LightCurveView(h)  # an HDUList is turned into a LightCurve by the view
+    ok = lc.valid
+    for view in (v, LightCurveView(lc)):
+        assert np.allclose(view._lines[0].x, t[ok], atol=1e-9)
+        assert np.array_equal(view._lines[0].y, rate[ok])
+        assert view._source_picker.options == ("GRB221009A",) if "GRB" in name else True
+    assert v.y_axis.label.startswith("Rate ") and "keV" in v.y_axis.label
+    rebinned = rebin_real = __import__("oda_widgets.products.rebin", fromlist=["rebin"]).rebin(lc, 3)
+    v.rebin(3)
+    assert np.allclose(v._lines[0].y, rebinned.rate.value[rebin_real.valid])
+
+
+def test_two_curves_of_one_source_get_distinct_names():
+    a = make_lc(np.ones(5), np.ones(5), source="Crab")
+    b = make_lc(np.ones(5) * 2, np.ones(5), source="Crab", instrument="JMX1")
+    v = LightCurveView([a, b])
+    assert v.sources == ["Crab", "Crab (2)"]
+    assert [m.labels for m in v._lines] == [["Crab"], ["Crab (2)"]]
