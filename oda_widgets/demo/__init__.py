@@ -1,0 +1,102 @@
+"""A demo ODA dispatcher with INTEGRAL-like products, for teaching, tests and offline work.
+
+It speaks the real dispatcher's protocol (``/instr-list``, ``/api/meta-data``, ``/api/par-names``,
+``/run_analysis``, ``/resolve_name``) for three instruments — ``isgri``, ``jemx`` and ``spi_acs`` —
+and builds its products from a sky of real bright hard-X-ray sources (see :mod:`.sky`), so the
+official ``oda_api`` client and :class:`oda_widgets.client.Dispatcher` work against it unchanged.
+
+>>> from oda_widgets import demo
+>>> with demo.start() as server:              # doctest: +SKIP
+...     print(server.url)
+
+Tokens: :func:`make_token` signs HS256 JWTs with :data:`DEMO_SECRET`, which this server accepts.
+A request with ``src_name="FAIL_BACKEND"`` makes the backend fail (HTTP 200, ``failed``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import jwt
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+#: The shared secret of the demo server's tokens (public on purpose: demo only).
+DEMO_SECRET = "oda-widgets-demo-secret"
+
+
+def make_token(email: str = "student@example.org", roles=("general",), ttl: float = 86400,
+               expired: bool = False) -> str:
+    """A token the demo server accepts: ``sub``/``email`` = ``email``, ``roles`` as the
+    comma-separated string MMODA issues, valid ``ttl`` seconds (already expired if ``expired``)."""
+    now = int(time.time())
+    roles = [roles] if isinstance(roles, str) else list(roles)
+    payload = {
+        "sub": email, "email": email, "name": email.split("@")[0],
+        "roles": ", ".join(roles),
+        "iat": now - (int(ttl) + 120 if expired else 0),
+        "exp": now - 60 if expired else now + int(ttl),
+        "msdone": False, "msfail": False,
+    }
+    return jwt.encode(payload, DEMO_SECRET, algorithm="HS256")
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Request handler that does not print one line per request (errors are still reported)."""
+
+    def log_request(self, code="-", size="-") -> None:
+        return None
+
+
+class DemoServer:
+    """A running demo dispatcher: ``url``, ``stop()``; a context manager; ``str(server) == url``."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, speed: float = 1.0,
+                 legacy_meta_data: bool = False, quiet: bool = True):
+        from oda_widgets.demo.app import create_app
+
+        self.app = create_app(speed=speed, legacy_meta_data=legacy_meta_data)
+        self._server = make_server(host, port, self.app, threaded=True,
+                                   request_handler=_QuietHandler if quiet else WSGIRequestHandler)
+        self.host = host
+        self.port = self._server.server_port
+        self.url = f"http://{host}:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name=f"oda-demo-{self.port}",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and release the port (idempotent)."""
+        if self._thread is None:
+            return
+        self._server.shutdown()
+        self._thread.join(timeout=10)
+        self._server.server_close()
+        self._thread = None
+
+    def __enter__(self) -> "DemoServer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def __str__(self) -> str:
+        return self.url
+
+    def __repr__(self) -> str:
+        state = "running" if self._thread is not None else "stopped"
+        return f"<DemoServer {self.url} {state}>"
+
+
+def start(port: int = 0, speed: float = 1.0, *, host: str = "127.0.0.1",
+          legacy_meta_data: bool = False, quiet: bool = True) -> DemoServer:
+    """Start a demo dispatcher in a background thread; ``port=0`` picks a free port.
+
+    ``speed`` scales how fast ISGRI/JEM-X jobs progress (``speed=20`` finishes in well under a
+    second); ``legacy_meta_data`` makes ``/api/meta-data`` speak the old JSON-string form;
+    ``quiet=False`` prints one log line per request.
+    """
+    return DemoServer(host=host, port=port, speed=speed, legacy_meta_data=legacy_meta_data, quiet=quiet)
+
+
+__all__ = ["start", "make_token", "DEMO_SECRET", "DemoServer"]

@@ -1,0 +1,340 @@
+"""The demo dispatcher's Flask application: the real dispatcher's endpoints and response shapes.
+
+Flask is used because it is well kept and because the real dispatcher (cdci_data_analysis) is a
+Flask application too, so redirects and error pages come out the same.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string
+import time
+import urllib.parse
+from typing import Any
+
+import jwt
+from flask import Flask, Response, redirect, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from oda_widgets.client.encoding import decode_params
+from oda_widgets.demo import generate, instruments, sky
+from oda_widgets.demo.instruments import INSTRUMENTS, DemoError, RolesMissing
+from oda_widgets.demo.jobs import FAIL_TRIGGER, Job, JobStore, job_id_for
+
+DISPATCHER_VERSION = "1.3.6"
+ODA_API_VERSION = "1.3.5"
+#: Largest request body accepted (a selected_catalog of a few thousand rows fits easily).
+MAX_CONTENT_LENGTH = 4 * 1024 * 1024
+
+_EXPIRED = ("The token provided is expired, please try to logout and login again. "
+            "If already logged out, please clean the cookies, and resubmit you request.")
+_INVALID = ("The token provided is not valid, please try to logout and login again. "
+            "If already logged out, please clean the cookies, and resubmit you request.")
+
+
+def _json(obj: Any, status: int = 200) -> Response:
+    return Response(json.dumps(obj), status=status, mimetype="application/json")
+
+
+def api_error(err: DemoError) -> Response:
+    """The APIerror body of the real dispatcher (PROTOCOL §1.4)."""
+    body: dict[str, Any] = {"error_message": err.message}
+    if err.debug_message is not None:
+        body["debug_message"] = err.debug_message
+    body.update({
+        "error": f"{err.kind}():{err.message}",
+        "cdci_data_analysis_version": DISPATCHER_VERSION,
+        "cdci_data_analysis_version_details": "unknown",
+        "oda_api_version": ODA_API_VERSION,
+        "installed_instruments": list(INSTRUMENTS),
+        "debug_mode": "no",
+        "config": {"dispatcher-config": {"origin": {"set_by": "oda_widgets.demo"},
+                                         "cfg_dict": {"dispatcher": {"products_url": "demo"}}},
+                   "plugins": {"oda_widgets_demo": {"instruments": list(INSTRUMENTS)}}},
+    })
+    return _json(body, err.status)
+
+
+def _session_id() -> str:
+    alphabet = string.ascii_uppercase + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(16))
+
+
+def api_code(analysis_parameters: dict, url: str) -> str:
+    """The oda_api snippet the dispatcher attaches to results (PROTOCOL §7)."""
+    drop = {"job_id", "query_status", "session_id", "use_resolver[local]", "use_scws"}
+    rename = {"product_type": "product", "query_type": "product_type"}
+    d = {}
+    for k, v in analysis_parameters.items():
+        if k in drop or v is None:
+            continue
+        d[rename.get(k, k)] = v
+    text = json.dumps(dict(sorted(d.items())), indent=4).replace("true", "True").replace("false", "False")
+    return (f"from oda_api.api import DispatcherAPI\ndisp=DispatcherAPI(url='{url}', instrument='mock')\n\n"
+            f"par_dict={text}\n\ndata_collection = disp.get_product(**par_dict)\n")
+
+
+def _request_params() -> dict:
+    multi: dict[str, list[str]] = {}
+    for source in (request.args, request.form if request.method == "POST" else None):
+        if source is None:
+            continue
+        for k in source.keys():
+            multi.setdefault(str(k)[:200], []).extend(source.getlist(k))
+    return decode_params(multi)
+
+
+def _token_claims(token: Any) -> dict | None:
+    """Verified claims of the request's token; None for a public request."""
+    from oda_widgets.demo import DEMO_SECRET
+
+    if token is None or token == "" or token == "None":
+        return None
+    if not isinstance(token, str):
+        raise DemoError("[ InstrumentQueryBackEnd : instrument-not-set ] constructor failed: token is not a string")
+    try:
+        return jwt.decode(token, DEMO_SECRET, algorithms=["HS256"])
+    except jwt.ExpiredSignatureError:
+        raise DemoError(_EXPIRED, "RequestNotAuthorized", 403, debug_message="")
+    except jwt.InvalidSignatureError:
+        raise DemoError(_INVALID, "RequestNotAuthorized", 403, debug_message="")
+    except jwt.DecodeError as e:
+        raise DemoError(f"[ InstrumentQueryBackEnd : instrument-not-set ] constructor failed: {e}")
+    except jwt.InvalidTokenError:
+        raise DemoError(_INVALID, "RequestNotAuthorized", 403, debug_message="")
+
+
+def _roles(claims: dict | None) -> list[str]:
+    if not claims:
+        return []
+    roles = claims.get("roles", [])
+    if isinstance(roles, str):
+        roles = [r.strip() for r in roles.split(",") if r.strip()]
+    return [str(r) for r in roles] if isinstance(roles, list) else []
+
+
+def _exit_status(status: str, comment: str = "", **kw) -> dict:
+    es = {"job_status": status, "status": 0, "message": "", "error_message": "", "debug_message": "",
+          "comment": comment, "warning": ""}
+    es.update(kw)
+    return es
+
+
+def _body(query_status: str, products: dict, exit_status: dict, job_monitor: dict, session_id: str,
+          status_code: int | None = None) -> dict:
+    body = {"query_status": query_status, "products": products, "exit_status": exit_status,
+            "job_monitor": job_monitor, "job_status": job_monitor.get("status", query_status),
+            "session_id": session_id}
+    if status_code is not None:
+        body["status_code"] = status_code
+    body["time_request"] = time.time()
+    return body
+
+
+def create_app(speed: float = 1.0, legacy_meta_data: bool = False) -> Flask:
+    """The demo dispatcher as a Flask app (``speed`` scales job durations)."""
+    app = Flask("oda_widgets.demo")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
+    app.config["MAX_FORM_MEMORY_SIZE"] = MAX_CONTENT_LENGTH
+    app.config["MAX_FORM_PARTS"] = 1000
+    store = JobStore(speed)
+    app.extensions["oda_demo_jobs"] = store
+
+    @app.errorhandler(DemoError)
+    def _demo_error(err: DemoError):
+        return api_error(err)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(err: HTTPException):
+        return err.get_response()
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception):
+        app.logger.exception("unexpected error")
+        return _json({"message": "request not valid", "error_message": str(err)[:500],
+                      "cdci_data_analysis_version": DISPATCHER_VERSION, "oda_api_version": ODA_API_VERSION}, 500)
+
+    def no_instrument(params: dict) -> DemoError:
+        names = [k for k in params if k != "session_id"] + ["session_id"]
+        return DemoError(f"have parameters: {names!r} ", "NoInstrumentSpecified")
+
+    @app.get("/instr-list")
+    def instr_list():
+        return _json(list(INSTRUMENTS))
+
+    @app.get("/api/instr-list")
+    def api_instr_list():
+        qs = request.query_string.decode("latin-1")
+        return redirect(request.host_url + "instr-list" + (f"?{qs}" if qs else ""), 302)
+
+    def _instrument_and_product(params: dict) -> tuple[str, str | None]:
+        instrument = params.get("instrument")
+        if instrument is None:
+            raise no_instrument(params)
+        if not isinstance(instrument, str) or instrument not in INSTRUMENTS:
+            raise instruments.unknown_instrument(instrument)
+        product = params.get("product_type")
+        if product is not None and (not isinstance(product, str)
+                                    or product not in INSTRUMENTS[instrument].products):
+            # The real dispatcher does not handle this case: Flask's HTML 500 page.
+            raise InternalServerError()
+        return instrument, product
+
+    @app.get("/api/meta-data")
+    @app.get("/meta-data")
+    def meta_data():
+        instrument, product = _instrument_and_product(_request_params())
+        return _json(instruments.meta_data(instrument, product, legacy_meta_data))
+
+    @app.get("/meta-data-src")
+    def meta_data_src():
+        entries: list = [{"query_name": instruments.SOURCE_BLOCK[0]}]
+        for p in instruments.SOURCE_BLOCK[1]:
+            entries.extend(p.entry(legacy_meta_data))
+        return _json([json.dumps(entries) if legacy_meta_data else entries])
+
+    @app.get("/api/par-names")
+    def par_names():
+        instrument, product = _instrument_and_product(_request_params())
+        return _json(instruments.par_names(instrument, product, legacy_meta_data))
+
+    @app.get("/api/parameters")
+    def parameters():
+        return _json(_request_params())
+
+    @app.get("/resolve_name")
+    def resolve_name():
+        name = request.args.get("name")
+        if name is None:
+            return _json({})
+        name = name[:200]
+        out: dict[str, Any] = {"name": name.replace("_", " ")}
+        src = sky.find_source(name)
+        if src is None:
+            out["message"] = f"{name} could not be resolved"
+        else:
+            out["RA"] = src.ra
+            out["DEC"] = src.dec
+            out["entity_portal_link"] = ("http://cdsportal.u-strasbg.fr/?target="
+                                         + urllib.parse.quote(name.strip()))
+            out["message"] = f"{name} successfully resolved"
+        return _json(out)
+
+    @app.route("/run_analysis", methods=["GET", "POST"])
+    def run_analysis():
+        params = _request_params()
+        if params.get("instrument") is None:
+            raise no_instrument(params)
+        claims = _token_claims(params.get("token"))
+        sub = (claims or {}).get("sub") or (claims or {}).get("email")
+        roles = _roles(claims)
+        session_id = params.get("session_id")
+        if not isinstance(session_id, str) or not session_id or session_id == "new" or len(session_id) > 64:
+            session_id = _session_id()
+        params["session_id"] = session_id
+        query_status = params.get("query_status") or "new"
+        if not isinstance(query_status, str):
+            raise DemoError(f"query_status wrong value {query_status!r}")
+        job_id = params.get("job_id")
+        if query_status != "new" and not job_id:
+            raise DemoError(f'job_id must be present if query_status != "new" (it is "{query_status}")')
+
+        try:
+            req = instruments.normalise(params, roles)
+        except RolesMissing as e:
+            failed_id = job_id_for({k: v for k, v in params.items() if isinstance(v, (str, int, float))}, sub)
+            return _json(_body("failed", {}, _exit_status("failed", status=1, message=e.message),
+                               {"job_id": failed_id, "session_id": session_id, "status": "failed"},
+                               session_id, status_code=403), 403)
+        ap = req.analysis_parameters
+        computed = job_id_for(ap, sub)
+        if query_status != "new":
+            if not isinstance(job_id, str):
+                raise DemoError(f"unable to find any record for {job_id}", "InvalidJobIDProvided")
+            if job_id != computed:
+                known = store.get(job_id)
+                if known is None:
+                    raise DemoError(f"unable to find any record for {job_id[:64]}", "InvalidJobIDProvided")
+                return _json(_body(
+                    "failed", {},
+                    _exit_status("failed", status=1, message="Request not authorized",
+                                 debug_message="the parameters or the user of this request do not match "
+                                               f"those of job {job_id}"),
+                    {"job_id": job_id, "session_id": session_id, "status": "failed"},
+                    session_id, status_code=403), 403)
+        url = request.url_root.rstrip("/")
+        job = store.get(computed)
+        if job is None:
+            if query_status != "new":
+                raise DemoError(f"unable to find any record for {computed}", "InvalidJobIDProvided")
+            synchronous = req.instrument.synchronous or ap.get("query_type") == "Dummy"
+            scw_ids = [] if req.instrument.name == "spi_acs" else \
+                [s.scw_id for s in generate.observation(req).scws]
+            if req.instrument.name != "spi_acs" and not scw_ids:
+                return _json(_body("failed", {}, _exit_status(
+                    "failed", req.comment, status=1, message="no science windows found",
+                    error_message="No INTEGRAL science windows match this time range and sky region; "
+                                  "widen T1-T2 or the radius, or give scw_list."),
+                    {"job_id": computed, "session_id": session_id, "status": "failed"}, session_id))
+            job = store.create(computed, sub, req, session_id, params.get("token"), scw_ids, synchronous)
+        return _json(_respond(store, job, req, query_status, session_id, url))
+
+    return app
+
+
+def _bookkeeping(req, job: Job, session_id: str, url: str) -> dict:
+    return {"session_id": session_id, "job_id": job.job_id, "analysis_parameters": req.analysis_parameters,
+            "api_code": api_code(req.analysis_parameters, url)}
+
+
+def _failure(req, job: Job, session_id: str, url: str) -> dict:
+    node = "ii_skyimage" if req.instrument.name != "spi_acs" else "spi_acs_lc"
+    products = {"analysis_parameters": req.analysis_parameters,
+                "api_code": api_code(req.analysis_parameters, url)}
+    debug = json.dumps({"node": node, "exception": "AnalysisException('demo backend failure requested with "
+                                                   f"src_name={FAIL_TRIGGER}')", "exception_kind": "handled"})
+    return _body("failed", products,
+                 _exit_status("failed", req.comment, status=1, message="failed: get dataserver products ",
+                              error_message=f"Instrument: {req.instrument.name}, product: {req.product}\n\n"
+                                            "The demo backend failed on purpose "
+                                            f"(src_name={FAIL_TRIGGER}).",
+                              debug_message=debug),
+                 {"job_id": job.job_id, "session_id": session_id, "status": "failed"}, session_id)
+
+
+def _respond(store: JobStore, job: Job, req, query_status: str, session_id: str, url: str) -> dict:
+    now = time.monotonic()
+    backend = job.backend_status(now)
+    assemble = job.finished is not None or backend == "ready" and (
+        query_status in ("ready", "done", "failed") or job.duration == 0)
+    if not assemble:
+        reports = job.reports(now)
+        monitor: dict[str, Any] = {"job_id": job.job_id, "session_id": session_id, "status": backend}
+        if reports:
+            monitor["full_report_dict"] = reports[-1]
+        monitor["full_report_dict_list"] = reports
+        products: dict = {}
+        if query_status == "new":
+            products = {"input_prod_list": [], **_bookkeeping(req, job, session_id, url)}
+            products.pop("session_id")
+            products.pop("job_id")
+        return _body(backend, products, _exit_status(backend, req.comment), monitor, session_id)
+
+    if job.failing:
+        job.finished = "failed"
+        return _failure(req, job, session_id, url)
+    with job.lock:
+        payload = store.cached_products(job.job_id)
+        if payload is None:
+            payload = generate.products(req)
+            if req.instrument.name != "spi_acs":
+                store.remember_products(job.job_id, payload)
+    job.finished = "done"
+    products = {k: v for k, v in payload.items() if k != "input_prod_list"}
+    products.update({"prod_process_message": "", "session_id": session_id, "job_id": job.job_id,
+                     "input_prod_list": payload.get("input_prod_list", []),
+                     "analysis_parameters": req.analysis_parameters,
+                     "api_code": api_code(req.analysis_parameters, url)})
+    return _body("done", products, _exit_status("done", req.comment),
+                 {"job_id": job.job_id, "session_id": session_id, "status": "done"}, session_id)

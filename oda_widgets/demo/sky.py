@@ -1,0 +1,268 @@
+"""The demo sky: real bright hard-X-ray sources, a few invented transients, INTEGRAL's time line.
+
+Positions are the published J2000 coordinates; fluxes are rough 20-40 keV levels in mCrab with a
+smooth, deterministic variability so that light curves and mosaics look alive but reproducible.
+
+Transients that are *not* in the reference catalogue (they come out of the imaging step as
+``NEW_1``, ``NEW_2``, ... with ``NEW_SOURCE = 1``):
+
+* ``NEW_1`` near the Galactic Centre (RA 266.05, Dec -28.65), active all of 2017
+  — the default ISGRI request (1E 1740.7-2942, 2017-03-06) detects it;
+* ``NEW_2`` in Cygnus (RA 305.20, Dec 37.45), active 2015-06-01 .. 2015-10-01;
+* ``NEW_3`` near Vela X-1 (RA 133.10, Dec -42.30), active 2020-01-01 .. 2020-06-30.
+
+SPI-ACS light curves carry gamma-ray bursts at the real trigger times of a few famous GRBs
+(GRB 221009A, GRB 170817A, GRB 120711A) plus one synthetic burst every few hours at
+deterministic times.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+#: MJD of IJD 0 (2000-01-01T00:00:00 TT).
+MJDREF = 51544.0
+
+#: Revolution bookkeeping: revolution length (days) and the IJD at which revolution 0 would start,
+#: chosen so that 2017-03-06 falls in revolution ~1791, as it did for INTEGRAL.
+REVOLUTION_DAYS = 2.9954
+REVOLUTION_ZERO_IJD = 912.2
+#: A science window slot: pointing + slew (s); the on-source part is ``SCW_EXPOSURE``.
+SCW_SLOT = 2400.0
+SCW_EXPOSURE = 2200.0
+#: Fraction of every revolution lost to the radiation belts (no science windows).
+PERIGEE_FRACTION = 0.1
+
+
+@dataclass(frozen=True)
+class Source:
+    """A point source of the demo sky."""
+
+    name: str
+    ra: float
+    dec: float
+    flux_mcrab: float
+    photon_index: float = 2.1
+    variability: float = 0.2
+    period_days: float = 30.0
+    new: bool = False
+    active_ijd: tuple[float, float] | None = None
+
+    def flux(self, ijd) -> np.ndarray:
+        """Flux in mCrab (20-40 keV equivalent) at IJD time(s)."""
+        ijd = np.asarray(ijd, dtype=float)
+        phase = (_hash_float(self.name) * 2 * math.pi)
+        f = self.flux_mcrab * (1.0 + self.variability * np.sin(2 * math.pi * ijd / self.period_days + phase)
+                               + 0.5 * self.variability * np.sin(2 * math.pi * ijd / (self.period_days / 7.3)
+                                                                  + 2 * phase))
+        if self.active_ijd is not None:
+            lo, hi = self.active_ijd
+            f = np.where((ijd >= lo) & (ijd <= hi), f, 0.0)
+        return np.clip(f, 0.0, None)
+
+
+def _hash_float(text: str) -> float:
+    return int(hashlib.md5(text.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+
+
+def ijd_from_iso(iso: str) -> float:
+    from astropy.time import Time
+
+    return float(Time(iso, format="isot", scale="utc").tt.mjd - MJDREF)
+
+
+def _ijd(y, m, d) -> float:
+    from astropy.time import Time
+
+    return float(Time(f"{y:04d}-{m:02d}-{d:02d}T00:00:00", scale="tt").mjd - MJDREF)
+
+
+SOURCES: tuple[Source, ...] = (
+    Source("Crab", 83.63308, 22.01450, 1000.0, 2.1, 0.02, 400.0),
+    Source("Cyg X-1", 299.59032, 35.20160, 900.0, 1.7, 0.35, 5.6),
+    Source("Cyg X-3", 308.10742, 40.95775, 200.0, 3.0, 0.4, 4.8),
+    Source("GX 1+4", 263.01213, -24.74558, 100.0, 2.5, 0.4, 300.0),
+    Source("4U 1700-377", 255.98654, -37.84411, 400.0, 2.6, 0.5, 3.41),
+    Source("GRS 1915+105", 288.79813, 10.94578, 300.0, 2.8, 0.5, 33.5),
+    Source("1E 1740.7-2942", 265.97846, -29.74517, 80.0, 1.8, 0.15, 12.7),
+    Source("GX 354-0", 262.98917, -33.83469, 100.0, 2.4, 0.3, 20.0),
+    Source("GX 5-1", 270.28417, -25.07917, 80.0, 3.3, 0.2, 40.0),
+    Source("GX 3+1", 266.98333, -26.56361, 60.0, 3.5, 0.2, 35.0),
+    Source("GX 17+2", 274.00583, -14.03639, 60.0, 3.2, 0.2, 25.0),
+    Source("GS 1826-238", 277.36750, -23.79694, 100.0, 1.9, 0.1, 60.0),
+    Source("4U 1820-30", 275.91833, -30.36111, 50.0, 2.7, 0.3, 171.0),
+    Source("IGR J17464-3213", 266.56500, -32.23389, 50.0, 2.0, 0.6, 90.0),
+    Source("IGR J17456-2901", 266.41667, -29.00778, 10.0, 2.2, 0.1, 100.0),
+    Source("GX 339-4", 255.70569, -48.78975, 150.0, 1.8, 0.6, 200.0),
+    Source("4U 1630-47", 248.50667, -47.39333, 50.0, 2.6, 0.6, 150.0),
+    Source("OAO 1657-415", 255.20375, -41.65611, 100.0, 2.3, 0.4, 10.4),
+    Source("Vela X-1", 135.52858, -40.55469, 500.0, 2.5, 0.4, 8.96),
+    Source("Cen X-3", 170.31329, -60.62306, 200.0, 2.6, 0.5, 2.09),
+    Source("Her X-1", 254.45755, 35.34236, 150.0, 2.0, 0.5, 35.0),
+    Source("SS 433", 287.95651, 4.98272, 30.0, 2.5, 0.3, 162.0),
+    Source("Sco X-1", 244.97946, -15.64022, 500.0, 4.0, 0.3, 19.0),
+    Source("SMC X-1", 19.27142, -73.44333, 40.0, 2.4, 0.4, 3.89),
+    Source("LMC X-4", 83.20650, -66.37036, 30.0, 2.4, 0.4, 30.5),
+    Source("NGC 4151", 182.63574, 39.40585, 30.0, 1.7, 0.2, 120.0),
+    Source("3C 273", 187.27792, 2.05239, 15.0, 1.6, 0.2, 300.0),
+    Source("NEW_1", 266.05000, -28.65000, 60.0, 2.0, 0.2, 9.0, True, (_ijd(2017, 1, 1), _ijd(2018, 1, 1))),
+    Source("NEW_2", 305.20000, 37.45000, 80.0, 2.0, 0.3, 11.0, True, (_ijd(2015, 6, 1), _ijd(2015, 10, 1))),
+    Source("NEW_3", 133.10000, -42.30000, 70.0, 2.0, 0.3, 7.0, True, (_ijd(2020, 1, 1), _ijd(2020, 6, 30))),
+)
+
+_BY_NAME = {s.name.lower().replace(" ", ""): s for s in SOURCES if not s.new}
+
+
+def find_source(name: str) -> Source | None:
+    """The catalogued source called ``name`` (case and spaces ignored), or None."""
+    key = str(name).strip().lower().replace(" ", "").replace("_", "")
+    return _BY_NAME.get(key)
+
+
+def crab_rate(e1: float, e2: float, instrument: str = "isgri") -> float:
+    """Count rate (count/s) of 1 Crab in the band, roughly as ISGRI / JEM-X see it."""
+    # Photon index 2.1 -> counts per band ~ E^-1.1 differences; normalised on a reference band.
+    def band(a, b):
+        return (a ** -1.1 - b ** -1.1) / 1.1
+
+    if instrument == "jemx":
+        return 80.0 * band(e1, e2) / band(3.0, 20.0)
+    return 100.0 * band(e1, e2) / band(20.0, 40.0)
+
+
+def source_rate(src: Source, ijd, e1: float, e2: float, instrument: str = "isgri") -> np.ndarray:
+    """Count rate of ``src`` in the band at time(s) ``ijd``, shaped by its photon index."""
+    e_mid = math.sqrt(e1 * e2)
+    e_ref = 7.7 if instrument == "jemx" else 28.3
+    colour = (e_mid / e_ref) ** (-(src.photon_index - 2.1))
+    return src.flux(ijd) / 1000.0 * crab_rate(e1, e2, instrument) * colour
+
+
+# --------------------------------------------------------------------------------------------
+# Science windows
+
+
+@dataclass(frozen=True)
+class ScienceWindow:
+    scw_id: str
+    t_start: float   # IJD
+    t_stop: float    # IJD
+    ra: float        # pointing
+    dec: float
+
+    @property
+    def exposure(self) -> float:
+        return (self.t_stop - self.t_start) * 86400.0
+
+
+def revolution(ijd: float) -> int:
+    return int(math.floor((ijd - REVOLUTION_ZERO_IJD) / REVOLUTION_DAYS))
+
+
+def _slot_start(rev: int, k: int) -> float:
+    return REVOLUTION_ZERO_IJD + rev * REVOLUTION_DAYS + k * SCW_SLOT / 86400.0
+
+
+def slots_per_revolution() -> int:
+    return int(REVOLUTION_DAYS * (1 - PERIGEE_FRACTION) * 86400.0 // SCW_SLOT)
+
+
+def _pointing(rev: int, k: int, ra: float, dec: float, radius: float) -> tuple[float, float]:
+    """Deterministic pointing: a per-revolution field offset plus INTEGRAL's 5x5 dither (2.17 deg)."""
+    rng = np.random.default_rng([rev, 7919])
+    dither = min(2.17, radius / 3.0)
+    # Fields wander over the search radius so that a larger radius covers more sky.
+    field = max(0.0, min(0.6 * radius, radius - 2 * dither))
+    r = field * math.sqrt(rng.random())
+    a = 2 * math.pi * rng.random()
+    ix, iy = (k % 25) % 5 - 2, (k % 25) // 5 - 2
+    dx, dy = r * math.cos(a) + ix * dither, r * math.sin(a) + iy * dither
+    p_dec = float(np.clip(dec + dy, -89.9, 89.9))
+    p_ra = (ra + dx / max(math.cos(math.radians(p_dec)), 0.05)) % 360.0
+    return p_ra, p_dec
+
+
+def scw_id(rev: int, k: int) -> str:
+    return f"{rev:04d}{k + 1:04d}0010.001"
+
+
+def science_windows(t1_ijd: float, t2_ijd: float, ra: float, dec: float, radius: float,
+                    max_pointings: int, seed: int) -> list[ScienceWindow]:
+    """The ScWs in [T1, T2] pointed within ``radius`` of (RA, DEC): a random subset of
+    ``max_pointings`` of them, as the INTEGRAL plugin picks, in time order."""
+    n_slots = slots_per_revolution()
+    rev0, rev1 = revolution(t1_ijd), revolution(t2_ijd)
+    candidates: list[tuple[int, int]] = []
+    for rev in range(rev0, rev1 + 1):
+        base = REVOLUTION_ZERO_IJD + rev * REVOLUTION_DAYS
+        k_lo = max(0, int(math.ceil((t1_ijd - base) * 86400.0 / SCW_SLOT)))
+        k_hi = min(n_slots - 1, int(math.floor((t2_ijd - base) * 86400.0 / SCW_SLOT - SCW_EXPOSURE / SCW_SLOT)))
+        candidates.extend((rev, k) for k in range(k_lo, k_hi + 1))
+        if len(candidates) > 200000:
+            break
+    if len(candidates) > max_pointings:
+        rng = np.random.default_rng(seed)
+        pick = np.sort(rng.choice(len(candidates), size=max_pointings, replace=False))
+        candidates = [candidates[i] for i in pick]
+    out = []
+    for rev, k in candidates:
+        t0 = _slot_start(rev, k)
+        p_ra, p_dec = _pointing(rev, k, ra, dec, radius)
+        out.append(ScienceWindow(scw_id(rev, k), t0, t0 + SCW_EXPOSURE / 86400.0, p_ra, p_dec))
+    return out
+
+
+def science_windows_from_ids(ids: list[str], ra: float, dec: float) -> list[ScienceWindow]:
+    """ScWs named explicitly (``scw_list``): times from the revolution/pointing digits."""
+    out = []
+    for sid in ids:
+        rev, k = int(sid[:4]), max(int(sid[4:8]) - 1, 0) % max(slots_per_revolution(), 1)
+        t0 = _slot_start(rev, k)
+        p_ra, p_dec = _pointing(rev, k, ra, dec, 10.0)
+        out.append(ScienceWindow(sid, t0, t0 + SCW_EXPOSURE / 86400.0, p_ra, p_dec))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# SPI-ACS bursts
+
+#: (UTC trigger time, peak count rate above background, decay time s)
+FAMOUS_BURSTS = (
+    ("2022-10-09T13:17:00.000", 3.0e6, 60.0),     # GRB 221009A
+    ("2017-08-17T12:41:06.470", 8.0e3, 0.6),      # GRB 170817A
+    ("2012-07-11T02:44:53.000", 2.0e5, 40.0),     # GRB 120711A
+)
+#: A synthetic burst somewhere in every such interval (s).
+BURST_INTERVAL = 4 * 3600.0
+
+
+def _burst_seconds() -> list[tuple[float, float, float]]:
+    out = []
+    for iso, peak, tau in FAMOUS_BURSTS:
+        out.append((ijd_from_iso(iso) * 86400.0, peak, tau))
+    return out
+
+
+_FAMOUS_CACHE: list[tuple[float, float, float]] = []
+
+
+def bursts_between(t_start: float, t_stop: float) -> list[tuple[float, float, float]]:
+    """Bursts (time in s since IJD 0, peak count/s, decay s) in [t_start, t_stop]."""
+    if not _FAMOUS_CACHE:
+        _FAMOUS_CACHE.extend(_burst_seconds())
+    out = [b for b in _FAMOUS_CACHE if t_start - 10 * b[2] <= b[0] <= t_stop]
+    i0 = int(math.floor(t_start / BURST_INTERVAL)) - 1
+    i1 = int(math.floor(t_stop / BURST_INTERVAL)) + 1
+    for i in range(i0, i1 + 1):
+        h = hashlib.md5(f"burst{i}".encode()).digest()
+        offset = int.from_bytes(h[:4], "big") / 0xFFFFFFFF * BURST_INTERVAL
+        peak = 500.0 + 20000.0 * (h[4] / 255.0) ** 3
+        tau = 0.3 + 30.0 * (h[5] / 255.0) ** 2
+        t = i * BURST_INTERVAL + offset
+        if t_start - 10 * tau <= t <= t_stop:
+            out.append((t, peak, tau))
+    return out
