@@ -218,6 +218,11 @@ def error_from_response(status_code: int, content: bytes, *, url: str, reason: s
             return TokenExpired(message + " " + HOW_TO_GET_A_TOKEN, details=details, status_code=code)
         if not message:
             message = "The dispatcher refused the request (not authorized)."
+        if debug and len(message) < 80:
+            message = f"{message.rstrip('.')}: {debug}"
+        if "does not match" in debug and "job_id" in debug:
+            message += ("\nThis job belongs to another user (or was submitted with other parameters): "
+                        "follow it with the token it was submitted with.")
         if token is None and not (sent or {}).get("token"):
             message += "\nYou sent no token. " + HOW_TO_GET_A_TOKEN
         return Unauthorized(message, missing_roles=roles, details=details, status_code=code)

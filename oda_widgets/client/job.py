@@ -26,7 +26,7 @@ from oda_widgets.client.dispatcher import (
     BOOKKEEPING, Dispatcher, TransientFailure, new_session_id,
 )
 from oda_widgets.client.token import redact
-from oda_widgets.errors import DispatcherUnavailable, OdaError, TokenExpired
+from oda_widgets.errors import OdaError, TokenExpired, Unauthorized
 
 if TYPE_CHECKING:
     from oda_widgets.products import ProductCollection
@@ -267,7 +267,9 @@ class Job:
         ``READY`` is not final (poll again). Server-side failures end in ``FAILED`` with
         ``error`` set. An unreachable dispatcher sets ``retrying``; after the retry budget
         (``dispatcher.retries``) ``DispatcherUnavailable`` is raised and the job stays resumable.
-        ``TokenExpired`` is raised before sending when the token has expired.
+        ``TokenExpired`` is raised before sending when the token has expired, and
+        ``Unauthorized`` when the dispatcher refuses to show this job to this token (another
+        user's job): in both cases the job is unchanged and resumes with a valid owner's token.
         """
         with self._poll_lock:
             if self.state.finished:
@@ -281,6 +283,12 @@ class Job:
                 return self.state
             except TokenExpired:
                 raise
+            except Unauthorized as err:
+                if self.state is not JobState.NEW:
+                    # The job itself is fine, this token may not follow it: its owner's token can.
+                    raise
+                self._fail(err)
+                return self.state
             except OdaError as err:
                 self._fail(err)
                 return self.state

@@ -316,3 +316,15 @@ def test_polls_from_threads_are_serialised(via_proxy, proxy, backend):
         t.join(30)
     assert len(proxy.seen()) == 5 and proxy.max_in_flight == 1
     assert job.polls == 5 and job.state is JobState.SUBMITTED
+
+
+def test_another_users_token_cannot_follow_the_job_but_the_owner_can(real_dispatcher, backend, token):
+    job = Dispatcher(real_dispatcher.url, token=token).submit("empty-async", "numerical", {"p": fresh_p()})
+    saved = job.to_dict()
+    stranger = Job.from_dict(saved, Dispatcher(real_dispatcher.url, token=real_token(sub="eve@example.org")))
+    with pytest.raises(Unauthorized) as err:
+        stranger.poll()
+    assert "belongs to another user" in str(err.value) and job.job_id in str(err.value)
+    assert stranger.state is JobState.SUBMITTED and stranger.error is None    # still resumable
+    owner = Job.from_dict(saved, Dispatcher(real_dispatcher.url, token=token))
+    assert owner.poll() is JobState.SUBMITTED
