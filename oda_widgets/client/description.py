@@ -49,6 +49,7 @@ KNOWN_CHOICES: dict[str, tuple] = {
     "osa_version": ("OSA10.2", "OSA11.2"),
     "integral_data_rights": ("public", "all-private"),
     "jemx_num": (1, 2),
+    "data_level": ("ordinary", "realtime"),
 }
 #: Parameters whose published allowed values are replaced by ``KNOWN_CHOICES``.
 _OVERRIDDEN_CHOICES = frozenset({"osa_version"})

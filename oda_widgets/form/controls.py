@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from abc import ABC, abstractmethod
 import re
 from typing import Any, Callable
@@ -34,7 +35,11 @@ _INPUT_LAYOUT = {"width": "320px"}
 
 def format_number(value: float) -> str:
     """Text that reads back as exactly the same number (``repr``: ``20.0`` stays ``20.0``)."""
-    return repr(value) if isinstance(value, float) else str(value)
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        return repr(float(value))  # numpy scalars too, without their np.float64(...) wrapper
+    return str(value)
 
 
 def _bound(x: float) -> str:
@@ -220,9 +225,7 @@ class NumberControl(Control):
     def _text(self, value: Any) -> str:
         if value is None:
             return ""
-        if isinstance(value, float):
-            return format_number(value)
-        return str(value)
+        return format_number(value)
 
     def _quantity(self, value: Any) -> Any:
         from astropy import units as u
@@ -360,9 +363,7 @@ class TimeControl(Control):
 
         if isinstance(value, Time):
             value = getattr(value.utc, fmt)
-        if isinstance(value, float):
-            return format_number(value)
-        return str(value)
+        return format_number(value)
 
     def instant(self, text: str | None = None):
         """The astropy ``Time`` the field holds (ISO or MJD text both understood)."""

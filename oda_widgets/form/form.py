@@ -62,10 +62,12 @@ class QueryForm(W.VBox):
     """
 
     def __init__(self, dispatcher=None, instrument: str | None = None,
-                 product: str | None = None, *, query_type: str = "Real", **kwargs):
+                 product: str | None = None, *, query_type: str = "Real",
+                 description: InstrumentDescription | None = None, **kwargs):
         super().__init__(**kwargs)
         self.add_class("oda-query-form")
-        self.dispatcher = _as_dispatcher(dispatcher)
+        self._dispatcher_arg = dispatcher
+        self._dispatcher = None
         self.query_type = query_type
         self.instrument: str | None = None
         self.product: str | None = None
@@ -75,7 +77,9 @@ class QueryForm(W.VBox):
         self.unknown_keys: list[str] = []
         self.job = None
         self.job_view = None
-        self._descriptions: dict[str, InstrumentDescription] = {}
+        # a description given up front is used as is (no request for it)
+        self._descriptions: dict[str, InstrumentDescription] = (
+            {description.instrument: description} if description is not None else {})
         self._known: dict[str, Control] = {}   # last control per name: kept across switches
         self._errors: dict[str, str] = {}
         self._server_errors: dict[str, str] = {}
@@ -118,9 +122,20 @@ class QueryForm(W.VBox):
             self.code_view,
             self.job_area,
         ]
-        self._load_instruments(instrument)
+        if description is not None:
+            instrument = instrument or description.instrument
+            self._set_instrument_options([instrument])
+        else:
+            self._load_instruments(instrument)
         if instrument is not None or self.instrument_picker.options:
             self.select(instrument or self.instrument_picker.options[0], product)
+
+    @property
+    def dispatcher(self):
+        """The ``Dispatcher`` this form sends to (made from the URL, or the demo's, on first use)."""
+        if self._dispatcher is None:
+            self._dispatcher = _as_dispatcher(self._dispatcher_arg)
+        return self._dispatcher
 
     # -- choosing instrument and product ------------------------------------------------------
     def _load_instruments(self, wanted: str | None) -> None:
@@ -131,6 +146,9 @@ class QueryForm(W.VBox):
             names = []
         if wanted is not None and wanted not in names:
             names.append(wanted)
+        self._set_instrument_options(names)
+
+    def _set_instrument_options(self, names: list[str]) -> None:
         self._switching = True
         try:
             self.instrument_picker.options = names
@@ -189,12 +207,24 @@ class QueryForm(W.VBox):
             return old
         control = control_for(spec, self.instrument or "")
         control.on_change(self._field_changed)
+        fmt = getattr(control, "fmt", None)
+        if spec.format_name and isinstance(fmt, W.Dropdown):
+            fmt.observe(lambda change, c=control: self._format_changed(c, change["new"]),
+                        names="value")
         if old is not None:
             self._carry_over(old, control)
         if isinstance(control, CatalogControl) and self._catalog is not None:
             control.set(self._catalog)
         self._known[spec.name] = control
         return control
+
+    def _format_changed(self, source: Control, fmt: str) -> None:
+        """One companion serves several parameters (T_format for T1 and T2): switch them all."""
+        if self.controls.get(source.name) is not source:
+            return
+        for control in self.controls.values():
+            if control is not source and control.spec.format_name == source.spec.format_name:
+                control.set_companion(control.spec.format_name, fmt)
 
     @staticmethod
     def _carry_over(old: Control, new: Control) -> None:
@@ -469,9 +499,10 @@ class QueryForm(W.VBox):
         try:
             action()
         except OdaError as exc:
-            self._say(self.dispatcher.redact(str(exc)) if hasattr(self.dispatcher, "redact")
-                      else str(exc), error=True)
+            d = self._dispatcher
+            self._say(d.redact(str(exc)) if hasattr(d, "redact") else str(exc), error=True)
 
     def __repr__(self) -> str:
-        return (f"QueryForm({self.dispatcher.url!r}, instrument={self.instrument!r}, "
+        url = getattr(self._dispatcher, "url", self._dispatcher_arg)
+        return (f"QueryForm({url!r}, instrument={self.instrument!r}, "
                 f"product={self.product!r})")
