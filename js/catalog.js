@@ -1,0 +1,247 @@
+// Catalog table front end (anywidget ES module, self-contained: no imports).
+//
+// Sorting, filtering (significance cut, "exclude NEW", name search) and row checkboxes run here
+// with no kernel round trip; the resulting row ids go back to Python in `visible_ids` and
+// `selected_ids`. Only the rows in view are in the DOM (virtual scrolling), so 10^4 rows stay fast.
+// Pure helpers are exported for `node --test js/tests/`.
+
+export const ROW_HEIGHT = 24;
+
+/**
+ * Ascending row ids passing the cut — the semantics of oda_api's extract_catalog_from_image:
+ * significance >= minSig (NaN/null never passes), names containing "NEW" dropped when
+ * excludeNew, and (ours) a case-insensitive name search.
+ */
+export function filterRows(sig, names, { minSig = null, excludeNew = false, search = "" } = {}) {
+  const needle = (search || "").trim().toLowerCase();
+  const out = [];
+  for (let i = 0; i < names.length; i++) {
+    if (minSig !== null && minSig !== undefined) {
+      const s = sig[i];
+      if (s === null || !(s >= minSig)) continue;
+    }
+    const name = String(names[i]);
+    if (excludeNew && name.includes("NEW")) continue;
+    if (needle && !name.toLowerCase().includes(needle)) continue;
+    out.push(i);
+  }
+  return out;
+}
+
+/** Row ids in display order: `rows` sorted by `values` (nulls last, stable), descending if asked. */
+export function sortRows(rows, values, desc = false) {
+  if (!values) return rows.slice();
+  const sign = desc ? -1 : 1;
+  return rows.slice().sort((a, b) => {
+    const x = values[a], y = values[b];
+    const xn = x === null || x === undefined || (typeof x === "number" && Number.isNaN(x));
+    const yn = y === null || y === undefined || (typeof y === "number" && Number.isNaN(y));
+    if (xn || yn) return xn === yn ? a - b : xn ? 1 : -1;
+    if (x < y) return -sign;
+    if (x > y) return sign;
+    return a - b;
+  });
+}
+
+/** The row window to put in the DOM for a scroll position (with `overscan` rows either side). */
+export function visibleWindow(scrollTop, viewportHeight, nRows, rowHeight = ROW_HEIGHT, overscan = 8) {
+  const first = Math.max(0, Math.floor(scrollTop / rowHeight) - overscan);
+  const last = Math.min(nRows, Math.ceil((scrollTop + viewportHeight) / rowHeight) + overscan);
+  return [first, last];
+}
+
+function fmt(v) {
+  if (v === null || v === undefined) return "—";
+  if (typeof v === "number") return Number.isInteger(v) ? String(v) : v.toPrecision(6).replace(/\.?0+$/, "");
+  return String(v);
+}
+
+function el(tag, props = {}, ...children) {
+  const n = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === "testid") n.dataset.testid = v; else if (k === "style") n.style.cssText = v; else n[k] = v;
+  }
+  n.append(...children);
+  return n;
+}
+
+function render({ model, el: host }) {
+  const root = el("div", { className: "oda-catalog", testid: "catalog-root" });
+  const controls = el("div", { className: "oda-catalog-controls" });
+  const slider = el("input", { type: "range", testid: "catalog-slider", className: "oda-catalog-slider" });
+  const sigLabel = el("span", { testid: "catalog-min-sig", className: "oda-catalog-siglabel" });
+  const newBox = el("input", { type: "checkbox", testid: "catalog-exclude-new" });
+  const newLabel = el("label", { className: "oda-catalog-check" }, newBox, " exclude NEW");
+  const searchIn = el("input", { type: "search", placeholder: "name…", testid: "catalog-search", className: "oda-catalog-search" });
+  const count = el("span", { testid: "catalog-count", className: "oda-catalog-count" });
+  controls.append(el("span", { textContent: "significance ≥ " }), slider, sigLabel, newLabel, searchIn, count);
+
+  const actions = el("div", { className: "oda-catalog-actions" });
+  const specBtn = el("button", { textContent: "Spectrum for selected", testid: "catalog-spectrum", className: "oda-catalog-btn" });
+  const lcBtn = el("button", { textContent: "Light curves for selected", testid: "catalog-lc", className: "oda-catalog-btn" });
+  const status = el("span", { testid: "catalog-status", className: "oda-catalog-status" });
+  actions.append(specBtn, lcBtn, status);
+
+  const header = el("div", { className: "oda-catalog-header oda-catalog-row", testid: "catalog-header" });
+  const viewport = el("div", { className: "oda-catalog-viewport", testid: "catalog-viewport" });
+  const spacer = el("div", { className: "oda-catalog-spacer" });
+  const body = el("div", { className: "oda-catalog-body", testid: "catalog-body" });
+  spacer.append(body);
+  viewport.append(spacer);
+  root.append(controls, header, viewport, actions);
+  host.append(root);
+
+  let cols = null;       // {names, columns, sig, srcNames}
+  let order = [];        // row ids in display order
+  let visibleSet = new Set();
+  let unchecked = new Set();
+
+  function loadData() {
+    const d = model.get("table_data") || { names: [], columns: [] };
+    const byName = Object.fromEntries(d.names.map((n, i) => [n, d.columns[i]]));
+    cols = { names: d.names, columns: d.columns, byName,
+      sig: byName[model.get("significance_column")] || [], srcNames: byName[model.get("name_column")] || [] };
+    const [lo, hi] = model.get("significance_range");
+    slider.min = String(lo); slider.max = String(hi);
+    slider.step = String(Math.max((hi - lo) / 1000, 1e-6));
+    buildHeader();
+  }
+
+  function widths() {
+    return cols.names.map((n) => (n === model.get("name_column") ? 150 : 90));
+  }
+
+  function buildHeader() {
+    header.replaceChildren();
+    const all = el("input", { type: "checkbox", testid: "catalog-check-all", title: "check/uncheck all shown rows" });
+    all.checked = true;
+    all.addEventListener("change", () => {
+      for (const id of order) { if (all.checked) unchecked.delete(id); else unchecked.add(id); }
+      pushSelection();
+    });
+    header.append(el("span", { className: "oda-catalog-cb" }, all));
+    const w = widths();
+    cols.names.forEach((n, i) => {
+      const by = model.get("sort_by");
+      const arrow = by === n ? (model.get("sort_desc") ? " ▼" : " ▲") : "";
+      const h = el("span", { className: "oda-catalog-cell oda-catalog-th", textContent: n + arrow, style: `width:${w[i]}px` });
+      h.dataset.testid = `catalog-th-${n}`;
+      h.addEventListener("click", () => {
+        if (model.get("sort_by") === n) model.set("sort_desc", !model.get("sort_desc"));
+        else { model.set("sort_by", n); model.set("sort_desc", false); }
+        model.save_changes();
+      });
+      header.append(h);
+    });
+  }
+
+  function refilter() {
+    const t0 = performance.now();
+    const ids = filterRows(cols.sig, cols.srcNames, {
+      minSig: model.get("min_significance"), excludeNew: model.get("exclude_new_sources"), search: model.get("search_text"),
+    });
+    visibleSet = new Set(ids);
+    const by = model.get("sort_by");
+    order = sortRows(ids, by ? cols.byName[by] : null, model.get("sort_desc"));
+    unchecked = new Set(model.get("unchecked_ids"));
+    const selected = ids.filter((i) => !unchecked.has(i));
+    model.set("visible_ids", ids);
+    model.set("selected_ids", selected);
+    spacer.style.height = `${order.length * ROW_HEIGHT}px`;
+    drawRows(true);
+    root.dataset.lastFilterMs = (performance.now() - t0).toFixed(2);
+    return selected;
+  }
+
+  function pushSelection() {
+    model.set("unchecked_ids", [...unchecked].sort((a, b) => a - b));
+    model.set("selected_ids", [...visibleSet].sort((a, b) => a - b).filter((i) => !unchecked.has(i)));
+    model.save_changes();
+    drawRows(true);
+  }
+
+  let lastWindow = null;
+  function drawRows(force = false) {
+    const [first, last] = visibleWindow(viewport.scrollTop, viewport.clientHeight || model.get("height"), order.length);
+    if (!force && lastWindow && lastWindow[0] === first && lastWindow[1] === last) return;
+    lastWindow = [first, last];
+    const w = widths();
+    const active = model.get("active_id");
+    const frag = document.createDocumentFragment();
+    for (let k = first; k < last; k++) {
+      const id = order[k];
+      const row = el("div", { className: "oda-catalog-row" });
+      row.dataset.row = String(id);
+      row.dataset.testid = "catalog-row";
+      if (id === active) row.classList.add("oda-active");
+      const isNew = String(cols.srcNames[id]).includes("NEW");
+      if (isNew) row.classList.add("oda-new");
+      const cb = el("input", { type: "checkbox", checked: !unchecked.has(id) });
+      cb.addEventListener("click", (ev) => {
+        ev.stopPropagation();
+        if (cb.checked) unchecked.delete(id); else unchecked.add(id);
+        pushSelection();
+      });
+      row.append(el("span", { className: "oda-catalog-cb" }, cb));
+      cols.columns.forEach((c, i) => row.append(el("span", { className: "oda-catalog-cell", textContent: fmt(c[id]), style: `width:${w[i]}px` })));
+      row.addEventListener("click", () => { model.set("active_id", id); model.save_changes(); });
+      frag.append(row);
+    }
+    body.style.transform = `translateY(${first * ROW_HEIGHT}px)`;
+    body.replaceChildren(frag);
+    const nSel = order.length - order.filter((i) => unchecked.has(i)).length;
+    count.textContent = `${order.length} of ${cols.srcNames.length} shown, ${nSel} selected`;
+  }
+
+  function syncControls() {
+    const m = model.get("min_significance");
+    slider.disabled = m === null;
+    slider.value = String(m === null ? slider.min : m);
+    sigLabel.textContent = m === null ? "any" : Number(m).toFixed(2);
+    newBox.checked = model.get("exclude_new_sources");
+    if (searchIn.value !== model.get("search_text")) searchIn.value = model.get("search_text");
+  }
+
+  slider.addEventListener("input", () => {
+    model.set("min_significance", Number(slider.value));
+    sigLabel.textContent = Number(slider.value).toFixed(2);
+    refilter();
+    model.save_changes();
+  });
+  newBox.addEventListener("change", () => { model.set("exclude_new_sources", newBox.checked); refilter(); model.save_changes(); });
+  searchIn.addEventListener("input", () => { model.set("search_text", searchIn.value); refilter(); model.save_changes(); });
+  viewport.addEventListener("scroll", () => drawRows());
+  specBtn.addEventListener("click", () => model.send({ type: "action", name: "spectrum" }));
+  lcBtn.addEventListener("click", () => model.send({ type: "action", name: "light_curve" }));
+
+  function scrollToActive() {
+    const id = model.get("active_id");
+    const k = order.indexOf(id);
+    if (k >= 0) {
+      const top = k * ROW_HEIGHT;
+      if (top < viewport.scrollTop || top > viewport.scrollTop + viewport.clientHeight - ROW_HEIGHT) viewport.scrollTop = Math.max(0, top - 2 * ROW_HEIGHT);
+    }
+    drawRows(true);
+  }
+
+  const onFilter = () => { syncControls(); refilter(); };
+  const onData = () => { loadData(); onFilter(); };
+  const onStatus = () => { status.textContent = model.get("status"); };
+  const onSort = () => { buildHeader(); refilter(); };
+  const handlers = [
+    ["change:table_data change:significance_range", onData],
+    ["change:min_significance change:exclude_new_sources change:search_text change:unchecked_ids", onFilter],
+    ["change:sort_by change:sort_desc", onSort],
+    ["change:active_id", scrollToActive],
+    ["change:status", onStatus],
+  ];
+  for (const [ev, fn] of handlers) model.on(ev, fn);
+  viewport.style.height = `${model.get("height")}px`;
+  loadData();
+  syncControls();
+  refilter();
+  onStatus();
+  return () => { for (const [ev, fn] of handlers) model.off(ev, fn); };
+}
+
+export default { render };

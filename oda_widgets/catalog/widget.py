@@ -1,0 +1,275 @@
+"""``CatalogTable``: the image catalog as a sortable, filterable table (anywidget, ``js/catalog.js``).
+
+Filtering runs in the browser (no kernel round trip per slider step); the browser tells Python the
+resulting row ids through the synced ``visible_ids`` / ``selected_ids`` traits. Every control is also
+a Python method, and the same filter is computed in Python when a method changes it, so a table
+without a browser gives the same answers.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Mapping
+
+import anywidget
+import numpy as np
+import traitlets
+from astropy.table import Table
+
+from oda_widgets._assets import esm_path
+from oda_widgets.errors import InvalidParameter, OdaError
+from oda_widgets.products.catalog import Catalog
+
+__all__ = ["CatalogTable", "as_catalog", "DEFAULT_MIN_SIGNIFICANCE"]
+
+#: oda_api's quick-look cut: ``OdaImage.extract_catalog_from_image(det_sigma=5, include_new_sources=False)``
+DEFAULT_MIN_SIGNIFICANCE = 5.0
+
+# Parameters of the image request that must not be copied into a follow-up request.
+_NOT_FORWARDED = frozenset({
+    "instrument", "product_type", "query_type", "query_status", "job_id", "session_id", "token",
+    "api", "off_line", "oda_api_version", "dry_run", "async_dispatcher", "selected_catalog",
+    "catalog_selected_objects",
+})
+
+
+def as_catalog(obj: Any) -> Catalog:
+    """A :class:`~oda_widgets.products.Catalog` from a Catalog, an astropy Table, the dispatcher's
+    catalog dict or its JSON string, or anything with a ``.catalog`` (a product collection)."""
+    if isinstance(obj, Catalog):
+        return obj
+    if isinstance(obj, Table):
+        return Catalog(obj)
+    if isinstance(obj, (dict, str)):
+        return Catalog.from_dict(obj)
+    inner = getattr(obj, "catalog", None)
+    if inner is not None and inner is not obj:
+        return as_catalog(inner)
+    raise InvalidParameter(f"cannot show a {type(obj).__name__} as a catalog: give a Catalog, an astropy "
+                           "Table or the dispatcher's catalog dict", parameter="catalog")
+
+
+def _wire_column(col) -> list:
+    # JSON-ready values: NaN → None, bytes → str (FITS string columns), numpy scalars → Python
+    out = []
+    for v in np.asarray(col).tolist():
+        if isinstance(v, bytes):
+            v = v.decode("utf-8", "replace")
+        elif isinstance(v, float) and not math.isfinite(v):
+            v = None
+        out.append(v)
+    return out
+
+
+class CatalogTable(anywidget.AnyWidget):
+    """A catalog table: sortable columns, a significance slider, an "exclude NEW" toggle, a name
+    search and row checkboxes.
+
+    ``table.selected`` is the astropy Table of the rows that pass the filter and are checked;
+    ``table.selected_catalog`` is that selection as the dispatcher's ``selected_catalog`` JSON
+    string (``meta_ID`` kept, NaN → null). Defaults follow oda_api's quick-look cut
+    (significance ≥ 5, NEW sources excluded).
+
+    ``dispatcher`` and ``analysis_parameters`` (those of the image request) are needed for
+    :meth:`spectrum_for_selected` / :meth:`light_curves_for_selected`.
+    """
+
+    _esm = esm_path("catalog.js")
+    _css = esm_path("catalog.css")
+
+    table_data = traitlets.Dict().tag(sync=True)
+    significance_column = traitlets.Unicode("significance").tag(sync=True)
+    name_column = traitlets.Unicode("src_names").tag(sync=True)
+    significance_range = traitlets.List([0.0, 1.0]).tag(sync=True)
+    min_significance = traitlets.Float(DEFAULT_MIN_SIGNIFICANCE, allow_none=True).tag(sync=True)
+    exclude_new_sources = traitlets.Bool(True).tag(sync=True)
+    search_text = traitlets.Unicode("").tag(sync=True)
+    #: row ids (0-based positions in the catalog) the user unticked
+    unchecked_ids = traitlets.List(traitlets.Int()).tag(sync=True)
+    #: row ids passing the filter, ascending (written by the browser and by Python)
+    visible_ids = traitlets.List(traitlets.Int()).tag(sync=True)
+    #: row ids passing the filter and ticked, ascending
+    selected_ids = traitlets.List(traitlets.Int()).tag(sync=True)
+    #: the highlighted row (clicked here or on the mosaic), -1 for none
+    active_id = traitlets.Int(-1).tag(sync=True)
+    sort_by = traitlets.Unicode("").tag(sync=True)
+    sort_desc = traitlets.Bool(False).tag(sync=True)
+    status = traitlets.Unicode("").tag(sync=True)
+    height = traitlets.Int(300).tag(sync=True)
+
+    def __init__(self, catalog: Any, *, dispatcher=None, analysis_parameters: Mapping | None = None,
+                 instrument: str | None = None, min_significance: float | None = DEFAULT_MIN_SIGNIFICANCE,
+                 exclude_new: bool = True, height: int = 300, **kwargs):
+        self.catalog = as_catalog(catalog)
+        t = self.catalog.table
+        self.dispatcher = dispatcher
+        self.analysis_parameters = dict(analysis_parameters or {})
+        self.instrument = instrument or self.analysis_parameters.get("instrument")
+        #: the last follow-up job started from this table (spectrum / light curves)
+        self.last_job = None
+        has_sig = "significance" in t.colnames
+        if has_sig:
+            sig = np.asarray(t["significance"], dtype=float)
+            finite = sig[np.isfinite(sig)]
+            lo = float(min(finite.min(), 0.0)) if finite.size else 0.0
+            hi = float(max(finite.max(), DEFAULT_MIN_SIGNIFICANCE)) if finite.size else DEFAULT_MIN_SIGNIFICANCE
+        else:
+            lo, hi = 0.0, 1.0
+            min_significance = None
+        data = {"names": list(t.colnames), "columns": [_wire_column(t[c]) for c in t.colnames]}
+        super().__init__(table_data=data, significance_range=[lo, hi], height=height,
+                         min_significance=min_significance, exclude_new_sources=bool(exclude_new),
+                         significance_column="significance" if has_sig else "",
+                         name_column="src_names" if "src_names" in t.colnames else "", **kwargs)
+        self._refilter()
+        self.on_msg(self._on_front_end_msg)
+
+    # -- the filter (same semantics as js/catalog.js filterRows) ---------------------------------
+    def _visible(self) -> list[int]:
+        t = self.catalog.table
+        keep = np.ones(len(t), dtype=bool)
+        if self.min_significance is not None and self.significance_column:
+            sig = np.asarray(t[self.significance_column], dtype=float)
+            with np.errstate(invalid="ignore"):
+                keep &= sig >= float(self.min_significance)
+        names = [str(n.decode() if isinstance(n, bytes) else n) for n in t[self.name_column]] \
+            if self.name_column else [""] * len(t)
+        if self.exclude_new_sources:
+            keep &= np.array(["NEW" not in n for n in names], dtype=bool)
+        needle = self.search_text.strip().lower()
+        if needle:
+            keep &= np.array([needle in n.lower() for n in names], dtype=bool)
+        return [int(i) for i in np.flatnonzero(keep)]
+
+    @traitlets.observe("min_significance", "exclude_new_sources", "search_text", "unchecked_ids")
+    def _on_filter(self, change):
+        self._refilter()
+
+    def _refilter(self) -> None:
+        visible = self._visible()
+        unchecked = set(self.unchecked_ids)
+        with self.hold_sync():
+            self.visible_ids = visible
+            self.selected_ids = [i for i in visible if i not in unchecked]
+
+    # -- Python twins of the UI actions -----------------------------------------------------------
+    def set_min_significance(self, value: float | None) -> "CatalogTable":
+        """Keep sources with ``significance >= value`` (None: no cut), as the slider does."""
+        if value is not None:
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                raise InvalidParameter(f"minimum significance must be a number, got {value!r}",
+                                       parameter="min_significance") from None
+            if not math.isfinite(value):
+                raise InvalidParameter(f"minimum significance must be finite, got {value!r}",
+                                       parameter="min_significance")
+            lo, hi = self.significance_range
+            if value < lo or value > hi:
+                # widen the slider so the state it shows is the state in effect
+                self.significance_range = [min(lo, value), max(hi, value)]
+        self.min_significance = value
+        return self
+
+    def exclude_new(self, exclude: bool = True) -> "CatalogTable":
+        """Hide sources whose name contains ``NEW`` (new detections), as the toggle does."""
+        self.exclude_new_sources = bool(exclude)
+        return self
+
+    def search(self, text: str) -> "CatalogTable":
+        """Show only sources whose name contains ``text`` (case-insensitive; empty: all)."""
+        if not isinstance(text, str):
+            raise InvalidParameter(f"search text must be a string, got {type(text).__name__}",
+                                   parameter="search")
+        self.search_text = text
+        return self
+
+    def select(self, meta_ids: Iterable[int] | None) -> "CatalogTable":
+        """Tick exactly the rows whose ``meta_ID`` is in ``meta_ids`` (None: tick all rows).
+
+        Rows hidden by the filter stay out of :attr:`selected` even when ticked.
+        """
+        n = len(self.catalog.table)
+        if meta_ids is None:
+            self.unchecked_ids = []
+            return self
+        wanted = {int(i) for i in meta_ids}
+        known = {int(i) for i in self.catalog.table["meta_ID"]}
+        unknown = sorted(wanted - known)
+        if unknown:
+            raise InvalidParameter(f"no source with meta_ID {unknown} in this catalog", parameter="meta_ID")
+        ids = np.asarray(self.catalog.table["meta_ID"], dtype=int)
+        self.unchecked_ids = [i for i in range(n) if int(ids[i]) not in wanted]
+        return self
+
+    # -- what the user gets -------------------------------------------------------------------------
+    @property
+    def selected(self) -> Table:
+        """The astropy Table of the rows that pass the filter and are ticked (catalog order)."""
+        return self.catalog.table[list(self.selected_ids)]
+
+    @property
+    def selected_catalog(self) -> str:
+        """The selection as the dispatcher's ``selected_catalog`` JSON string (meta_ID kept, NaN → null).
+
+        Raises :class:`~oda_widgets.errors.InvalidParameter` when nothing is selected.
+        """
+        return Catalog(self.selected, name=self.catalog.name).to_selected_catalog()
+
+    def to_selected_catalog(self) -> str:
+        """Same as :attr:`selected_catalog` (so the table can be passed as ``selected_catalog=``)."""
+        return self.selected_catalog
+
+    # -- follow-up requests -------------------------------------------------------------------------
+    def follow_up_parameters(self, product: str) -> dict:
+        """The parameters of a follow-up request: the image's time/pointing/energy parameters plus
+        this ``selected_catalog`` (what :meth:`spectrum_for_selected` sends)."""
+        params = {k: v for k, v in self.analysis_parameters.items() if k not in _NOT_FORWARDED}
+        params["selected_catalog"] = self.selected_catalog
+        return params
+
+    def _follow_up(self, suffix: str, submit: bool):
+        from oda_widgets.client.job import Job
+
+        if not self.instrument:
+            raise InvalidParameter("no instrument known for this catalog: give CatalogTable(..., "
+                                   "instrument='isgri') or the image's analysis_parameters",
+                                   parameter="instrument")
+        if self.dispatcher is None:
+            raise OdaError("this table has no dispatcher: create it with CatalogTable(catalog, "
+                           "dispatcher=..., analysis_parameters=...) to run follow-up requests")
+        product = f"{self.instrument}_{suffix}"
+        job = Job(self.dispatcher, self.instrument, product, self.follow_up_parameters(product))
+        if submit:
+            job.submit()
+        self.last_job = job
+        return job
+
+    def spectrum_for_selected(self, submit: bool = True):
+        """A :class:`~oda_widgets.client.job.Job` for ``<instrument>_spectrum`` of the selected
+        sources, with the image's parameters; submitted unless ``submit=False``."""
+        return self._follow_up("spectrum", submit)
+
+    def light_curves_for_selected(self, submit: bool = True):
+        """A :class:`~oda_widgets.client.job.Job` for ``<instrument>_lc`` of the selected sources."""
+        return self._follow_up("lc", submit)
+
+    def _on_front_end_msg(self, _widget, content, _buffers) -> None:
+        if not isinstance(content, dict) or content.get("type") != "action":
+            return
+        action = {"spectrum": self.spectrum_for_selected,
+                  "light_curve": self.light_curves_for_selected}.get(content.get("name"))
+        if action is None:
+            return
+        try:
+            job = action()
+        except OdaError as err:
+            # shown where the user clicked: the button has no other place to report
+            self.status = f"✗ {err}"
+            return
+        self.status = f"{job.product} job {job.job_id or ''} {job.state.value}".replace("  ", " ")
+
+    def __repr__(self) -> str:
+        return (f"CatalogTable({len(self.catalog.table)} sources, {len(self.visible_ids)} shown, "
+                f"{len(self.selected_ids)} selected, min_significance={self.min_significance}, "
+                f"exclude_new={self.exclude_new_sources})")
