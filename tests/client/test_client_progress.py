@@ -76,3 +76,15 @@ def test_to_dict_has_no_token_and_round_trips():
         "isgri", "isgri_image", "4aae43ad9aad5029", "ASYNCSESSION0001", JobState.PROGRESS)
     assert again.params == job.params
     assert "state=progress" in repr(again) and token_like not in repr(job)
+
+
+@pytest.mark.parametrize("status, state", [
+    ("submitted", JobState.SUBMITTED), ("progress", JobState.PROGRESS), ("ready", JobState.READY),
+    ("done", JobState.DONE), ("failed", JobState.FAILED),
+    ("aliased", JobState.PROGRESS), ("post-processing", JobState.PROGRESS), ("unknown", JobState.PROGRESS),
+])
+def test_unknown_statuses_mean_still_running(status, state):
+    from oda_widgets.client.job import _state_of
+
+    assert _state_of(status) is state
+    assert state.finished == (status in ("done", "failed"))
