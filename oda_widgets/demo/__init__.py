@@ -22,7 +22,7 @@ import jwt
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 #: The shared secret of the demo server's tokens (public on purpose: demo only).
-DEMO_SECRET = "oda-widgets-demo-secret"
+DEMO_SECRET = "oda-widgets-demo-secret-not-for-production"
 
 
 def make_token(email: str = "student@example.org", roles=("general",), ttl: float = 86400,

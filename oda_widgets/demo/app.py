@@ -114,8 +114,8 @@ def _roles(claims: dict | None) -> list[str]:
     return [str(r) for r in roles] if isinstance(roles, list) else []
 
 
-def _exit_status(status: str, comment: str = "", **kw) -> dict:
-    es = {"job_status": status, "status": 0, "message": "", "error_message": "", "debug_message": "",
+def _exit_status(job_status: str, comment: str = "", **kw) -> dict:
+    es = {"job_status": job_status, "status": 0, "message": "", "error_message": "", "debug_message": "",
           "comment": comment, "warning": ""}
     es.update(kw)
     return es
