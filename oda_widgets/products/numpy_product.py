@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from astropy.io import fits
 from astropy.io.fits.card import Undefined
+from astropy.io.fits.column import _VLF
 
 from oda_widgets.errors import OdaError
 from oda_widgets.products.safe_pickle import safe_loads
@@ -152,7 +153,7 @@ def _dtype_from_text(dt: str) -> np.dtype:
     """A dtype from the ``dt`` text: a numpy dtype string or ``(numpy.record, [(name, fmt), ...])``."""
     try:
         return np.dtype(dt)
-    except TypeError:
+    except Exception:  # numpy raises TypeError or SyntaxError for text it cannot parse
         pass
     if not dt.startswith("(numpy.record,"):
         raise OdaError(f"unsupported data-unit dtype {dt!r}")
@@ -203,6 +204,20 @@ def _header(header: dict) -> fits.Header:
         return fits.Header(cards)
 
 
+def _repair_vlf(data: fits.FITS_rec) -> None:
+    """Restore what pickling drops from variable-length columns.
+
+    ``_VLF`` keeps its longest-row length and element dtype as instance attributes, which an
+    ndarray pickle does not carry; without them astropy writes a TFORM like ``PE(<built-in method
+    max ...>)`` in the header.
+    """
+    converted = getattr(data, "_converted", None) or {}
+    for arr in converted.values():
+        if isinstance(arr, _VLF) and "max" not in vars(arr):
+            arr.max = max((int(np.size(x)) for x in arr), default=0)
+            arr.element_dtype = np.asarray(arr[0]).dtype if len(arr) else "S"
+
+
 def decode_unit(unit: dict):
     """One data unit dict → an astropy HDU (PrimaryHDU, ImageHDU, BinTableHDU or TableHDU)."""
     if not isinstance(unit, dict):
@@ -218,8 +233,10 @@ def decode_unit(unit: dict):
         # pickled variable-length tables (RMF MATRIX) lose the fixed-part size; the header has it
         naxis = int(header_dict.get("NAXIS", 0) or 0)
         data._tbsize = int(np.prod([int(header_dict[f"NAXIS{i}"]) for i in range(1, naxis + 1)]))
+    if isinstance(data, fits.FITS_rec):
+        _repair_vlf(data)
     if hdu_type in ("table", "bintable") and data is not None and not isinstance(data, fits.FITS_rec):
-        data = fits.FITS_rec(data)
+        data = fits.FITS_rec.from_columns(fits.ColDefs(data))
     hdu = cls(data=data, header=_header(header_dict))
     name = unit.get("name")
     hdu.name = "table" if name is None else name

@@ -121,7 +121,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
         return _resolve(key)
 
     def persistent_load(self, pid: Any) -> Any:
-        raise UnsafePayload("Refused a pickle persistent id in a server payload.",
+        raise UnsafePayload("Refused a pickle persistent id (persistent_load) in a server payload.",
                             class_name="persistent_load")
 
 
