@@ -46,11 +46,13 @@ class ResultsView(widgets.VBox):
 
     ``views`` maps a kind (``"light_curves"``, ``"mosaic"``, ``"catalog"``, ``"spectra"``, ``"tables"``,
     ``"pictures"``, ``"texts"``, ``"other"``) to the list of widgets built for it, so a caller (the
-    Explorer) can wire follow-up actions to e.g. the catalog table's selection.
+    Explorer) can wire follow-up actions to e.g. the catalog table's selection. ``problems`` lists
+    why a product is shown as a summary instead of its own view.
     """
 
-    def __init__(self, collection, **kwargs):
+    def __init__(self, collection, *, dispatcher=None, **kwargs):
         self.collection = collection
+        self.dispatcher = dispatcher
         self.views: dict[str, list[widgets.Widget]] = {}
         self.problems: list[str] = []
         sections = [s for s in self._sections(collection) if s is not None]
@@ -62,32 +64,16 @@ class ResultsView(widgets.VBox):
     # -- one builder per kind -------------------------------------------------------------
 
     def _sections(self, c):
-        shown: set[int] = set()
-
-        def seen(objs):
-            for o in objs:
-                shown.add(id(o))
-            return objs
-
-        lcs = seen(list(_get(c, "light_curves")))
         mosaic = _get(c, "mosaic", None)
         catalog = _get(c, "catalog", None)
-        spectra = seen(list(_get(c, "spectra")))
-        tables = seen(list(_get(c, "tables")))
-        pictures = seen(list(_get(c, "pictures")))
-        texts = seen(list(_get(c, "texts")))
-        seen([o for o in (mosaic, catalog) if o is not None])
-
-        yield self._specialised("light_curves", "Light curves", "light_curve", lcs)
-        if mosaic is not None:
+        yield self._specialised("light_curves", "Light curves", "light_curve", list(_get(c, "light_curves")))
+        if mosaic is not None or catalog is not None:
             yield self._mosaic(mosaic, catalog)
-        elif catalog is not None:
-            yield self._specialised("catalog", "Catalog", "catalog", [catalog])
-        yield self._specialised("spectra", "Spectra", "spectrum", spectra)
-        yield self._simple("tables", "Tables", tables, table_html)
-        yield self._simple("pictures", "Pictures", pictures, picture_widget)
-        yield self._simple("texts", "Texts", texts, text_widget)
-        others = [(name, obj) for name, obj in _items(c) if id(obj) not in shown]
+        yield self._specialised("spectra", "Spectra", "spectrum", list(_get(c, "spectra")))
+        yield self._simple("tables", "Tables", list(_get(c, "tables")), table_html)
+        yield self._simple("pictures", "Pictures", list(_get(c, "pictures")), picture_widget)
+        yield self._simple("texts", "Texts", list(_get(c, "texts")), text_widget)
+        others = _others(c)
         if others:
             views = [generic_view(obj, name=name) for name, obj in others]
             self.views["other"] = views
@@ -105,28 +91,37 @@ class ResultsView(widgets.VBox):
             reason = f"{_VIEWS[kind][0]} is not available; showing a summary of {_label(obj)}"
         self.problems.append(reason)
         note = widgets.HTML(f'<div class="oda-results-note">{html.escape(reason)}</div>')
-        return [note, generic_view(obj)]
+        items = obj if isinstance(obj, list) else [obj]
+        return [note, *(generic_view(o) for o in items)]
 
     def _specialised(self, key, title, kind, objs):
+        """One view showing all products of a kind together (curves overlaid, spectra side by side)."""
         if not objs:
             return None
-        views = [w for obj in objs for w in self._build(kind, obj)]
+        views = self._build(kind, objs)
         self.views[key] = views
         return _section(title, views)
 
     def _mosaic(self, mosaic, catalog):
-        views = self._build("mosaic", mosaic, **({"catalog": catalog} if catalog is not None else {}))
-        if len(views) > 1 and catalog is not None and _view_class("mosaic") is not None:
-            # the mosaic view refused the catalog keyword: try it alone before giving up
-            self.problems.pop()
-            views = self._build("mosaic", mosaic)
-        self.views["mosaic"] = views
-        children = list(views)
+        """The mosaic with its catalog drawn over it, and the catalog table linked to both."""
+        c = self.collection
+        children: list[widgets.Widget] = []
+        table = None
         if catalog is not None:
-            table = self._build("catalog", catalog)
-            self.views["catalog"] = table
-            children += table
-        return _section("Mosaic", children)
+            params = dict(getattr(c, "analysis_parameters", None) or {})
+            table_views = self._build("catalog", catalog, dispatcher=self.dispatcher,
+                                      analysis_parameters=params,
+                                      instrument=getattr(c, "instrument", None) or params.get("instrument"))
+            self.views["catalog"] = table_views
+            table = table_views[0] if len(table_views) == 1 else None
+        if mosaic is not None:
+            # the mosaic view takes the table (not the bare catalog) so both share one selection
+            overlay = {"catalog": table} if table is not None else {}
+            self.views["mosaic"] = self._build("mosaic", mosaic, **overlay)
+            children += self.views["mosaic"]
+        if catalog is not None:
+            children += self.views["catalog"]
+        return _section("Mosaic and catalog" if mosaic is not None else "Catalog", children)
 
     def _simple(self, key, title, objs, make):
         if not objs:
@@ -143,9 +138,13 @@ class ResultsView(widgets.VBox):
         return views[0] if views else None
 
 
-def results_view(collection) -> ResultsView:
-    """A widget showing every product of ``collection`` with the view that fits it."""
-    return ResultsView(collection)
+def results_view(collection, *, dispatcher=None) -> ResultsView:
+    """A widget showing every product of ``collection`` with the view that fits it.
+
+    ``dispatcher`` (where the job ran) lets the catalog table start follow-up requests
+    (spectrum / light curves of the selected sources).
+    """
+    return ResultsView(collection, dispatcher=dispatcher)
 
 
 # -- generic views (also used as fall-backs) --------------------------------------------------
@@ -208,6 +207,8 @@ def generic_view(product, name: str | None = None) -> widgets.HTML:
                     hdu.columns.names)
             elif hdu.data is not None:
                 detail = f"{'×'.join(str(s) for s in shape)} {hdu.data.dtype.name}"
+                if "IMATYPE" in hdu.header:  # INTEGRAL mosaics: which of the four images this is
+                    detail += f" ({hdu.header['IMATYPE']})"
             else:
                 detail = "no data"
             rows.append(f"<tr><td>{i}</td><td>{html.escape(hdu.name)}</td><td>{kind}</td>"
@@ -244,11 +245,13 @@ def _get(collection, attr, default=()):
     return value
 
 
-def _items(collection):
-    items = getattr(collection, "items", None)
-    if callable(items):
-        return list(items())
-    return []
+def _others(collection) -> list[tuple[str, Any]]:
+    """``(name, product)`` pairs that no specialised section shows (unknown FITS products, files)."""
+    others = getattr(collection, "others", None)
+    out = list(others()) if callable(others) else []
+    names = {id(p) for p in getattr(collection, "binaries", None) or []}
+    out += [(n, p) for n, p in (collection.items() if hasattr(collection, "items") else []) if id(p) in names]
+    return out
 
 
 def _hdulist(product):
@@ -288,6 +291,8 @@ def _name(obj) -> str:
 
 
 def _label(obj) -> str:
+    if isinstance(obj, list):
+        return f"{len(obj)} products"
     name = _name(obj)
     return f"{type(obj).__name__} {name!r}" if name else type(obj).__name__
 

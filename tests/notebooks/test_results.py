@@ -43,3 +43,74 @@ def test_generic_view_shows_image_shape():
 def test_text_is_escaped():
     w = text_widget("<script>alert(1)</script> fit: chi2=1.2")
     assert "<script>" not in w.value and "&lt;script&gt;" in w.value
+
+
+# -- real collections from the demo dispatcher -------------------------------------------------
+
+
+def _collection(url, instrument, product, params=None):
+    from oda_widgets.client import Dispatcher
+
+    disp = Dispatcher(url)
+    return disp, disp.submit(instrument, product, params or {}).wait(timeout=120)
+
+
+def test_image_gets_mosaic_view_linked_to_a_catalog_table(demo_dispatcher):
+    from oda_widgets.catalog import CatalogTable
+    from oda_widgets.mosaic import MosaicView
+    from oda_widgets.results import results_view
+
+    disp, coll = _collection(demo_dispatcher, "isgri", "isgri_image")
+    view = results_view(coll, dispatcher=disp)
+    assert view.problems == []
+    mosaic, table = view.first("mosaic"), view.first("catalog")
+    assert isinstance(mosaic, MosaicView) and isinstance(table, CatalogTable)
+    assert mosaic.table is table  # one selection shared by image and table
+    # the table can start a follow-up with the image's parameters on the same dispatcher
+    table.set_min_significance(0).exclude_new(False)
+    params = table.follow_up_parameters("isgri_spectrum")
+    assert params["T1"] == coll.analysis_parameters["T1"] and "selected_catalog" in params
+    assert table.dispatcher is disp
+
+
+def test_spi_acs_light_curve_gets_a_light_curve_view(demo_dispatcher):
+    from oda_widgets.light_curve import LightCurveView
+    from oda_widgets.results import results_view
+
+    _, coll = _collection(demo_dispatcher, "spi_acs", "spi_acs_lc",
+                          {"T1": "2022-10-09T13:16:00", "T2": "2022-10-09T13:26:00", "time_bin": 2})
+    view = results_view(coll)
+    assert view.problems == []
+    lc_view = view.first("light_curves")
+    assert isinstance(lc_view, LightCurveView)
+    assert len(lc_view.light_curves) == 1 and len(lc_view.light_curves[0].rate) > 100
+
+
+def test_spectra_of_selected_sources_get_one_spectrum_view(demo_dispatcher):
+    from oda_widgets.results import results_view
+    from oda_widgets.spectrum import SpectrumView
+
+    disp, image = _collection(demo_dispatcher, "isgri", "isgri_image")
+    cat = image.catalog.filter(min_significance=10)
+    params = {k: image.analysis_parameters[k] for k in ("RA", "DEC", "T1", "T2", "E1_keV", "E2_keV")}
+    _, coll = _collection(demo_dispatcher, "isgri", "isgri_spectrum",
+                          {**params, "selected_catalog": cat.to_selected_catalog()})
+    view = results_view(coll)
+    assert view.problems == []
+    spec = view.first("spectra")
+    assert isinstance(spec, SpectrumView)
+    assert {s.source for s in spec.spectra} >= {str(n) for n in cat.table["src_names"]}
+
+
+def test_products_without_a_view_module_still_show(demo_dispatcher, monkeypatch):
+    """With the mosaic view gone, the image is summarised and the reason said, nothing raised."""
+    import sys
+
+    from oda_widgets.results import results_view
+
+    monkeypatch.setitem(sys.modules, "oda_widgets.mosaic", None)  # import of it now fails
+    _, coll = _collection(demo_dispatcher, "isgri", "isgri_image")
+    view = results_view(coll)
+    assert any("oda_widgets.mosaic is not available" in p for p in view.problems)
+    text = " ".join(w.value for w in view.views["mosaic"] if isinstance(w, widgets.HTML))
+    assert "ISGR-MOSA-IMA" in text and "SIGNIFICANCE" in text.upper()
