@@ -119,6 +119,12 @@ class ParameterSpec:
     block: str = "product"
 
     @property
+    def empty_default(self) -> bool:
+        """True when the default means 'nothing' (null, or an empty input-product list): such a
+        value is better not sent at all."""
+        return self.default is None or (self.kind == "input_prod_list" and self.default == [])
+
+    @property
     def title(self) -> str:
         """What a form shows: the label (or the name), with the units in brackets when useful."""
         text = self.label or self.name
@@ -161,14 +167,16 @@ class ProductDescription:
     def defaults(self) -> dict[str, Any]:
         """The par_dict of defaults: user parameters and format companions, as sent.
 
-        Parameters whose default is null are left out: the dispatcher applies that default
-        itself, and some (``selected_catalog`` on 1.3.3) refuse an explicit null.
+        Parameters whose default is null (or an empty input-product list) are left out: the
+        dispatcher applies that default itself, and refuses some explicit forms of it
+        (``selected_catalog`` null on 1.3.3; an empty list parameter other than ``scw_list``
+        travels as the text ``[]`` and breaks the backend).
         ``instrument`` and ``product_type`` are not included (they are this object's
         ``instrument`` and ``name``).
         """
         out: dict[str, Any] = {}
         for spec in self.parameters:
-            if spec.default is not None:
+            if not spec.empty_default:
                 out[spec.name] = _copy(spec.default)
             if spec.format_name and spec.format_name not in out:
                 out[spec.format_name] = spec.format_default

@@ -9,6 +9,7 @@ is a method: ``submit()``, ``resolve()``, ``reset()``, ``show_api_code()``.
 from __future__ import annotations
 
 import html
+import re
 from typing import Any, Mapping
 
 import ipywidgets as W
@@ -30,16 +31,24 @@ _QUERY_TYPES = ("Real", "Dummy")
 _BLOCK_TITLES = {"source": "Source", "instrument": "Instrument", "product": "Product"}
 
 
-def _default_dispatcher():
-    """The running demo dispatcher (started on first use)."""
+_DEMO_SERVER = None
+
+
+def _default_dispatcher() -> str:
+    """URL of the running demo dispatcher (the demo's own default, else one started here)."""
+    global _DEMO_SERVER
     from oda_widgets import demo
 
     for name in ("default_url", "default_server", "running", "default"):
         helper = getattr(demo, name, None)
         if callable(helper):
             return str(helper())
-    raise OdaError("No dispatcher given and the demo dispatcher offers no running default: "
-                   "pass QueryForm(dispatcher='http://...') or a Dispatcher.")
+    if _DEMO_SERVER is None:
+        import atexit
+
+        _DEMO_SERVER = demo.start()
+        atexit.register(_DEMO_SERVER.stop)
+    return str(_DEMO_SERVER)
 
 
 def _as_dispatcher(dispatcher):
@@ -232,8 +241,10 @@ class QueryForm(W.VBox):
             value = old.get()
         except InvalidParameter:
             return
-        if value == old.spec.default and not old.companions():
-            return  # untouched: the new product's own default is better
+        untouched = value == old.spec.default and all(
+            fmt == old.spec.format_default for fmt in old.companions().values())
+        if untouched:
+            return  # the new product's own default is better
         try:
             for name, fmt in old.companions().items():
                 new.set_companion(name, fmt)
@@ -319,7 +330,7 @@ class QueryForm(W.VBox):
     @property
     def params(self) -> dict[str, Any]:
         """The product parameters with their companions (``T_format``...), in the dispatcher's
-        order; ``InvalidParameter`` if a field is wrong. Empty fields whose default is null are
+        order; ``InvalidParameter`` if a field is wrong. Empty fields whose default is empty are
         left out (the dispatcher applies that default)."""
         errors = self.validate()
         if errors:
@@ -330,9 +341,10 @@ class QueryForm(W.VBox):
         out: dict[str, Any] = {}
         for name, control in self.controls.items():
             value = control.get()
-            # empty and null by default: the dispatcher's own default, so not sent (1.3.3
-            # refuses an explicit null selected_catalog); emptied non-null defaults go as NUL
-            if value is not None or control.spec.default is not None:
+            # left empty where the default is empty: the dispatcher's own default, so not sent
+            # (1.3.3 refuses an explicit null selected_catalog, and an empty p_list travels as
+            # the text "[]"); an emptied non-null default goes as NUL
+            if not (control.spec.empty_default and value in (None, [])):
                 out[name] = value
             for comp, value in control.companions().items():
                 out.setdefault(comp, value)
@@ -468,15 +480,24 @@ class QueryForm(W.VBox):
         try:
             job = self.dispatcher.submit(self.instrument, self.product, params, query_type=qt)
         except RequestNotUnderstood as exc:
-            if exc.parameter in self.controls:
-                self._server_errors[exc.parameter] = str(exc)
-                self.controls[exc.parameter].show(str(exc))
+            name = exc.parameter if exc.parameter in self.controls else self._blamed(str(exc), params)
+            if name is not None:
+                self._server_errors[name] = str(exc)
+                self.controls[name].show(str(exc))
             raise
         self.job = job
         self._say(f"Submitted {self.instrument}/{self.product} ({qt}): job "
                   f"{getattr(job, 'job_id', '') or ''}")
         self._show_job(job)
         return job
+
+    def _blamed(self, message: str, params: Mapping[str, Any]) -> str | None:
+        """The field whose text value the server quotes ("OSA11.0 is being phased out")."""
+        for name, value in params.items():
+            if name in self.controls and isinstance(value, str) and len(value) >= 3 and re.search(
+                    r"(?<![\w.-])" + re.escape(value) + r"(?![\w-])", message):
+                return name
+        return None
 
     def _show_job(self, job) -> None:
         try:

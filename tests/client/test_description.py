@@ -49,8 +49,10 @@ def test_every_capture_parses_to_user_parameters(path):
         assert all(s.kind != "unknown" for s in product.parameters), product.parameters
         defaults = product.defaults()
         assert set(defaults) - set(names) <= {"T_format", "time_bin_format"}
-        assert {s.name for s in product.parameters if s.default is not None} <= set(defaults)
-        assert not {s.name for s in product.parameters if s.default is None} & set(defaults)
+        assert {s.name for s in product.parameters if not s.empty_default} <= set(defaults)
+        assert not {s.name for s in product.parameters if s.empty_default} & set(defaults)
+        assert all(s.empty_default == (s.default is None or s.default == [])
+                   for s in product.parameters)
         seen.update(names)
         assert [s.block for s in product.parameters] == sorted(
             (s.block for s in product.parameters), key=["source", "instrument", "product"].index)
