@@ -569,7 +569,8 @@ def spi_acs_lc(req: Request) -> fits.HDUList:
     if k > 1:
         counts = counts.reshape(n_bins, k).sum(axis=1)
     timezero = (t1 + t2) / 2.0
-    time = t1 + (np.arange(n_bins) + 0.5) * bin_s - timezero
+    # Relative times computed without the ~1e9 s offset, so bins are exact to float64 precision.
+    time = (np.arange(n_bins) + 0.5) * bin_s - (timezero - t1)
     rate = (counts / bin_s).astype(np.float32)
     error = (np.sqrt(counts) / bin_s).astype(np.float32)
     h = fits.BinTableHDU.from_columns([
