@@ -70,8 +70,10 @@ class CatalogTable(anywidget.AnyWidget):
     string (``meta_ID`` kept, NaN → null). Defaults follow oda_api's quick-look cut
     (significance ≥ 5, NEW sources excluded).
 
-    ``dispatcher`` and ``analysis_parameters`` (those of the image request) are needed for
-    :meth:`spectrum_for_selected` / :meth:`light_curves_for_selected`.
+    ``catalog`` is a Catalog, an astropy Table, the dispatcher's catalog dict, or the
+    ProductCollection of an image job (then its ``analysis_parameters`` and instrument are used).
+    ``dispatcher`` and those ``analysis_parameters`` are needed for :meth:`spectrum_for_selected`
+    / :meth:`light_curves_for_selected`.
     """
 
     _esm = esm_path("catalog.js")
@@ -103,8 +105,12 @@ class CatalogTable(anywidget.AnyWidget):
         self.catalog = as_catalog(catalog)
         t = self.catalog.table
         self.dispatcher = dispatcher
+        if analysis_parameters is None:
+            # a product collection carries the parameters of the image request
+            analysis_parameters = getattr(catalog, "analysis_parameters", None)
         self.analysis_parameters = dict(analysis_parameters or {})
-        self.instrument = instrument or self.analysis_parameters.get("instrument")
+        self.instrument = (instrument or self.analysis_parameters.get("instrument")
+                           or getattr(catalog, "instrument", None))
         #: the last follow-up job started from this table (spectrum / light curves)
         self.last_job = None
         has_sig = "significance" in t.colnames

@@ -61,6 +61,9 @@ def wcs_to_dict(wcs: WCS) -> dict:
 
 def _images_and_wcs(mosaic: Any, wcs: WCS | None) -> tuple[dict[str, np.ndarray], WCS | None]:
     """Images keyed by IMATYPE and the WCS, from a products.Mosaic, an HDUList, a dict or an array."""
+    inner = getattr(mosaic, "mosaic", None)   # a ProductCollection of an image job
+    if inner is not None and inner is not mosaic:
+        mosaic = inner
     images = getattr(mosaic, "images", None)
     if isinstance(images, dict):
         return dict(images), wcs if wcs is not None else getattr(mosaic, "wcs", None)
