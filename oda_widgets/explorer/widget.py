@@ -1,0 +1,314 @@
+"""``Explorer``: ask the dispatcher, follow the jobs, look at the products, follow up — in one widget.
+
+The pieces do the work: :class:`~oda_widgets.form.QueryForm` builds and checks the request,
+:class:`~oda_widgets.job_status.JobBoard` follows every job, :func:`~oda_widgets.results.results_view`
+shows the products. The Explorer only connects them: a submitted job goes onto the board, a finished
+job's products open in a tab, the catalog table's follow-up jobs join the board, a light curve's
+brushed interval goes back into the form.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as widgets
+
+from oda_widgets.client import Dispatcher, Job, OdaError, redact
+from oda_widgets.errors import InvalidParameter
+
+__all__ = ["Explorer", "DISPATCHER_URL_ENV"]
+
+#: Environment variable naming the dispatcher the Explorer uses when no ``url`` is given.
+DISPATCHER_URL_ENV = "ODA_DISPATCHER_URL"
+
+
+def _short(job_id: str | None) -> str:
+    return (job_id or "")[:8] or "(not yet numbered)"
+
+
+class Explorer(widgets.VBox):
+    """The whole flow in one widget: query form, job board, results, follow-ups.
+
+    ``Explorer()`` talks to ``$ODA_DISPATCHER_URL`` or, if that is not set, starts the built-in demo
+    dispatcher in this process (simulated INTEGRAL data; nothing leaves the machine) and says so.
+    ``Explorer(url)`` talks to that dispatcher, with ``token`` or the token oda_api would find.
+
+    Every button is also a method: :meth:`submit`, :meth:`show_results`, :meth:`spectrum_for_selected`,
+    :meth:`light_curves_for_selected`, :meth:`use_interval_as_t1_t2`, :meth:`show_api_code`,
+    :meth:`save_products`. In a notebook, ``job = ex.submit(); await job`` waits without blocking the
+    widgets; in a script ``ex.wait(job)`` does.
+    """
+
+    def __init__(self, url: str | None = None, token: str | None = None, *, instrument: str | None = None,
+                 product: str | None = None, store: Any = True, demo_speed: float = 1.0, **kwargs):
+        from oda_widgets.form import QueryForm
+        from oda_widgets.job_status import JobBoard
+
+        self.demo_server = None
+        url = url or os.environ.get(DISPATCHER_URL_ENV) or None
+        if url is None:
+            from oda_widgets import demo
+
+            self.demo_server = demo.start(speed=demo_speed)
+            url = self.demo_server.url
+        self.dispatcher = Dispatcher(url, token)
+        #: every job the Explorer started or adopted, in order
+        self.jobs: list[Job] = []
+        #: ResultsView per job (by id(job)), built the first time the results are shown
+        self.results: dict[int, Any] = {}
+        self._lock = threading.RLock()
+
+        self.banner = widgets.HTML(self._banner_html())
+        self.banner.add_class("oda-explorer-banner")
+        self.form = QueryForm(self.dispatcher, instrument, product)
+        # the board below follows the jobs; the form's own status area would show them twice
+        self.form.job_area.layout.display = "none"
+        self.form.submit_button.on_click(lambda _b: self._adopt_form_job())
+        self.board = JobBoard(store=store)
+
+        self.job_picker = widgets.Dropdown(description="Job", options=[], layout=widgets.Layout(width="420px"))
+        self.job_picker.add_class("oda-explorer-job-picker")
+        self.results_button = self._button("Show results", "table", "oda-explorer-show-results",
+                                           lambda: self.show_results())
+        self.api_code_button = self._button("API code", "code", "oda-explorer-api-code-button",
+                                            lambda: self.show_api_code())
+        self.save_button = self._button("Save products", "save", "oda-explorer-save",
+                                        lambda: self.save_products())
+        self.directory = widgets.Text(placeholder="folder (default: oda-products/<job>)",
+                                      layout=widgets.Layout(width="300px"))
+        self.directory.add_class("oda-explorer-directory")
+        self.message = widgets.HTML()
+        self.message.add_class("oda-explorer-message")
+        self.code_view = widgets.Textarea(layout=widgets.Layout(width="95%", height="240px", display="none"))
+        self.code_view.add_class("oda-explorer-api-code")
+        self.tabs = widgets.Tab(children=[])
+        self.tabs.add_class("oda-explorer-results")
+
+        super().__init__(children=[
+            self.banner,
+            _heading("Query"), self.form,
+            _heading("Jobs"), self.board,
+            _heading("Results"),
+            widgets.HBox([self.job_picker, self.results_button, self.api_code_button, self.save_button,
+                          self.directory]),
+            self.message, self.code_view, self.tabs,
+        ], **kwargs)
+        self.add_class("oda-explorer")
+
+    # -- jobs -----------------------------------------------------------------------------------
+    def submit(self, query_type: str | None = None) -> Job:
+        """Send what the form shows (as the Submit button does); the job goes onto the board."""
+        job = self.form.submit(query_type)
+        self._adopt_form_job()
+        return job
+
+    def add_job(self, job: Job) -> Job:
+        """Follow ``job`` here: on the board, in the job picker, its results shown when done."""
+        with self._lock:
+            if any(j is job for j in self.jobs):
+                return job
+            self.jobs.append(job)
+        status = self.board.add(job)
+        status.observe(lambda change, job=job: self._on_state(job, change["new"]), "state")
+        self._update_picker(select=job)
+        if status.state == "done":
+            self._on_state(job, "done")
+        return job
+
+    def wait(self, job: Job | None = None, timeout: float | None = None):
+        """Block until ``job`` (default: the picked one) is finished and show its results.
+
+        For scripts; in a notebook ``await job`` keeps the widgets alive while waiting.
+        Returns the :class:`~oda_widgets.results.ResultsView` (raises the job's error if it failed).
+        """
+        job = self._job(job)
+        job.wait(timeout=timeout)
+        return self.show_results(job)
+
+    @property
+    def job(self) -> Job | None:
+        """The job picked in the Results bar (the latest one, unless you picked another)."""
+        return self.job_picker.value
+
+    def _job(self, job: Job | None) -> Job:
+        job = job if job is not None else self.job
+        if job is None:
+            raise OdaError("No job yet: fill the form and press Submit (or call explorer.submit()).")
+        return job
+
+    def _adopt_form_job(self) -> None:
+        job = self.form.job
+        if job is None or any(j is job for j in self.jobs):
+            return
+        view = self.form.job_view
+        if view is not None:
+            view.close()  # stop its polling: the board's JobStatus follows this job now
+            self.form.job_view = None
+            self.form.job_area.children = ()
+        self.add_job(job)
+
+    def _on_state(self, job: Job, state: str) -> None:
+        if state == "done" and id(job) not in self.results:
+            self._guarded(lambda: self.show_results(job))
+
+    def _update_picker(self, select: Job | None = None) -> None:
+        options = [(f"{i + 1}. {j.instrument}/{j.product} {_short(j.job_id)}", j) for i, j in enumerate(self.jobs)]
+        current = select if select is not None else self.job_picker.value
+        self.job_picker.options = options
+        self.job_picker.value = current if any(j is current for _, j in options) else None
+
+    # -- results --------------------------------------------------------------------------------
+    def show_results(self, job: Job | None = None):
+        """Open the products of ``job`` (default: the picked one) in a tab; returns its ResultsView."""
+        from oda_widgets.results import results_view
+
+        job = self._job(job)
+        with self._lock:
+            view = self.results.get(id(job))
+            if view is None:
+                view = results_view(job.result(), dispatcher=job.dispatcher)
+                self.results[id(job)] = view
+                self._connect(view)
+                self.tabs.children = [*self.tabs.children, view]
+                self.tabs.set_title(len(self.tabs.children) - 1, f"{job.product} {_short(job.job_id)}")
+            self.tabs.selected_index = list(self.tabs.children).index(view)
+        self._update_picker(select=job)
+        self._say(f"Showing the products of {job.instrument}/{job.product} job {_short(job.job_id)}"
+                  + (f" — {len(view.problems)} shown as summaries" if view.problems else ""))
+        return view
+
+    def _connect(self, view) -> None:
+        """Wire a results view's follow-ups into the Explorer."""
+        table = view.first("catalog")
+        if table is not None and hasattr(table, "last_job"):
+            # the table's own buttons start follow-up jobs; they report through its status text
+            table.observe(lambda _change, t=table: self._adopt_table_job(t), "status")
+        lc = view.first("light_curves")
+        if lc is not None and hasattr(lc, "link_form"):
+            lc.link_form(self.form)
+
+    def _adopt_table_job(self, table) -> None:
+        job = getattr(table, "last_job", None)
+        if isinstance(job, Job):
+            self.add_job(job)
+
+    def _view_with(self, key: str, job: Job | None):
+        """The first ``key`` view of ``job``'s results, or of the newest results that have one."""
+        if job is not None:
+            view = self.show_results(job).first(key)
+            if view is None:
+                raise OdaError(f"The {job.product} job has no {key.replace('_', ' ')} to work with.")
+            return view
+        picked = self.job
+        candidates = ([self.results[id(picked)]] if picked is not None and id(picked) in self.results else [])
+        candidates += [self.results[id(j)] for j in reversed(self.jobs) if id(j) in self.results]
+        for view in candidates:
+            found = view.first(key)
+            if found is not None and not isinstance(found, widgets.HTML):
+                return found
+        what = {"catalog": "an image with a catalog (e.g. isgri_image)",
+                "light_curves": "a light curve"}.get(key, key)
+        raise OdaError(f"No results with {what} yet: run one first.")
+
+    # -- follow-ups -----------------------------------------------------------------------------
+    def spectrum_for_selected(self, job: Job | None = None) -> Job:
+        """Spectra of the sources selected in the catalog table (of ``job``, default: the latest
+        image); the new job goes onto the board and its spectra open when done."""
+        table = self._view_with("catalog", job)
+        return self.add_job(table.spectrum_for_selected())
+
+    def light_curves_for_selected(self, job: Job | None = None) -> Job:
+        """Light curves of the sources selected in the catalog table (as :meth:`spectrum_for_selected`)."""
+        table = self._view_with("catalog", job)
+        return self.add_job(table.light_curves_for_selected())
+
+    def use_interval_as_t1_t2(self, job: Job | None = None):
+        """Put the interval brushed on a light curve into the form's T1/T2; returns the astropy Time pair."""
+        lc = self._view_with("light_curves", job)
+        return lc.use_as_t1_t2(self.form)
+
+    def api_code(self, job: Job | None = None) -> str:
+        """oda_api code for ``job`` (default: the picked one; no job yet: what the form shows).
+
+        The token is never written out: the code reads it from ``os.environ['ODA_TOKEN']``.
+        """
+        from oda_widgets.form import api_code
+
+        job = job if job is not None else self.job
+        if job is None:
+            return self.form.api_code()
+        par_dict = {"instrument": job.instrument, "product_type": job.product, **job.params}
+        code = api_code(par_dict, job.dispatcher.url, with_token=bool(job.token), query_type=job.query_type)
+        return redact(code, job.token)
+
+    def show_api_code(self, job: Job | None = None) -> str:
+        """Show :meth:`api_code` under the Results bar (and return it)."""
+        code = self.api_code(job)
+        self.code_view.value = code
+        self.code_view.layout.display = None
+        return code
+
+    def save_products(self, directory: str | Path | None = None, job: Job | None = None) -> list[Path]:
+        """Write every product of ``job`` (default: the picked one) as FITS/ECSV/… files into
+        ``directory`` (default: the folder typed in the bar, else ``oda-products/<product>_<job id>``).
+        Returns the paths written."""
+        job = self._job(job)
+        collection = job.result()
+        folder = directory or self.directory.value.strip() or \
+            Path("oda-products") / re.sub(r"[^\w.-]", "_", f"{job.product}_{job.job_id or 'job'}")
+        paths = collection.save(Path(folder))
+        self._say(f"Saved {len(paths)} file(s) of {job.product} into {Path(folder).resolve()}")
+        return paths
+
+    # -- housekeeping ---------------------------------------------------------------------------
+    def close(self) -> None:
+        """Stop following the jobs, stop the demo dispatcher if this Explorer started it."""
+        for status in list(self.board.statuses):
+            status.cancel()
+        if self.demo_server is not None:
+            self.demo_server.stop()
+        super().close()
+
+    def _banner_html(self) -> str:
+        url = html.escape(self.dispatcher.url)
+        if self.demo_server is not None:
+            return (f"<div style='background:#eef6ff;border-left:4px solid #1f77b4;padding:4px 8px'>"
+                    f"<b>Demo dispatcher</b> running in this kernel at <code>{url}</code>: simulated INTEGRAL "
+                    f"data, nothing leaves this machine. For the real service use "
+                    f"<code>Explorer(url=...)</code> or set <code>${DISPATCHER_URL_ENV}</code>.</div>")
+        info = self.dispatcher.token_info
+        who = (f"as {html.escape(info.email or info.name or 'token user')}" if info is not None
+               else "without a token (public data only)")
+        return f"<div>Dispatcher <code>{url}</code>, {who}.</div>"
+
+    def _button(self, description: str, icon: str, css: str, action) -> widgets.Button:
+        button = widgets.Button(description=description, icon=icon)
+        button.add_class(css)
+        button.on_click(lambda _b: self._guarded(action))
+        return button
+
+    def _guarded(self, action) -> Any:
+        """Run a button's method; a failure is shown in the Explorer instead of lost in a log."""
+        try:
+            return action()
+        except (OdaError, InvalidParameter, OSError) as exc:
+            self._say(str(exc), error=True)
+            return None
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        text = redact(text, self.dispatcher.token)
+        colour = "#c62828" if error else "#333"
+        self.message.value = f"<span style='color:{colour}'>{html.escape(text)}</span>" if text else ""
+
+    def __repr__(self) -> str:
+        kind = "demo dispatcher" if self.demo_server is not None else "dispatcher"
+        return f"Explorer({kind} {self.dispatcher.url}, {len(self.jobs)} jobs)"
+
+
+def _heading(text: str) -> widgets.HTML:
+    return widgets.HTML(f"<h3 style='margin:10px 0 4px'>{html.escape(text)}</h3>")

@@ -1,0 +1,129 @@
+"""The Explorer driven through its Python methods (every button has one), on real demo servers."""
+
+from __future__ import annotations
+
+import pytest
+from astropy.io import fits
+from astropy.time import Time
+
+from oda_widgets.client import JobState
+from oda_widgets.demo import make_token
+from oda_widgets.errors import OdaError
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path, monkeypatch):
+    # the job board's resume store and saved products go to this test's folder, not $HOME
+    monkeypatch.setenv("ODA_WIDGETS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("ODA_TOKEN", raising=False)
+    monkeypatch.delenv("ODA_DISPATCHER_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def explorer(demo_dispatcher):
+    from oda_widgets.explorer import Explorer
+
+    ex = Explorer(demo_dispatcher, token="")
+    yield ex
+    ex.close()
+
+
+def test_without_url_the_demo_dispatcher_starts_and_the_widget_says_so():
+    from oda_widgets.explorer import Explorer
+
+    ex = Explorer(demo_speed=20)
+    try:
+        assert ex.demo_server is not None and ex.dispatcher.url == ex.demo_server.url
+        assert "Demo dispatcher" in ex.banner.value and ex.demo_server.url in ex.banner.value
+        assert "isgri" in ex.form.instrument_picker.options
+    finally:
+        ex.close()
+    assert "stopped" in repr(ex.demo_server)
+
+
+def test_env_url_is_used_and_no_demo_started(demo_dispatcher, monkeypatch):
+    from oda_widgets.explorer import Explorer
+
+    monkeypatch.setenv("ODA_DISPATCHER_URL", demo_dispatcher)
+    ex = Explorer(token="")
+    try:
+        assert ex.demo_server is None and ex.dispatcher.url == demo_dispatcher
+        assert "Demo dispatcher" not in ex.banner.value and "public data only" in ex.banner.value
+    finally:
+        ex.close()
+
+
+def test_image_then_spectrum_of_selected_sources(explorer, tmp_path):
+    from oda_widgets.catalog import CatalogTable
+    from oda_widgets.mosaic import MosaicView
+    from oda_widgets.spectrum import SpectrumView
+
+    explorer.form.select("isgri", "isgri_image")
+    explorer.form.set_values(max_pointings=10)
+    job = explorer.submit()
+    assert explorer.board.jobs == [job] and explorer.job is job
+    view = explorer.wait(job, timeout=120)
+    assert job.state is JobState.DONE
+    assert isinstance(view.first("mosaic"), MosaicView)
+    table = view.first("catalog")
+    assert isinstance(table, CatalogTable) and explorer.tabs.children == (view,)
+
+    # the slider/NEW filter, then the follow-up on the selected sources
+    table.set_min_significance(8).exclude_new(True)
+    chosen = [str(n) for n in table.selected["src_names"]]
+    assert chosen and not any("NEW" in n for n in chosen)
+    spec_job = explorer.spectrum_for_selected()
+    assert spec_job in explorer.board.jobs and explorer.job is spec_job
+    assert spec_job.params["max_pointings"] == 10  # the image's selection of pointings carried over
+    spec_view = explorer.wait(spec_job, timeout=120)
+    spectrum = spec_view.first("spectra")
+    assert isinstance(spectrum, SpectrumView)
+    assert {s.source for s in spectrum.spectra} >= set(chosen)
+    assert len(explorer.tabs.children) == 2 and explorer.tabs.selected_index == 1
+
+    # save all products of the spectrum job: FITS files that astropy reads back
+    paths = explorer.save_products(job=spec_job)
+    assert paths and all(p.exists() for p in paths)
+    with fits.open(paths[0]) as hdul:
+        assert len(hdul) >= 2
+    assert "Saved" in explorer.message.value
+
+
+def test_api_code_of_a_job_never_contains_the_token(demo_dispatcher):
+    from oda_widgets.explorer import Explorer
+
+    token = make_token()
+    ex = Explorer(demo_dispatcher, token=token)
+    try:
+        ex.form.select("spi_acs", "spi_acs_lc")
+        ex.form.set_values(T1="2022-10-09T13:16:00", T2="2022-10-09T13:26:00")
+        job = ex.submit()
+        code = ex.show_api_code(job)
+        assert token not in code and token not in ex.code_view.value
+        assert "os.environ['ODA_TOKEN']" in code
+        assert '"product": "spi_acs_lc"' in code and "2022-10-09T13:16:00" in code
+        ex.wait(job, timeout=120)
+        assert token not in repr(ex) and token not in ex.banner.value
+    finally:
+        ex.close()
+
+
+def test_light_curve_brush_sets_t1_t2_in_the_form(explorer):
+    explorer.form.select("spi_acs", "spi_acs_lc")
+    explorer.form.set_values(T1="2022-10-09T13:16:00", T2="2022-10-09T13:26:00")
+    view = explorer.wait(explorer.submit(), timeout=120)
+    lc = view.first("light_curves")
+    start, stop = Time("2022-10-09T13:17:00", scale="utc"), Time("2022-10-09T13:18:30", scale="utc")
+    lc.select_interval(start, stop)
+    interval = explorer.use_interval_as_t1_t2()
+    assert abs((interval[0] - start).sec) < 1 and abs((interval[1] - stop).sec) < 1
+    values = explorer.form.values
+    assert values["T1"].startswith("2022-10-09T13:17:0") and values["T2"].startswith("2022-10-09T13:18:3")
+
+
+def test_buttons_report_errors_in_the_widget(explorer):
+    explorer.results_button.click()  # no job yet
+    assert "No job yet" in explorer.message.value
+    with pytest.raises(OdaError, match="No results with an image"):
+        explorer.spectrum_for_selected()
