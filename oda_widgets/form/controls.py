@@ -53,10 +53,14 @@ class Control(ABC):
     calls ``on_change(callback)`` to re-validate after any edit.
     """
 
+    #: True when the control shows the units next to its input (then the title does not)
+    shows_units = False
+
     def __init__(self, spec: ParameterSpec, instrument: str = ""):
         self.spec = spec
         self.instrument = instrument
-        self.title = W.HTML(value=f"<b>{_escape(spec.title)}</b>"
+        title = (spec.label or spec.name) if self.shows_units else spec.title
+        self.title = W.HTML(value=f"<b>{_escape(title)}</b>"
                                   + (" <i>(optional)</i>" if spec.optional else ""),
                             layout=W.Layout(**_TITLE_LAYOUT))
         if spec.description:
@@ -211,6 +215,8 @@ class NumberControl(Control):
 
     Accepts text, numbers and astropy ``Quantity`` (converted to the parameter's units).
     """
+
+    shows_units = True
 
     def build(self):
         box = W.Text(value=self._text(self.spec.default), layout=W.Layout(width="200px"))

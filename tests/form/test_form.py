@@ -369,7 +369,7 @@ def test_groups_labels_and_tooltips():
           "owl_uri": ["http://odahub.io/ontology#LongString"]}]]])
     form = form_for(desc, "p")
     e = form.controls["e_min"]
-    assert "Low energy [keV]" in e.title.value and e.title.tooltip == "lower bound"
+    assert "Low energy" in e.title.value and e.units.value == "keV" and e.title.tooltip == "lower bound"
     assert e.text.tooltip == "lower bound"
     groups = [w for w in _rows(form.parameters_box) if "oda-form-group" in w._dom_classes]
     assert len(groups) == 1 and e.row in groups[0].children and "Band" in groups[0].children[0].value
