@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import io
 import json
 import re
 from dataclasses import dataclass, field
@@ -193,7 +192,11 @@ def _table(d: Any, binary: bool) -> TableProduct:
         text = d.get("ascii")
         if not isinstance(text, str):
             raise OdaError(f"table {d.get('name')!r} has no ECSV text")
-        table = Table.read(io.StringIO(text), format="ascii.ecsv")
+        # a list of lines is always read as data (a lone string could be taken for a file name)
+        try:
+            table = Table.read(text.splitlines(), format="ascii.ecsv")
+        except Exception as exc:
+            raise OdaError(f"table {d.get('name')!r} is not readable ECSV: {exc}") from exc
     return TableProduct(d.get("name"), table, _json_dict(d.get("meta_data")))
 
 
