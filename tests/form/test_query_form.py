@@ -1,7 +1,7 @@
 """QueryForm over every description we have: captures (both formats) and the demo's INTEGRAL ones.
 
 These tests build the form from a given description (no request), then drive it through its
-Python API — the same paths the buttons take. Server round trips are in test_form_servers.py.
+Python API — the same paths the buttons take. Server round trips are in test_query_form_servers.py.
 """
 
 import json
