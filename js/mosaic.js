@@ -482,7 +482,6 @@ function render({ model, el: host }) {
     draw();
     requestCut();
   }, { passive: false });
-  overlay.addEventListener("pointerleave", () => { readout.textContent = "\u00a0"; });
 
   resetBtn.addEventListener("click", () => { fit(); draw(); requestCut(); });
   function exportPng() {
