@@ -123,3 +123,11 @@ def test_demo_server_refusal_named_by_value(demo_form):
         demo_form.submit()
     assert "OSA11.0" in demo_form.controls["osa_version"].shown_message
     assert "osa_version" in demo_form.errors
+
+
+def test_no_dispatcher_means_the_demo():
+    form = QueryForm(instrument="spi_acs")
+    assert form.product == "spi_acs_lc"
+    assert form.dispatcher.url.startswith("http://127.0.0.1:")
+    assert form.values["time_bin_format"] == "sec"
+    assert "selected_catalog" not in form.values
