@@ -18,12 +18,13 @@ def main(argv=None) -> None:
     parser.add_argument("--legacy-meta-data", action="store_true",
                         help="answer /api/meta-data in the old JSON-string form")
     args = parser.parse_args(argv)
+    # Installed before anything is printed, so a SIGTERM right after start-up still stops cleanly.
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     server = start(port=args.port, speed=args.speed, host=args.host, legacy_meta_data=args.legacy_meta_data,
                    quiet=False)
     print(f"demo dispatcher at {server.url}", flush=True)
     print(f"a token it accepts (24 h): {make_token()}", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         stop.wait()
     except KeyboardInterrupt:

@@ -81,6 +81,10 @@ def _ijd(y, m, d) -> float:
     return float(Time(f"{y:04d}-{m:02d}-{d:02d}T00:00:00", scale="tt").mjd - MJDREF)
 
 
+#: INTEGRAL science operations: first light (October 2002) to the end of science (February 2025).
+MISSION_START_IJD = _ijd(2002, 10, 17)
+MISSION_END_IJD = _ijd(2025, 3, 1)
+
 SOURCES: tuple[Source, ...] = (
     Source("Crab", 83.63308, 22.01450, 1000.0, 2.1, 0.02, 400.0),
     Source("Cyg X-1", 299.59032, 35.20160, 900.0, 1.7, 0.35, 5.6),
@@ -195,6 +199,9 @@ def science_windows(t1_ijd: float, t2_ijd: float, ra: float, dec: float, radius:
     """The ScWs in [T1, T2] pointed within ``radius`` of (RA, DEC): a random subset of
     ``max_pointings`` of them, as the INTEGRAL plugin picks, in time order."""
     n_slots = slots_per_revolution()
+    t1_ijd, t2_ijd = max(t1_ijd, MISSION_START_IJD), min(t2_ijd, MISSION_END_IJD)
+    if t2_ijd <= t1_ijd:
+        return []
     rev0, rev1 = revolution(t1_ijd), revolution(t2_ijd)
     candidates: list[tuple[int, int]] = []
     for rev in range(rev0, rev1 + 1):

@@ -127,3 +127,9 @@ def test_no_science_windows_is_a_failed_job(demo_dispatcher):
                T2="2017-03-06T13:30:00").json()
     assert body["query_status"] == "failed"
     assert body["exit_status"]["message"] == "no science windows found"
+
+
+def test_no_science_windows_outside_the_mission(demo_dispatcher):
+    body = run(demo_dispatcher, instrument="isgri", product_type="isgri_image", T1="1998-01-01T00:00:00",
+               T2="1999-01-01T00:00:00").json()
+    assert body["query_status"] == "failed" and body["exit_status"]["message"] == "no science windows found"

@@ -314,4 +314,5 @@ def test_cli_module_starts_serves_and_stops(tmp_path):
         assert requests.get(f"{url}/instr-list", timeout=10).json() == ["isgri", "jemx", "spi_acs"]
     finally:
         proc.terminate()
-        assert proc.wait(timeout=20) == 0
+        code = proc.wait(timeout=20)
+    assert code == 0, proc.stderr.read()[-2000:]
