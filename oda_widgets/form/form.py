@@ -17,7 +17,7 @@ import ipywidgets as W
 from oda_widgets.client.description import InstrumentDescription, ProductDescription
 from oda_widgets.errors import InvalidParameter, OdaError, RequestNotUnderstood
 from oda_widgets.form.api_code import api_code, par_dict_from_code
-from oda_widgets.form.controls import CatalogControl, Control
+from oda_widgets.form.controls import CatalogControl, Control, TimeControl
 from oda_widgets.form.registry import control_for
 
 __all__ = ["QueryForm"]
@@ -28,6 +28,8 @@ _REQUEST_KEYS = frozenset({"token", "api", "oda_api_version", "off_line", "query
                            "run_asynch", "async_dispatcher", "client-name", "use_scws",
                            "use_resolver[local]"})
 _QUERY_TYPES = ("Real", "Dummy")
+# Fields whose values must be in this order (message at the second one).
+_ORDERED_PAIRS = (("T1", "T2"), ("E1_keV", "E2_keV"))
 _BLOCK_TITLES = {"source": "Source", "instrument": "Instrument", "product": "Product"}
 
 
@@ -91,6 +93,7 @@ class QueryForm(W.VBox):
             {description.instrument: description} if description is not None else {})
         self._known: dict[str, Control] = {}   # last control per name: kept across switches
         self._errors: dict[str, str] = {}
+        self._own: dict[str, str | None] = {}   # each field's own message (None: valid)
         self._server_errors: dict[str, str] = {}
         self._catalog = None
         self._switching = False
@@ -297,28 +300,47 @@ class QueryForm(W.VBox):
         if control.name not in self.controls or self.controls[control.name] is not control:
             return
         self._server_errors.pop(control.name, None)
-        self._check(control)
-        self._update_submit()
+        self._own[control.name] = control.validate()
+        self._publish()
 
-    def _check(self, control: Control) -> None:
-        message = control.validate()
-        if message:
-            self._errors[control.name] = message
-        else:
-            self._errors.pop(control.name, None)
-        control.show(message or self._server_errors.get(control.name))
+    def _pair_errors(self, own: Mapping[str, str | None]) -> dict[str, str]:
+        """Order checks between fields that are each valid: T1 before T2, E1_keV below E2_keV."""
+        out: dict[str, str] = {}
+        for first, second in _ORDERED_PAIRS:
+            a, b = self.controls.get(first), self.controls.get(second)
+            if a is None or b is None or own.get(first) or own.get(second):
+                continue
+            try:
+                if isinstance(a, TimeControl) and isinstance(b, TimeControl):
+                    x, y = a.get(), b.get()
+                    if x is None or y is None:
+                        continue
+                    if not a.instant() < b.instant():
+                        out[second] = f"{second} must be after {first}"
+                else:
+                    x, y = a.get(), b.get()
+                    if x is not None and y is not None and not x < y:
+                        out[second] = f"{second} must be above {first} ({x:g})"
+            except (InvalidParameter, TypeError):
+                continue
+        return out
 
-    def _update_submit(self) -> None:
-        self.submit_button.disabled = bool(self._errors) or self.product is None
-        self.submit_button.tooltip = ("Fix the fields marked in red first" if self._errors
+    def _publish(self) -> None:
+        """Show every field's message and enable Submit only when there is none of ours."""
+        errors = {name: message for name, message in self._own.items()
+                  if message and name in self.controls}
+        errors.update((k, v) for k, v in self._pair_errors(self._own).items() if k not in errors)
+        self._errors = errors
+        for name, control in self.controls.items():
+            control.show(errors.get(name) or self._server_errors.get(name))
+        self.submit_button.disabled = bool(errors) or self.product is None
+        self.submit_button.tooltip = ("Fix the fields marked in red first" if errors
                                       else "Send this request to the dispatcher")
 
     def validate(self) -> dict[str, str]:
         """Check every field; returns {parameter: message} for the wrong ones (shown in place)."""
-        self._errors = {}
-        for control in self.controls.values():
-            self._check(control)
-        self._update_submit()
+        self._own = {name: control.validate() for name, control in self.controls.items()}
+        self._publish()
         return dict(self._errors)
 
     @property
@@ -399,14 +421,15 @@ class QueryForm(W.VBox):
                 continue
             try:
                 control.set(value)
+                self._server_errors.pop(name, None)
             except InvalidParameter as exc:
-                control.show(str(exc))
                 problems.append(exc)
         unknown.extend(k for k in skipped if k != "token" and k not in unknown)
         self.unknown_keys = unknown
-        self.validate()
         for exc in problems:
-            self.controls[exc.parameter].show(str(exc))
+            # shown at the field until it is edited, like the server's refusals
+            self._server_errors[exc.parameter] = str(exc)
+        self.validate()
         if unknown:
             self._say(f"Not used by {self.instrument}/{self.product}: {', '.join(unknown)}",
                       error=False)

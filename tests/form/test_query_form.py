@@ -163,16 +163,16 @@ def test_time_format_switch_keeps_the_instant():
 def test_time_accepts_iso_and_mjd_whatever_the_format():
     form = isgri()
     t2 = form.controls["T2"]
-    t2.text.value = "57818.5"  # MJD typed while the format is isot
-    assert form.values["T2"] == "2017-03-06T12:00:00.000"
+    t2.text.value = "57818.75"  # MJD typed while the format is isot
+    assert form.values["T2"] == "2017-03-06T18:00:00.000"
     t2.set_format("mjd")
-    t2.text.value = "2017-03-06T12:00:00"
-    assert form.values["T2"] == 57818.5
+    t2.text.value = "2017-03-06T18:00:00"
+    assert form.values["T2"] == 57818.75
     form.set_values(T1=Time("2017-03-06T06:00:00", scale="utc"))
     assert form.values["T1"] == 57818.25 and form.values["T_format"] == "mjd"
-    form.set_values(T_format="isot", T1="57818.75")
-    assert form.values["T1"] == "2017-03-06T18:00:00.000"
-    assert form.values["T2"] == "2017-03-06T12:00:00.000"
+    form.set_values(T_format="isot", T1="57818.5")
+    assert form.values["T1"] == "2017-03-06T12:00:00.000"
+    assert form.values["T2"] == "2017-03-06T18:00:00.000"
 
 
 def test_legacy_time_has_no_format_switch():
@@ -383,3 +383,48 @@ def test_reset_restores_defaults():
     form.controls["T1"].set_format("mjd")
     form.reset()
     assert form.values == defaults
+
+
+def test_order_between_fields():
+    form = isgri()
+    form.set_values(E1_keV=50, E2_keV=40)
+    assert form.errors == {"E2_keV": "E2_keV must be above E1_keV (50)"}
+    assert form.submit_button.disabled
+    form.controls["E2_keV"].text.value = "60"
+    assert not form.errors
+    form.set_values(T2="2017-03-06T10:00:00")
+    assert form.errors == {"T2": "T2 must be after T1"}
+    assert "T2 must be after T1" in form.controls["T2"].shown_message
+    form.controls["T1"].set_format("mjd")  # the instants, not the texts, are compared
+    form.controls["T2"].text.value = "57818.9"
+    assert not form.errors
+
+
+def test_a_value_a_field_cannot_take_stays_shown():
+    form = isgri()
+    with pytest.raises(InvalidParameter):
+        form.set_values(integral_data_rights="everything", E1_keV=30)
+    assert "must be one of public, all-private" in form.controls["integral_data_rights"].shown_message
+    assert form.controls["E1_keV"].get() == 30.0
+    assert "integral_data_rights" in form.errors
+
+
+def test_boolean_and_file_url_controls():
+    desc = parse_description([[
+        {"instrumet": "toy"}, {"prod_dict": {"p": "p_query"}},
+        [{"query_name": "src_query"}], [{"query_name": "toy_parameters"}],
+        [{"query_name": "p_query"}, {"product_name": "p"},
+         {"name": "flag", "units": None, "value": False,
+          "restrictions": {"is_optional": False, "allowed_values": ["True", "true", "yes", "1",
+                                                                   "False", "false", "no", "0"]},
+          "owl_uri": ["http://www.w3.org/2001/XMLSchema#bool", "http://odahub.io/ontology#Boolean"]},
+         {"name": "data_url", "units": "str", "value": None, "restrictions": {"is_optional": True},
+          "owl_uri": ["http://odahub.io/ontology#FileReference", "http://odahub.io/ontology#FileURL"]}]]])
+    form = form_for(desc, "p")
+    assert form.values == {"instrument": "toy", "product_type": "p", "flag": False}
+    form.set_values(flag="yes", data_url="https://example.org/f.fits")
+    assert form.values["flag"] is True and form.values["data_url"] == "https://example.org/f.fits"
+    form.controls["data_url"].input.value = "/etc/passwd"
+    assert form.errors["data_url"].startswith("data_url must be a URL")
+    with pytest.raises(InvalidParameter, match="flag must be true or false"):
+        form.set_values(flag="maybe")
