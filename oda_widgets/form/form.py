@@ -9,6 +9,7 @@ is a method: ``submit()``, ``resolve()``, ``reset()``, ``show_api_code()``.
 from __future__ import annotations
 
 import html
+import os
 import re
 from typing import Any, Mapping
 
@@ -18,6 +19,7 @@ from oda_widgets.client.description import InstrumentDescription, ProductDescrip
 from oda_widgets.errors import InvalidParameter, OdaError, RequestNotUnderstood
 from oda_widgets.form.api_code import api_code, par_dict_from_code
 from oda_widgets.form.controls import CatalogControl, Control, TimeControl
+from oda_widgets.form.memory import LastValues
 from oda_widgets.form.registry import control_for
 
 __all__ = ["QueryForm"]
@@ -74,7 +76,8 @@ class QueryForm(W.VBox):
 
     def __init__(self, dispatcher=None, instrument: str | None = None,
                  product: str | None = None, *, query_type: str = "Real",
-                 description: InstrumentDescription | None = None, **kwargs):
+                 description: InstrumentDescription | None = None,
+                 remember: bool | str | os.PathLike = False, **kwargs):
         super().__init__(**kwargs)
         self.add_class("oda-query-form")
         self._dispatcher_arg = dispatcher
@@ -97,6 +100,9 @@ class QueryForm(W.VBox):
         self._server_errors: dict[str, str] = {}
         self._catalog = None
         self._switching = False
+        # remember=True (or a file path): values of each submitted product come back next time
+        self.memory = None if not remember else LastValues(None if remember is True else remember)
+        self._recalled: set[tuple[str, str]] = set()
 
         self.instrument_picker = W.Dropdown(description="Instrument", options=[],
                                             layout=W.Layout(width="330px"))
@@ -198,6 +204,22 @@ class QueryForm(W.VBox):
             self._switching = False
         self.instrument, self.description = instrument, desc
         self._show_product(desc.product(product))
+        if self.memory is not None and (instrument, product) not in self._recalled:
+            self._recalled.add((instrument, product))
+            self.recall()
+
+    def recall(self) -> bool:
+        """Fill in the values last submitted for this product (``remember=True``); True if any."""
+        if self.memory is None or self.product is None:
+            return False
+        saved = self.memory.load(self.instrument, self.product)
+        if not saved:
+            return False
+        try:
+            self.set_values(saved)
+        except InvalidParameter:
+            pass  # a remembered value the product no longer takes: the field shows why
+        return True
 
     def select_product(self, product: str) -> None:
         """Switch to another product of the current instrument (shared values are kept)."""
@@ -509,6 +531,8 @@ class QueryForm(W.VBox):
                 self.controls[name].show(str(exc))
             raise
         self.job = job
+        if self.memory is not None:
+            self.memory.save(self.instrument, self.product, params)
         self._say(f"Submitted {self.instrument}/{self.product} ({qt}): job "
                   f"{getattr(job, 'job_id', '') or ''}")
         self._show_job(job)

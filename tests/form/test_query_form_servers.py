@@ -1,6 +1,7 @@
 """QueryForm against real servers: the real dispatcher 1.3.3 (legacy meta-data) and the demo."""
 
 import importlib.util
+import json
 import warnings
 from pathlib import Path
 
@@ -131,3 +132,20 @@ def test_no_dispatcher_means_the_demo():
     assert form.dispatcher.url.startswith("http://127.0.0.1:")
     assert form.values["time_bin_format"] == "sec"
     assert "selected_catalog" not in form.values
+
+
+def test_remembered_values_come_back(demo_dispatcher, tmp_path):
+    store = tmp_path / "last.json"
+    disp = Dispatcher(demo_dispatcher, token=demo.make_token())
+    form = QueryForm(disp, "jemx", "jemx_spectrum", remember=store)
+    form.set_values(E1_keV=5, E2_keV=25, jemx_num=1, src_name="Crab")
+    form.submit()
+    saved = json.loads(store.read_text())["jemx/jemx_spectrum"]
+    assert saved["E1_keV"] == 5.0 and "token" not in saved and "selected_catalog" not in saved
+    again = QueryForm(disp, "jemx", "jemx_spectrum", remember=store)
+    v = again.values
+    assert (v["E1_keV"], v["E2_keV"], v["jemx_num"], v["src_name"]) == (5.0, 25.0, 1, "Crab")
+    fresh = QueryForm(disp, "jemx", "jemx_spectrum")  # off unless asked
+    assert fresh.values["E1_keV"] == 3.0
+    other = QueryForm(disp, "jemx", "jemx_lc", remember=store)  # another product: its defaults
+    assert other.values["E1_keV"] == 3.0

@@ -1,0 +1,56 @@
+"""The last values a user submitted, per instrument and product, in a small JSON file.
+
+Kept in the user cache directory (``platformdirs.user_cache_dir("oda-widgets")``). Never holds a
+token (form values have none) nor ``selected_catalog`` (it belongs to the image it came from).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Mapping
+
+__all__ = ["LastValues", "default_path"]
+
+_NOT_KEPT = frozenset({"token", "selected_catalog", "instrument", "product_type"})
+
+
+def default_path() -> Path:
+    """``<user cache dir>/oda-widgets/form-last-values.json``."""
+    try:
+        from platformdirs import user_cache_dir
+        base = Path(user_cache_dir("oda-widgets"))
+    except ImportError:
+        base = Path.home() / ".cache" / "oda-widgets"
+    return base / "form-last-values.json"
+
+
+class LastValues:
+    """``load(instrument, product)`` / ``save(instrument, product, values)`` on one JSON file."""
+
+    def __init__(self, path: str | os.PathLike | None = None):
+        self.path = Path(path) if path is not None else default_path()
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return {}  # missing or damaged: start afresh rather than break the form
+        return data if isinstance(data, dict) else {}
+
+    def load(self, instrument: str, product: str) -> dict[str, Any] | None:
+        """The values saved for this product, or None."""
+        entry = self._read().get(f"{instrument}/{product}")
+        return dict(entry) if isinstance(entry, dict) else None
+
+    def save(self, instrument: str, product: str, values: Mapping[str, Any]) -> None:
+        """Remember ``values`` (minus token and catalog) for this product."""
+        data = self._read()
+        data[f"{instrument}/{product}"] = {k: v for k, v in values.items() if k not in _NOT_KEPT}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".form-", suffix=".json")
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=1)
+        os.replace(tmp, self.path)  # atomic: two kernels never leave a half-written file
