@@ -92,7 +92,9 @@ class _Curve:
     def source(self) -> str:
         if self.label:
             return self.label
-        return str(getattr(self.original, "source", None) or "source")
+        # SPI-ACS curves have no source name: the instrument is the better legend
+        return str(getattr(self.original, "source", None) or getattr(self.original, "instrument", None)
+                   or "light curve")
 
 
 class LightCurveView(widgets.VBox):
@@ -140,7 +142,7 @@ class LightCurveView(widgets.VBox):
             layout=widgets.Layout(width="260px", display="" if len(self._curves) > 1 else "none"))
         self._source_picker.observe(lambda ch: self.show_sources(ch["new"]), "value")
         self._mode = widgets.ToggleButtons(options=[("zoom/pan", "zoom"), ("select interval", "select")],
-                                           value="zoom", style={"button_width": "110px"})
+                                           value="zoom", style={"button_width": "125px"})
         self._mode.observe(lambda ch: self.set_mode(ch["new"]), "value")
         self._reset_button = widgets.Button(description="Reset zoom", icon="home")
         self._reset_button.on_click(lambda _: self.reset_zoom())
@@ -329,7 +331,10 @@ class LightCurveView(widgets.VBox):
                 ey = np.concatenate([vy, hy])
             else:
                 ex, ey = segments(d.env_x, d.env_lo, d.env_hi)
-            ex = self._sec_to_display(ex)
+            # no trailing NaN: bqplot places the curve label at the last point and d3 maps NaN to
+            # undefined, which the browser reports as an SVG transform error
+            ex = self._sec_to_display(ex[:-1])
+            ey = ey[:-1]
             with line.hold_sync(), bars.hold_sync():
                 line.x, line.y = x, y
                 line.marker = "circle" if d.full and idx.size <= 2000 else None

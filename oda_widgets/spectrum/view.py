@@ -181,7 +181,8 @@ class SpectrumView(widgets.VBox):
             hy[2::3] = np.nan
             with sc.hold_sync(), bars.hold_sync():
                 sc.x, sc.y = e, y
-                bars.x, bars.y = np.concatenate([vx, hx]), np.concatenate([vy, hy])
+                # no trailing NaN (bqplot puts the curve label at the last point; NaN → SVG error)
+                bars.x, bars.y = np.concatenate([vx, hx])[:-1], np.concatenate([vy, hy])[:-1]
             if y.size:
                 all_lo.append(np.min(lo))
                 all_hi.append(np.max(y + err))
