@@ -24,6 +24,7 @@ from oda_widgets.products.mosaic import Mosaic
 from oda_widgets.products.numpy_product import NumpyProduct, decode_numpy_data_product
 from oda_widgets.products.safe_pickle import safe_loads
 from oda_widgets.products.spectrum import Spectrum, spectral_part
+from oda_widgets.products.wire import b64decode, loads_response
 
 __all__ = ["ProductCollection", "TableProduct", "Picture", "Text", "BinaryProduct",
            "PAYLOAD_KEYS", "BOOKKEEPING_KEYS", "clean_name"]
@@ -146,7 +147,7 @@ def _b64(text: Any, what: str, urlsafe: bool) -> bytes:
         raise OdaError(f"{what}: expected base64 text, got {type(text).__name__}")
     try:
         raw = text.encode("ascii", "ignore")
-        return base64.urlsafe_b64decode(raw) if urlsafe else base64.b64decode(raw)
+        return base64.urlsafe_b64decode(raw) if urlsafe else b64decode(raw)
     except (binascii.Error, ValueError) as exc:
         raise OdaError(f"{what}: not base64 ({exc})") from exc
 
@@ -315,6 +316,16 @@ class ProductCollection:
         unsupported = {k: products[k] for k in _UNSUPPORTED if k in products}
         return cls(named, bookkeeping=redact(book, token), instrument=instrument, product=product,
                    unsupported=unsupported)
+
+    @classmethod
+    def from_response_bytes(cls, content: bytes, **kwargs) -> "ProductCollection":
+        """Decode a whole ``/run_analysis`` body given as bytes (the HTTP response content).
+
+        Faster than ``json.loads`` + :meth:`from_response` for big products: the base64 pickles
+        are decoded straight from the bytes (:func:`~oda_widgets.products.wire.loads_response`).
+        """
+        body = loads_response(content)
+        return cls.from_response(body.get("products") or {}, **kwargs)
 
     # -- access -------------------------------------------------------------------------------
 

@@ -8,7 +8,6 @@ dispatcher) produces exactly the dict the real dispatcher sends.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 import pickle
@@ -24,6 +23,7 @@ from astropy.io.fits.column import _VLF
 
 from oda_widgets.errors import OdaError
 from oda_widgets.products.safe_pickle import safe_loads
+from oda_widgets.products.wire import b64decode, b64encode
 
 __all__ = ["NumpyProduct", "decode_numpy_data_product", "encode_numpy_data_product",
            "encode_hdu", "decode_unit"]
@@ -110,7 +110,7 @@ def encode_hdu(hdu) -> dict[str, Any]:
         else:
             data = np.asarray(data)
         dt = str(data.dtype)
-        binarys = base64.b64encode(pickle.dumps(data)).decode("ascii")
+        binarys = b64encode(pickle.dumps(data))
     return {
         "data": None,
         "dt": dt,
@@ -169,10 +169,13 @@ def _dtype_from_text(dt: str) -> np.dtype:
 def _unit_data(unit: dict) -> Any:
     binarys = unit.get("binarys")
     if binarys is not None:
-        try:
-            raw = base64.b64decode(binarys)
-        except (binascii.Error, ValueError, TypeError) as exc:
-            raise OdaError(f"data unit {unit.get('name')!r}: binarys is not base64 ({exc})") from exc
+        if isinstance(binarys, (bytes, bytearray)):
+            raw = binarys  # already decoded by products.wire.loads_response
+        else:
+            try:
+                raw = b64decode(binarys)
+            except (binascii.Error, ValueError, TypeError) as exc:
+                raise OdaError(f"data unit {unit.get('name')!r}: binarys is not base64 ({exc})") from exc
         data = safe_loads(raw)
         if not isinstance(data, np.ndarray):
             raise OdaError(f"data unit {unit.get('name')!r} holds a {type(data).__name__}, "
