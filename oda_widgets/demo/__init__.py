@@ -9,8 +9,25 @@ official ``oda_api`` client and :class:`oda_widgets.client.Dispatcher` work agai
 >>> with demo.start() as server:              # doctest: +SKIP
 ...     print(server.url)
 
-Tokens: :func:`make_token` signs HS256 JWTs with :data:`DEMO_SECRET`, which this server accepts.
-A request with ``src_name="FAIL_BACKEND"`` makes the backend fail (HTTP 200, ``failed``).
+What to expect:
+
+* ISGRI/JEM-X jobs go ``submitted → progress → ready → done`` over a few seconds (``speed``
+  scales that), with an INTEGRAL job monitor (one report per science window and analysis node);
+  SPI-ACS and ``query_type="Dummy"`` requests are ``done`` at once. The same parameters by the
+  same user are the same job (``job_id``), and the same request always gives the same bytes.
+* Tokens: :func:`make_token` signs HS256 JWTs with :data:`DEMO_SECRET`; roles gate the same
+  parameter combinations as on the real service (``all-private`` → ``integral-private-qla``,
+  more than 50 pointings → ``unige-hpc-full``, SPI-ACS ``realtime`` → ``integral-realtime``).
+* Errors on demand: out-of-range energies, malformed values, unknown products, missing roles and
+  expired or forged tokens answer as the real dispatcher does; ``src_name="FAIL_BACKEND"`` makes
+  the backend fail (HTTP 200, ``query_status: failed``).
+* The sky (:mod:`.sky`): real bright sources, plus new transients ``NEW_1`` near the Galactic
+  Centre during 2017, ``NEW_2`` in Cygnus (June–September 2015), ``NEW_3`` near Vela X-1
+  (first half of 2020); SPI-ACS light curves show GRB 221009A, GRB 170817A, GRB 120711A and a
+  synthetic burst every few hours.
+
+Differences from the real service: products are always in API form (the ``api`` flag is not
+needed); ``/resolve_name`` knows only the demo sky and needs no role; no e-mails, no downloads.
 """
 
 from __future__ import annotations

@@ -147,7 +147,7 @@ def mosaic(req: Request, obs: Observation):
     v = req.values
     instr = obs.instr
     pix = ISGRI_PIXEL if instr == "isgri" else JEMX_PIXEL
-    full, zero = FOV[instr]
+    zero = FOV[instr][1]
     ra0, dec0 = v["RA"] % 360.0, v["DEC"]
     p_ra = np.array([s.ra for s in obs.scws])
     p_dec = np.array([s.dec for s in obs.scws])
@@ -368,7 +368,7 @@ def response(instr: str):
     return _RESPONSES[instr]
 
 
-def _arf_hdul(instr: str, jemx_num: int, tkw: dict) -> fits.HDUList:
+def _arf_hdul(instr: str, tkw: dict) -> fits.HDUList:
     e_grid, _, area, _ = response(instr)
     h = fits.BinTableHDU.from_columns([
         fits.Column("ENERG_LO", "E", unit="keV", array=e_grid[:-1]),
@@ -402,7 +402,7 @@ def _rmf_hdul(instr: str, jemx_num: int, tkw: dict) -> fits.HDUList:
     hdus = [fits.PrimaryHDU(), m, eb]
     if instr == "jemx":
         for kind in ("AXIS", "IMAG"):
-            a = _arf_hdul(instr, jemx_num, tkw)[1]
+            a = _arf_hdul(instr, tkw)[1]
             hdus.append(fits.BinTableHDU(data=a.data, header=a.header, name=f"JMX{jemx_num}-{kind}-ARF"))
     return fits.HDUList(hdus)
 
@@ -460,14 +460,14 @@ def spectra(req: Request, obs: Observation) -> list[tuple[str, str, fits.HDUList
         if exposure <= 0:
             rate[:] = np.nan
         out.append((name, kinds[0], _spectrum_hdul(obs, name, ra, dec, rate, err, exposure, tkw)))
-        out.append((name, kinds[1], _arf_hdul(instr, obs.jemx_num, tkw)))
+        out.append((name, kinds[1], _arf_hdul(instr, tkw)))
         out.append((name, kinds[2], _rmf_hdul(instr, obs.jemx_num, tkw)))
     if instr == "isgri":
         exposure = float(obs.exposures.sum())
         err = np.sqrt(bkg / max(exposure, 1.0)).astype(np.float32)
         rate = (bkg + rng.standard_normal(len(bkg)) * err).astype(np.float32)
         out.append(("Background", kinds[0], _spectrum_hdul(obs, "Background", 0.0, 0.0, rate, err, exposure, tkw)))
-        out.append(("Background", kinds[1], _arf_hdul(instr, obs.jemx_num, tkw)))
+        out.append(("Background", kinds[1], _arf_hdul(instr, tkw)))
         out.append(("Background", kinds[2], _rmf_hdul(instr, obs.jemx_num, tkw)))
     return out
 

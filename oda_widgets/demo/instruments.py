@@ -350,6 +350,16 @@ def check_catalog(text: Any) -> dict:
     return {"raw": cat, "rows": rows}
 
 
+def _select_objects(catalog: dict, objects: Any) -> dict:
+    """Keep the rows whose meta_ID is listed in ``catalog_selected_objects`` ("5,12")."""
+    try:
+        wanted = {int(x) for x in str(objects).split(",") if x.strip()}
+    except ValueError:
+        raise DemoError(f"Parameter catalog_selected_objects wrong value {str(objects)[:100]}: "
+                        "expected comma-separated meta_ID integers")
+    return {"raw": catalog["raw"], "rows": [r for r in catalog["rows"] if r["meta_ID"] in wanted]}
+
+
 @dataclass
 class Request:
     """A checked request: the normalised ``analysis_parameters`` plus typed values for the backend."""
@@ -440,7 +450,10 @@ def normalise(raw: dict, roles: list[str]) -> Request:
                 s = _osa_version(s)
             values[name] = ap[name] = s
 
-    _instrument_checks(instr, product, values, roles)
+    objects = raw.get("catalog_selected_objects")
+    if objects not in (None, "") and values.get("selected_catalog"):
+        values["selected_catalog"] = _select_objects(values["selected_catalog"], objects)
+    _instrument_checks(instr, values, roles)
     comment = ""
     if unknown and not allow_unknown:
         shown = [u[:60] for u in unknown[:10]]
@@ -449,7 +462,7 @@ def normalise(raw: dict, roles: list[str]) -> Request:
     return Request(instr, product, ap, values, comment)
 
 
-def _instrument_checks(instr: Instrument, product: str, v: dict, roles: list[str]) -> None:
+def _instrument_checks(instr: Instrument, v: dict, roles: list[str]) -> None:
     if v.get("DEC") is not None and not -90.0 <= v["DEC"] <= 90.0:
         raise DemoError(f"Parameter DEC wrong value {v['DEC']}: should be between -90 and 90")
     if v["T2"] <= v["T1"] and instr.name == "spi_acs":

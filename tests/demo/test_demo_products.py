@@ -210,3 +210,14 @@ def test_spi_acs_one_day_at_native_resolution(demo_dispatcher):
     assert len(data) == 1_728_000
     assert np.all(np.diff(data["TIME"][:1000]) == pytest.approx(0.05))
     assert 60000 < float(np.median(data["RATE"])) < 100000
+
+
+def test_catalog_selected_objects_keeps_the_listed_meta_ids(demo_dispatcher, gc_image):
+    cat = Catalog.from_dict(gc_image["products"]["catalog"])
+    keep = [int(cat.table["meta_ID"][0]), int(cat.table["meta_ID"][-1])]
+    body = _done(demo_dispatcher, query_type="Dummy", method="POST",
+                 **dict(GC_2017, product_type="isgri_lc", selected_catalog=cat.to_selected_catalog(),
+                        catalog_selected_objects=",".join(map(str, keep))))
+    names = [p.meta_data["src_name"] for p in _decoded(body)]
+    assert names == [cat.table["src_names"][0], cat.table["src_names"][-1]]
+    assert body["products"]["analysis_parameters"]["catalog_selected_objects"] == ",".join(map(str, keep))
