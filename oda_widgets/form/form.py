@@ -121,13 +121,20 @@ class QueryForm(W.VBox):
                                        tooltip="Fill RA and DEC from the source name",
                                        layout=W.Layout(width="100px"))
         self.resolve_button.add_class("oda-form-resolve")
-        self.code_view = W.Textarea(layout=W.Layout(width="95%", height="220px", display="none"))
+        self.paste_button = W.Button(description="Paste code", icon="paste",
+                                     tooltip="Fill the form from API code or a par_dict")
+        self.code_view = W.Textarea(layout=W.Layout(width="95%", height="220px"))
         self.code_view.add_class("oda-form-api-code")
+        self.load_button = W.Button(description="Fill the form from this code", icon="arrow-up")
+        self.load_button.add_class("oda-form-load-code")
+        self.code_box = W.VBox([self.code_view, self.load_button], layout=W.Layout(display="none"))
         self.job_area = W.VBox()
 
         self.submit_button.on_click(lambda _b: self._guarded(self.submit))
         self.api_code_button.on_click(lambda _b: self._guarded(self.show_api_code))
         self.reset_button.on_click(lambda _b: self._guarded(self.reset))
+        self.paste_button.on_click(lambda _b: self._guarded(self.show_paste))
+        self.load_button.on_click(lambda _b: self._guarded(self.load_code))
         self.resolve_button.on_click(lambda _b: self._guarded(self.resolve))
         self.instrument_picker.observe(self._instrument_picked, names="value")
         self.product_picker.observe(self._product_picked, names="value")
@@ -136,8 +143,9 @@ class QueryForm(W.VBox):
             W.HBox([self.instrument_picker, self.product_picker]),
             self.parameters_box,
             self.note,
-            W.HBox([self.submit_button, self.api_code_button, self.reset_button]),
-            self.code_view,
+            W.HBox([self.submit_button, self.api_code_button, self.paste_button,
+                    self.reset_button]),
+            self.code_box,
             self.job_area,
         ]
         if description is not None:
@@ -228,6 +236,12 @@ class QueryForm(W.VBox):
     def _instrument_picked(self, change) -> None:
         if not self._switching and change["new"]:
             self._guarded(lambda: self.select(change["new"]))
+            if self.instrument != change["new"]:  # refused (e.g. a restricted instrument)
+                self._switching = True
+                try:
+                    self.instrument_picker.value = self.instrument
+                finally:
+                    self._switching = False
 
     def _product_picked(self, change) -> None:
         if not self._switching and change["new"]:
@@ -488,8 +502,17 @@ class QueryForm(W.VBox):
         """Show the API code under the form (and return it)."""
         code = self.api_code()
         self.code_view.value = code
-        self.code_view.layout.display = None
+        self.code_box.layout.display = None
         return code
+
+    def show_paste(self) -> None:
+        """Open an empty box under the form to paste API code (or a par_dict) into."""
+        self.code_view.value = ""
+        self.code_box.layout.display = None
+
+    def load_code(self, text: str | None = None) -> None:
+        """Fill the form from ``text`` (default: the code box); the code is read, never run."""
+        self.set_values(self.code_view.value if text is None else text)
 
     def resolve(self, name: str | None = None):
         """Fill RA and DEC from the source name (``src_name`` or ``name``); returns the SkyCoord."""

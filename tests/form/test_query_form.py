@@ -428,3 +428,18 @@ def test_boolean_and_file_url_controls():
     assert form.errors["data_url"].startswith("data_url must be a URL")
     with pytest.raises(InvalidParameter, match="flag must be true or false"):
         form.set_values(flag="maybe")
+
+
+def test_paste_box_fills_the_form():
+    form = isgri()
+    form.api_code_button.click()
+    assert form.code_box.layout.display is None and "isgri_spectrum" in form.code_view.value
+    form.paste_button.click()
+    assert form.code_view.value == ""
+    form.code_view.value = 'par_dict = {"product": "isgri_lc", "E2_keV": 99.0, "extra": 1}'
+    form.load_button.click()
+    assert form.product == "isgri_lc" and form.values["E2_keV"] == 99.0
+    assert form.unknown_keys == ["extra"] and "extra" in form.note.value
+    form.code_view.value = "par_dict = {"
+    form.load_button.click()  # the button shows the error instead of raising
+    assert "not valid Python" in form.note.value

@@ -149,3 +149,11 @@ def test_remembered_values_come_back(demo_dispatcher, tmp_path):
     assert fresh.values["E1_keV"] == 3.0
     other = QueryForm(disp, "jemx", "jemx_lc", remember=store)  # another product: its defaults
     assert other.values["E1_keV"] == 3.0
+
+
+def test_refused_instrument_keeps_the_current_one(demo_form):
+    demo_form.instrument_picker.options = [*demo_form.instrument_picker.options, "nope"]
+    demo_form.select("jemx", "jemx_image")
+    demo_form.instrument_picker.value = "nope"  # like picking it in the browser
+    assert demo_form.instrument == "jemx" and demo_form.instrument_picker.value == "jemx"
+    assert "nope" in demo_form.note.value and demo_form.product == "jemx_image"
