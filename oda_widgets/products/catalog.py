@@ -144,6 +144,10 @@ class Catalog:
     def filter(self, min_significance: float | None = None, exclude_new: bool = False) -> "Catalog":
         """A new catalog with rows of ``significance >= min_significance`` (NaN never passes) and,
         if ``exclude_new``, without sources whose name contains ``NEW`` — as oda_api's helper."""
+        for wanted, column in ((min_significance is not None, "significance"), (exclude_new, "src_names")):
+            if wanted and column not in self.table.colnames:
+                raise InvalidParameter(f"the catalog has no {column!r} column to filter on",
+                                       parameter="selected_catalog")
         keep = np.ones(len(self.table), dtype=bool)
         if min_significance is not None:
             sig = np.asarray(self.table["significance"], dtype=float)

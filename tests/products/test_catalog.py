@@ -169,3 +169,23 @@ def test_save_ecsv(tmp_path, server_dict):
     back = Table.read(path)
     assert back["src_names"].tolist() == c.table["src_names"].tolist()
     assert back.meta["FRAME"] == "fk5"
+
+
+def test_empty_catalog_from_an_empty_image():
+    """jemx_image may return an empty catalog: it decodes, and cannot be sent back."""
+    d = {"cat_frame": "fk5", "cat_coord_units": "deg", "cat_lon_name": "ra", "cat_lat_name": "dec",
+         "cat_column_names": ["meta_ID", "src_names", "significance", "ra", "dec", "FLAG", "ERR_RAD"],
+         "cat_column_descr": [], "cat_column_list": [[], [], [], [], [], [], []]}
+    c = Catalog.from_dict(d)
+    assert len(c) == 0 and c.table.colnames[1] == "src_names"
+    assert len(c.filter(min_significance=5, exclude_new=True)) == 0
+    with pytest.raises(InvalidParameter, match="no source left"):
+        c.to_selected_catalog()
+
+
+def test_filter_needs_its_columns(server_dict):
+    t = Catalog.from_dict(server_dict).table.copy()
+    t.remove_column("significance")
+    with pytest.raises(InvalidParameter, match="significance"):
+        Catalog(t).filter(min_significance=3)
+    assert len(Catalog(t).filter(exclude_new=True)) == 209
