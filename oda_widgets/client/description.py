@@ -23,7 +23,7 @@ from oda_widgets.errors import InvalidParameter, ServerError
 
 __all__ = [
     "ParameterSpec", "ProductDescription", "InstrumentDescription", "parse_description",
-    "KINDS", "HIDDEN_NAMES", "KNOWN_LIMITS", "KNOWN_CHOICES", "TIME_FORMATS",
+    "KINDS", "HIDDEN_NAMES", "KNOWN_LIMITS", "KNOWN_CHOICES", "OPEN_CHOICES", "TIME_FORMATS",
 ]
 
 KINDS = ("string", "name", "long_string", "file_url", "float", "integer", "angle", "energy",
@@ -53,6 +53,9 @@ KNOWN_CHOICES: dict[str, tuple] = {
 }
 #: Parameters whose published allowed values are replaced by ``KNOWN_CHOICES``.
 _OVERRIDDEN_CHOICES = frozenset({"osa_version"})
+#: Parameters whose choices are suggestions: the server also takes other values from some users
+#: (``osa_version`` suffixes and special versions for privileged roles).
+OPEN_CHOICES = frozenset({"osa_version"})
 
 #: Time formats ``units`` may carry for a time instant (astropy format names).
 TIME_FORMATS = frozenset({"isot", "iso", "mjd", "jd", "unix", "cxcsec", "gps", "decimalyear",

@@ -9,6 +9,7 @@ rounded or guessed silently.
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import numbers
@@ -18,7 +19,7 @@ from typing import Any, Callable
 
 import ipywidgets as W
 
-from oda_widgets.client.description import ParameterSpec
+from oda_widgets.client.description import OPEN_CHOICES, ParameterSpec
 from oda_widgets.errors import InvalidParameter
 
 __all__ = [
@@ -126,7 +127,8 @@ class Control(ABC):
 
     @property
     def shown_message(self) -> str:
-        return re.sub(r"<[^>]+>", "", self.message.value)
+        """The text shown next to the field ('' when none)."""
+        return html.unescape(re.sub(r"<[^>]+>", "", self.message.value))
 
     def on_change(self, callback: Callable[["Control"], None]) -> None:
         self._callbacks.append(callback)
@@ -149,8 +151,7 @@ class Control(ABC):
 
 
 def _escape(text: str) -> str:
-    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;"))
+    return html.escape(str(text))
 
 
 def _css_name(name: str) -> str:
@@ -514,7 +515,7 @@ class EnumControl(Control):
         options = [(str(v), v) for v in (self.spec.allowed_values or ())]
         if self.spec.optional:
             options.insert(0, (self.NONE_LABEL, None))
-        self._extra_allowed = self.spec.name in ("osa_version",)
+        self._extra_allowed = self.spec.name in OPEN_CHOICES
         default = self.spec.default
         values = [v for _, v in options]
         if default not in values:

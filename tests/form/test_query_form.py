@@ -244,6 +244,9 @@ def test_osa_version_offers_base_versions_not_the_dev_list():
     assert [v for _, v in osa.input.options] == ["OSA10.2", "OSA11.2"]
     form.set_values(osa_version="OSA10.2")
     assert form.values["osa_version"] == "OSA10.2"
+    # a special version for privileged users is taken as given (the server decides)
+    form.set_values(osa_version="OSA11.2-dev210827.0528-37487")
+    assert form.values["osa_version"] == "OSA11.2-dev210827.0528-37487"
 
 
 def test_product_switch_keeps_shared_values():
