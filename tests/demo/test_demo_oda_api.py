@@ -113,3 +113,14 @@ def test_oda_api_async_polling(disp):
         time.sleep(0.05)
     assert result is not None and states[-1] == "done"
     assert states[0] == "submitted" and "ready" in states
+
+
+def test_oda_api_reads_the_legacy_meta_data_form(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with demo.start(speed=20.0, legacy_meta_data=True) as legacy:
+        disp = DispatcherAPI(url=legacy.url)
+        blocks = disp.get_product_description("spi_acs", "spi_acs_lc")[0]
+        assert all(isinstance(b, str) for b in blocks[2:])
+        lc = disp.get_product(instrument="spi_acs", product="spi_acs_lc", T1="2022-10-09T13:10:00",
+                              T2="2022-10-09T13:12:00", time_bin=1, silent=True)
+        assert [p["prod_name"] for p in lc.as_list()] == ["spi_acs_lc_0_query"]
