@@ -258,6 +258,8 @@ class ProductCollection:
         self.prod_process_message: str | None = book.pop("prod_process_message", None)
         #: other non-product keys of the response's ``products`` (redacted)
         self.extra: dict[str, Any] = book
+        #: why a product could not be given its typed view (it stays reachable by name)
+        self.problems: list[str] = []
         self._views: dict[str, Any] = {}
 
     # -- decoding -----------------------------------------------------------------------------
@@ -385,8 +387,11 @@ class ProductCollection:
                 try:
                     find_light_curve_hdu(p.hdulist)
                 except OdaError:
-                    continue
-                out.append(LightCurve.from_product(p, name=name))
+                    continue  # not a light curve
+                try:
+                    out.append(LightCurve.from_product(p, name=name))
+                except OdaError as exc:
+                    self.problems.append(f"{name}: {exc}")
             return out
         return self._view("light_curves", build)
 
@@ -396,7 +401,10 @@ class ProductCollection:
         def build():
             for name, p in self._numpy():
                 if _is_mosaic(p):
-                    return Mosaic.from_product(p, name=name)
+                    try:
+                        return Mosaic.from_product(p, name=name)
+                    except OdaError as exc:
+                        self.problems.append(f"{name}: {exc}")
             return None
         return self._view("mosaic", build)
 
@@ -418,8 +426,13 @@ class ProductCollection:
                 src = str(p.meta_data.get("src_name") or p.name or "source")
                 groups.setdefault(src, {}).setdefault(part, p)
                 names.setdefault(src, {}).setdefault(part, name)
-            return [Spectrum.from_products(src, parts, names=names[src])
-                    for src, parts in groups.items() if "spectrum" in parts]
+            out = []
+            for src, parts in groups.items():
+                try:
+                    out.append(Spectrum.from_products(src, parts, names=names[src]))
+                except OdaError as exc:
+                    self.problems.append(f"spectrum of {src}: {exc}")
+            return out
         return self._view("spectra", build)
 
     @property
@@ -442,11 +455,12 @@ class ProductCollection:
         """``(name, product)`` pairs no typed view covers (not an LC, mosaic, catalog, spectral
         part, table, picture, text or binary)."""
         covered = {id(lc.product) for lc in self.light_curves}
+        covered |= {id(p) for s in self.spectra for p in s.products}
         if self.mosaic is not None:
             covered.add(id(self.mosaic.product))
         out = []
         for name, p in self._products:
-            if isinstance(p, NumpyProduct) and id(p) not in covered and spectral_part(p) is None:
+            if isinstance(p, NumpyProduct) and id(p) not in covered:
                 out.append((name, p))
         return out
 

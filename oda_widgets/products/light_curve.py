@@ -100,12 +100,10 @@ class LightCurve:
                                 u.s if self.is_spi_acs else u.day)
         scale = str(h.get("TIMESYS", "TT")).strip().lower() or "tt"
         ref = Time(_mjdref(h), format="mjd", scale=scale if scale in Time.SCALES else "tt")
-        if "TIMEZERO" in h:
-            self.time_zero: Time | None = ref + TimeDelta(float(h["TIMEZERO"]) * tunit)
-            t0 = self.time_zero
-        else:
-            self.time_zero = None
-            t0 = ref
+        timezero = float(h.get("TIMEZERO", 0.0) or 0.0)
+        t0 = ref + TimeDelta(timezero * tunit) if timezero else ref
+        # only a real offset is worth showing ("seconds since TIMEZERO", as for SPI-ACS)
+        self.time_zero: Time | None = t0 if timezero else None
         # offsets as TimeDelta keep the double-double precision of Time
         self.time: Time = t0 + TimeDelta(t * tunit)
         self.rate = rate * (u.ct / u.s)

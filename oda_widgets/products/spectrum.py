@@ -53,8 +53,10 @@ class Spectrum:
 
     def __init__(self, source: str, spectrum: fits.HDUList, arf: fits.HDUList | None = None,
                  rmf: fits.HDUList | None = None, *, names: dict[str, str] | None = None,
-                 instrument: str | None = None):
+                 instrument: str | None = None, products: list[NumpyProduct] | None = None):
         self.source = source
+        #: the decoded products this spectrum was made of (for callers that track them)
+        self.products: list[NumpyProduct] = list(products or [])
         self.spectrum = spectrum
         self.arf = arf
         self.rmf = rmf
@@ -76,7 +78,7 @@ class Spectrum:
         return cls(source, parts["spectrum"].hdulist,
                    parts["arf"].hdulist if "arf" in parts else None,
                    parts["rmf"].hdulist if "rmf" in parts else None,
-                   names=names, instrument=instrument)
+                   names=names, instrument=instrument, products=list(parts.values()))
 
     # -- arrays -------------------------------------------------------------------------------
 

@@ -257,3 +257,15 @@ def test_real_dispatcher_response_decodes(real_dispatcher):
     assert c.names() == ["numerical_0"]
     assert c.analysis_parameters["token"] == "<token>"
     assert c.numerical_0.hdulist[0].data.shape == (100, 100)
+
+
+def test_a_product_without_its_view_stays_reachable(samples):
+    """A spectrum whose spectrum part is missing, and an LC table without RATE: no view, no crash."""
+    lc = fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU.from_columns(
+        [fits.Column("TIME", "D", array=[1.0])], name="ISGR-SRC.-LCR")])
+    arf_only = spectrum_products(samples)[1]
+    c = ProductCollection.from_response(wire({"numpy_data_product_list": [
+        encode_numpy_data_product(lc, "isgri_lc", {"src_name": "A"}), arf_only]}))
+    assert c.light_curves == [] and c.spectra == []
+    assert any("isgri_lc_0_A" in p for p in c.problems)
+    assert [n for n, _ in c.others()] == ["isgri_lc_0_A", "prod_1_4U1700m377_isgri_arf"]

@@ -61,7 +61,11 @@ def test_jemx_light_curve_from_osa_file_found_by_name(samples):
 
 
 def test_isgri_light_curve_xax_e_and_drop_rules():
-    lc = LightCurve.from_product(_decoded(isgri_lc_hdulist(), "isgri_lc", {"src_name": "OAO 1657-415"}))
+    hdul = isgri_lc_hdulist()
+    hdul[1].header["TIMEZERO"] = 0.0  # a zero offset is not a reference time worth showing
+    lc = LightCurve.from_product(_decoded(hdul, "isgri_lc", {"src_name": "OAO 1657-415"}))
+    assert lc.time_zero is None
+    assert abs((lc.time[0] - Time(51544 + hdul[1].data["TIME"][0], format="mjd", scale="tt")).to_value(u.s)) < 1e-6
     assert lc.instrument == "ISGRI" and lc.source == "OAO 1657-415"
     assert np.allclose(lc.xerr.to_value(u.s), 35.0)
     assert np.allclose(lc.timedel.to_value(u.s), 70.0)
