@@ -446,3 +446,58 @@ def test_paste_box_fills_the_form():
     form.code_view.value = "par_dict = {"
     form.load_button.click()  # the button shows the error instead of raising
     assert "not valid Python" in form.note.value
+
+
+def _bad_text(control):
+    """A text this control must refuse, with the widget to type it in (None: no such text)."""
+    from oda_widgets.form import (
+        AngleControl, FileURLControl, InputListControl, NumberControl, StructuredControl,
+    )
+
+    if isinstance(control, (NumberControl, AngleControl, TimeControl)):
+        return control.text, "not-a-value"
+    if isinstance(control, StructuredControl):
+        return control.input, "{"
+    if isinstance(control, FileURLControl):
+        return control.input, "no url"
+    if isinstance(control, InputListControl):
+        return control.input, "[1,"
+    if isinstance(control, CatalogControl):
+        return control.text, '{"a": 1}'
+    return None
+
+
+@pytest.mark.parametrize("case", DESCRIPTIONS, ids=IDS)
+def test_every_checkable_field_refuses_bad_text(case):
+    _, desc, product = case
+    form = form_for(desc, product)
+    checked = 0
+    for name, control in form.controls.items():
+        bad = _bad_text(control)
+        if bad is None:
+            continue
+        widget, text = bad
+        widget.value = text
+        assert name in form.errors and form.errors[name].startswith(name), (name, form.errors)
+        assert control.shown_message == form.errors[name]
+        assert form.submit_button.disabled
+        control.reset()
+        assert name not in form.errors and not form.submit_button.disabled
+        checked += 1
+    assert checked >= sum(1 for s in desc.product(product).parameters
+                          if s.kind in ("float", "integer", "angle", "energy", "time"))
+
+
+@pytest.mark.parametrize("case", [c for c in DESCRIPTIONS if "T_format" in c[1].product(c[2]).companions],
+                         ids=[c[0] for c in DESCRIPTIONS if "T_format" in c[1].product(c[2]).companions])
+def test_time_format_switch_keeps_instants_everywhere(case):
+    _, desc, product = case
+    form = form_for(desc, product)
+    before = form.values
+    form.controls["T1"].set_format("mjd")
+    mjd = form.values
+    assert mjd["T_format"] == "mjd"
+    for name in ("T1", "T2"):
+        assert Time(mjd[name], format="mjd", scale="utc").isot == Time(before[name], scale="utc").isot
+    form.controls["T2"].set_format("isot")
+    assert form.values == before
