@@ -86,10 +86,13 @@ class JobBoard(widgets.VBox):
             for status in self.statuses:
                 if status.job is job:
                     return status
-            status = JobStatus(job, poller=self.poller, store=self.store or False, start=start)
+            status = JobStatus(job, poller=self.poller, store=self.store or False, start=False)
             self.statuses.append(status)
             self._list.children = [*self._list.children, status]
+        # Started outside the lock: the poller's thread takes it to update the summary.
         status.observe(lambda _change: self._update_summary(), "state")
+        if start:
+            status.resume()
         self._update_summary()
         return status
 

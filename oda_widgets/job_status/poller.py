@@ -47,7 +47,9 @@ class Watch:
         self.error: BaseException | None = None
         self.cancelled = False
         self.ended = threading.Event()
+        self._finish_lock = threading.Lock()
         self._task: asyncio.Task | None = None
+        self._future: concurrent.futures.Future | None = None
 
     @property
     def running(self) -> bool:
@@ -56,13 +58,32 @@ class Watch:
     def cancel(self) -> None:
         """Stop following the job (thread-safe). The job itself is untouched."""
         self.cancelled = True
-        loop, task = self.loop, self._task
-        if loop is None or task is None or loop.is_closed():
-            return
-        if _running_loop() is loop:
-            task.cancel()
-        else:
-            loop.call_soon_threadsafe(task.cancel)
+        loop, task, future = self.loop, self._task, self._future
+        if future is not None:
+            future.cancel()          # thread-safe; cancels the task on the background loop
+        elif loop is not None and task is not None and not loop.is_closed():
+            if _running_loop() is loop:
+                task.cancel()
+            else:
+                loop.call_soon_threadsafe(task.cancel)
+
+    def _finish(self) -> None:
+        """Mark the watch ended and call ``on_end`` — once, whoever gets here first."""
+        with self._finish_lock:
+            if self.ended.is_set():
+                return
+            self.ended.set()
+        if self.on_end is not None:
+            try:
+                self.on_end(self)
+            except Exception:
+                log.exception("on_end callback of %r failed", self)
+
+    def _future_done(self, future: concurrent.futures.Future) -> None:
+        # A task cancelled before it started never runs its own ``finally``.
+        if future.cancelled():
+            self.cancelled = True
+            self._finish()
 
     def call_soon(self, callback: Callable[[], Any]) -> None:
         """Run ``callback`` on this watch's loop thread (from any thread); directly if none."""
@@ -125,14 +146,10 @@ class Poller:
         else:
             loop = self._background_loop()
             watch.loop = loop
-            started = threading.Event()
-
-            def start():
-                watch._task = loop.create_task(self._follow(watch))
-                started.set()
-
-            loop.call_soon_threadsafe(start)
-            started.wait()
+            # Not waiting for the task to start: the loop thread may be busy updating widgets
+            # whose observers wait for locks the caller holds.
+            watch._future = asyncio.run_coroutine_threadsafe(self._follow(watch), loop)
+            watch._future.add_done_callback(watch._future_done)
         return watch
 
     # -- the loop ------------------------------------------------------------------------------
@@ -163,12 +180,7 @@ class Poller:
             watch.error = OdaError(f"Following the job stopped on an unexpected error: "
                                    f"{type(exc).__name__}: {exc}")
         finally:
-            watch.ended.set()
-            if watch.on_end is not None:
-                try:
-                    watch.on_end(watch)
-                except Exception:
-                    log.exception("on_end callback of %r failed", watch)
+            watch._finish()
 
     @staticmethod
     def _report(watch: Watch) -> None:
