@@ -16,6 +16,7 @@ from typing import Any, Mapping
 import ipywidgets as W
 
 from oda_widgets.client.description import InstrumentDescription, ProductDescription
+from oda_widgets.client.token import redact
 from oda_widgets.errors import InvalidParameter, OdaError, RequestNotUnderstood
 from oda_widgets.form.api_code import api_code, par_dict_from_code
 from oda_widgets.form.controls import CatalogControl, Control, TimeControl
@@ -128,6 +129,7 @@ class QueryForm(W.VBox):
         self.load_button = W.Button(description="Fill the form from this code", icon="arrow-up")
         self.load_button.add_class("oda-form-load-code")
         self.code_box = W.VBox([self.code_view, self.load_button], layout=W.Layout(display="none"))
+        self.code_view.observe(self._code_edited, names="value")
         self.job_area = W.VBox()
 
         self.submit_button.on_click(lambda _b: self._guarded(self.submit))
@@ -509,6 +511,13 @@ class QueryForm(W.VBox):
         """Open an empty box under the form to paste API code (or a par_dict) into."""
         self.code_view.value = ""
         self.code_box.layout.display = None
+
+    def _code_edited(self, change) -> None:
+        # pasted code may carry a token in clear: never keep it in widget state (it would be
+        # saved with the notebook); the form never uses a pasted token anyway
+        clean = redact(change["new"])
+        if clean != change["new"]:
+            self.code_view.value = clean
 
     def load_code(self, text: str | None = None) -> None:
         """Fill the form from ``text`` (default: the code box); the code is read, never run."""

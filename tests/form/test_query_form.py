@@ -501,3 +501,15 @@ def test_time_format_switch_keeps_instants_everywhere(case):
         assert Time(mjd[name], format="mjd", scale="utc").isot == Time(before[name], scale="utc").isot
     form.controls["T2"].set_format("isot")
     assert form.values == before
+
+
+def test_a_pasted_token_never_stays_in_widget_state():
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
+    form = isgri()
+    form.show_paste()
+    form.code_view.value = f'par_dict = {{"E1_keV": 33.0, "token": "{token}"}}'
+    assert token not in form.code_view.value
+    form.load_code()
+    assert form.values["E1_keV"] == 33.0 and form.unknown_keys == []
+    assert token not in json.dumps(form.get_state(), default=str)
+    assert all(token not in json.dumps(w.get_state(), default=str) for w in _rows(form))
