@@ -56,43 +56,82 @@ export function colorLut(cmap, stretch) {
   return lut;
 }
 
-/** Fill `out` (Uint32Array, RGBA little-endian, rows flipped so FITS row 0 is at the bottom). */
-export function colorize(data, nx, ny, lo, hi, lut, out) {
+/**
+ * Paint the view at screen resolution: each of the W×H screen pixels takes the colour of the data
+ * pixel under its centre (nearest neighbour), so the cost follows the canvas, not the mosaic.
+ * `cut` = {x0, y0, dx, dy}: the array's pixel (i, j) covers edge coordinates
+ * [x0 + i·dx, x0 + (i+1)·dx) × [y0 + j·dy, …); `view` = {W, H, s, ox, oy}: screen x = ox + u·s,
+ * screen y = oy − v·s (FITS row 0 at the bottom). NaN and off-image pixels are transparent.
+ * `out` is a Uint32Array of W·H packed RGBA (little-endian).
+ */
+export function paintView(data, nx, ny, cut, view, lo, hi, lut, out) {
+  const { W, H, s, ox, oy } = view;
+  const { x0, y0, dx, dy } = cut;
   const n1 = LUT_SIZE - 1;
   const scale = hi > lo ? n1 / (hi - lo) : 0;
-  for (let j = 0; j < ny; j++) {
+  const cols = new Int32Array(W);
+  for (let sx = 0; sx < W; sx++) {
+    const i = Math.floor(((sx + 0.5 - ox) / s - x0) / dx);
+    cols[sx] = i >= 0 && i < nx ? i : -1;
+  }
+  for (let sy = 0; sy < H; sy++) {
+    const j = Math.floor(((oy - sy - 0.5) / s - y0) / dy);
+    const dst = sy * W;
+    if (j < 0 || j >= ny) { out.fill(0, dst, dst + W); continue; }
     const src = j * nx;
-    const dst = (ny - 1 - j) * nx;
-    for (let i = 0; i < nx; i++) {
+    for (let sx = 0; sx < W; sx++) {
+      const i = cols[sx];
+      if (i < 0) { out[dst + sx] = 0; continue; }
       const v = data[src + i];
-      if (v !== v) { out[dst + i] = 0; continue; } // NaN: transparent
+      if (v !== v) { out[dst + sx] = 0; continue; } // NaN: transparent
       let k = ((v - lo) * scale) | 0;
       if (k < 0) k = 0; else if (k > n1) k = n1;
-      out[dst + i] = lut[k];
+      out[dst + sx] = lut[k];
     }
   }
   return out;
 }
 
-/** A sorted Float32Array of at most `max` finite values taken at a regular stride. */
+/** Up to `max` finite values taken at a regular stride (unsorted; a fresh Float32Array). */
 export function finiteSample(data, max = 200000) {
-  const stride = Math.max(1, Math.floor(data.length / max));
+  const stride = Math.max(1, Math.ceil(data.length / max));
   const tmp = new Float32Array(Math.ceil(data.length / stride));
   let n = 0;
   for (let i = 0; i < data.length; i += stride) {
     const v = data[i];
     if (v === v && v !== Infinity && v !== -Infinity) tmp[n++] = v;
   }
-  return tmp.subarray(0, n).sort();
+  return tmp.slice(0, n);
 }
 
-/** numpy-style (linear) percentile of a sorted array, p in [0, 100]. */
-export function percentile(sorted, p) {
-  if (!sorted.length) return NaN;
-  const pos = (p / 100) * (sorted.length - 1);
+// k-th smallest of a (reordered in place; Hoare quickselect), leaving a[0..k-1] <= a[k] <= a[k+1..].
+function selectK(a, k) {
+  let l = 0, r = a.length - 1;
+  while (r > l) {
+    const pivot = a[(l + r) >> 1];
+    let i = l, j = r;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) { const t = a[i]; a[i] = a[j]; a[j] = t; i++; j--; }
+    }
+    if (k <= j) r = j; else if (k >= i) l = i; else break;
+  }
+  return a[k];
+}
+
+/** numpy-style (linear) percentile, p in [0, 100], of finite values (any order; reordered in place). */
+export function percentile(values, p) {
+  const n = values.length;
+  if (!n) return NaN;
+  const pos = (p / 100) * (n - 1);
   const k = Math.floor(pos);
   const f = pos - k;
-  return k + 1 < sorted.length ? sorted[k] * (1 - f) + sorted[k + 1] * f : sorted[k];
+  const a = selectK(values, k);
+  if (f === 0 || k + 1 >= n) return a;
+  let b = Infinity;
+  for (let i = k + 1; i < n; i++) if (values[i] < b) b = values[i];
+  return a * (1 - f) + b * f;
 }
 
 /** IRAF zscale on sorted samples, the algorithm of astropy's ZScaleInterval (defaults). */
@@ -150,19 +189,23 @@ export function zscale(sorted, { contrast = 0.25, maxReject = 0.5, minNpixels = 
   return [vmin, vmax];
 }
 
-/** [lo, hi] for a limits mode from sorted finite samples. */
-export function computeLimits(sorted, mode, manual = [NaN, NaN]) {
-  if (!sorted.length) return [0, 1];
+/** [lo, hi] for a limits mode from finite samples (any order; the array may be reordered). */
+export function computeLimits(sample, mode, manual = [NaN, NaN]) {
+  if (!sample.length) return [0, 1];
   switch (mode) {
-    case "minmax": return [sorted[0], sorted[sorted.length - 1]];
-    case "99": return [percentile(sorted, 0.5), percentile(sorted, 99.5)];
-    case "99.5": return [percentile(sorted, 0.25), percentile(sorted, 99.75)];
+    case "minmax": {
+      let lo = Infinity, hi = -Infinity;
+      for (let i = 0; i < sample.length; i++) { const v = sample[i]; if (v < lo) lo = v; if (v > hi) hi = v; }
+      return [lo, hi];
+    }
+    case "99": return [percentile(sample, 0.5), percentile(sample, 99.5)];
+    case "99.5": return [percentile(sample, 0.25), percentile(sample, 99.75)];
     case "zscale": {
       // zscale looks at ~1000 samples, as astropy's default
-      const step = Math.max(1, Math.floor(sorted.length / 1000));
+      const step = Math.max(1, Math.floor(sample.length / 1000));
       const sub = [];
-      for (let i = 0; i < sorted.length; i += step) sub.push(sorted[i]);
-      return zscale(Float64Array.from(sub));
+      for (let i = 0; i < sample.length; i += step) sub.push(sample[i]);
+      return zscale(Float64Array.from(sub).sort());
     }
     case "manual": return manual;
     default: throw new Error(`unknown limits ${mode}`);
@@ -277,7 +320,7 @@ function render({ model, el: host }) {
 
   const st = {
     data: null, nx: 0, ny: 0, cut: null, full: [0, 0], sample: null, limits: [0, 1],
-    off: document.createElement("canvas"), offImg: null,
+    screen: null, lut: null,
     s: 1, ox: 0, oy: 0, fitted: false, W: 0, H: 0, draws: 0,
   };
 
@@ -302,43 +345,57 @@ function render({ model, el: host }) {
     st.fitted = true;
   }
 
+  // per-step timings of the last draw, for benchmarks/mosaic_catalog.py
+  const steps = {};
+  function step(name, t0) { steps[name] = +(performance.now() - t0).toFixed(2); return performance.now(); }
+
   function loadImage() {
     const img = model.get("image");
     if (!img || !img.value) { st.data = null; return; }
+    let t = performance.now();
     st.data = decodeArray(img);
+    t = step("decode", t);
     [st.ny, st.nx] = img.shape;
     st.cut = { x0: img.x0 || 0, y0: img.y0 || 0, dx: img.dx || 1, dy: img.dy || 1 };
     const full = img.full_shape || img.shape;
     const newFull = full[0] !== st.full[0] || full[1] !== st.full[1];
     st.full = [full[0], full[1]];
     // remote cuts keep the limits of the whole-image cut so panning does not flicker the colours
-    if (!img.cut || !st.sample || newFull) st.sample = finiteSample(st.data);
-    st.off.width = st.nx; st.off.height = st.ny;
-    st.offImg = st.off.getContext("2d").createImageData(st.nx, st.ny);
+    if (!img.cut || !st.sample || newFull) {
+      st.sample = finiteSample(st.data);
+      st.limitsCache = {};
+    }
+    step("sample", t);
     if (newFull || !st.fitted) fit();
   }
 
   function recolor() {
     if (!st.data) return;
     const mode = model.get("limits");
-    st.limits = computeLimits(st.sample, mode, [model.get("vmin"), model.get("vmax")]);
+    let t = performance.now();
+    // limits depend on the image only: computed once per image and mode
+    if (mode === "manual") st.limits = [model.get("vmin"), model.get("vmax")];
+    else st.limits = st.limitsCache[mode] || (st.limitsCache[mode] = computeLimits(st.sample, mode));
+    t = step("limits", t);
     if (mode !== "manual") {
       vminIn.value = Number(st.limits[0]).toPrecision(4);
       vmaxIn.value = Number(st.limits[1]).toPrecision(4);
     }
-    const lut = colorLut(model.get("cmap"), model.get("stretch"));
-    colorize(st.data, st.nx, st.ny, st.limits[0], st.limits[1], lut, new Uint32Array(st.offImg.data.buffer));
-    st.off.getContext("2d").putImageData(st.offImg, 0, 0);
+    st.lut = colorLut(model.get("cmap"), model.get("stretch"));
+    step("lut", t);
   }
 
   function draw() {
+    const t = performance.now();
     const ctx = canvas.getContext("2d");
-    ctx.clearRect(0, 0, st.W, st.H);
-    if (st.data) {
-      ctx.imageSmoothingEnabled = false;
-      const { x0, y0, dx, dy } = st.cut;
-      ctx.drawImage(st.off, st.ox + x0 * st.s, st.oy - (y0 + st.ny * dy) * st.s, st.nx * dx * st.s, st.ny * dy * st.s);
-    }
+    if (!st.screen || st.screen.width !== st.W || st.screen.height !== st.H) st.screen = ctx.createImageData(st.W, st.H);
+    const out = new Uint32Array(st.screen.data.buffer);
+    if (st.data && st.lut) {
+      paintView(st.data, st.nx, st.ny, st.cut, { W: st.W, H: st.H, s: st.s, ox: st.ox, oy: st.oy },
+        st.limits[0], st.limits[1], st.lut, out);
+    } else out.fill(0);
+    ctx.putImageData(st.screen, 0, 0);
+    step("paint", t);
     drawOverlay();
   }
 
@@ -350,49 +407,96 @@ function render({ model, el: host }) {
     root.dataset.lastDrawMs = ms.toFixed(2);
     root.dataset.draws = String(st.draws);
     if (st.draws === 1) root.dataset.firstDrawMs = ms.toFixed(2);
+    root.dataset.steps = JSON.stringify(steps);
   }
 
   // -- catalog overlay ----------------------------------------------------------------------
-  function sourcesOnScreen() {
+  // Source pixel positions are projected once per catalog/WCS; id sets are rebuilt only when the
+  // id lists change, so a slider step costs one pass over the sources and a few batched strokes.
+  const ov = { src: null, wcs: null, px: null, visRef: null, vis: null, selRef: null, sel: null };
+  const LABEL_LIMIT = 200;
+
+  function projected() {
     const src = model.get("sources") || {};
     const wcs = model.get("wcs");
-    if (!src.ra || !wcs || !wcs.cd) return [];
-    const visible = new Set(model.get("visible_ids"));
-    const selected = new Set(model.get("selected_ids"));
+    if (!src.ra || !wcs || !wcs.cd) return null;
+    if (ov.src !== src || ov.wcs !== wcs) {
+      ov.src = src; ov.wcs = wcs;
+      ov.px = new Float64Array(2 * src.ra.length);
+      for (let k = 0; k < src.ra.length; k++) {
+        const [x, y] = worldToPixel(wcs, src.ra[k], src.dec[k]);
+        ov.px[2 * k] = x; ov.px[2 * k + 1] = y;
+      }
+    }
+    const vis = model.get("visible_ids"), sel = model.get("selected_ids");
+    if (ov.visRef !== vis) { ov.visRef = vis; ov.vis = new Set(vis); }
+    if (ov.selRef !== sel) { ov.selRef = sel; ov.sel = new Set(sel); }
+    return src;
+  }
+
+  function sourcesOnScreen() {
+    const src = projected();
+    if (!src) return [];
     const out = [];
     for (let k = 0; k < src.ra.length; k++) {
       const id = src.ids[k];
-      if (!visible.has(id)) continue;
-      const [x, y] = worldToPixel(wcs, src.ra[k], src.dec[k]);
+      if (!ov.vis.has(id)) continue;
+      const x = ov.px[2 * k], y = ov.px[2 * k + 1];
       if (!Number.isFinite(x)) continue;
-      out.push({ id, name: src.names[k], isNew: !!src.new[k], selected: selected.has(id),
-        sx: st.ox + (x + 0.5) * st.s, sy: st.oy - (y + 0.5) * st.s });
+      const sx = st.ox + (x + 0.5) * st.s, sy = st.oy - (y + 0.5) * st.s;
+      if (sx < -20 || sy < -20 || sx > st.W + 20 || sy > st.H + 20) continue;
+      out.push({ id, k, isNew: !!src.new[k], selected: ov.sel.has(id), sx, sy });
     }
     return out;
   }
 
+  const STYLE = { known: "#00e5ff", new: "#ff5fd2", active: "#ffff00" };
+
   function drawOverlay() {
+    const t0 = performance.now();
     const ctx = overlay.getContext("2d");
     ctx.clearRect(0, 0, st.W, st.H);
     const active = model.get("active_id");
     const shown = sourcesOnScreen();
     root.dataset.overlayCount = String(shown.length);
+    // four batched paths: known/NEW × selected/not; NEW sources dashed and pink
+    for (const isNew of [false, true]) {
+      for (const selected of [false, true]) {
+        ctx.beginPath();
+        for (const p of shown) {
+          if (p.isNew !== isNew || p.selected !== selected || p.id === active) continue;
+          ctx.moveTo(p.sx + 8, p.sy);
+          ctx.arc(p.sx, p.sy, 8, 0, 2 * Math.PI);
+        }
+        ctx.setLineDash(isNew ? [4, 3] : []);
+        ctx.lineWidth = selected ? 2 : 1;
+        ctx.globalAlpha = selected ? 1 : 0.55;
+        ctx.strokeStyle = isNew ? STYLE.new : STYLE.known;
+        ctx.stroke();
+      }
+    }
+    ctx.setLineDash([]);
+    ctx.globalAlpha = 1;
     ctx.font = "12px sans-serif";
+    const names = (model.get("sources") || {}).names || [];
+    const crowded = shown.length > LABEL_LIMIT;
     for (const p of shown) {
       const isActive = p.id === active;
-      ctx.beginPath();
-      ctx.arc(p.sx, p.sy, isActive ? 11 : 8, 0, 2 * Math.PI);
-      ctx.setLineDash(p.isNew ? [4, 3] : []);
-      ctx.lineWidth = isActive ? 3 : p.selected ? 2 : 1;
-      ctx.strokeStyle = isActive ? "#ffff00" : p.isNew ? "#ff5fd2" : "#00e5ff";
-      ctx.globalAlpha = p.selected || isActive ? 1 : 0.55;
-      ctx.stroke();
-      ctx.setLineDash([]);
-      ctx.fillStyle = ctx.strokeStyle;
-      ctx.fillText(p.name, p.sx + 10, p.sy - 10);
+      if (isActive) {
+        ctx.beginPath();
+        ctx.arc(p.sx, p.sy, 11, 0, 2 * Math.PI);
+        ctx.lineWidth = 3;
+        ctx.strokeStyle = STYLE.active;
+        ctx.stroke();
+      }
+      // labels only when they can be read (or for the highlighted source)
+      if (!crowded || isActive) {
+        ctx.fillStyle = isActive ? STYLE.active : p.isNew ? STYLE.new : STYLE.known;
+        ctx.fillText(names[p.k], p.sx + 10, p.sy - 10);
+      }
     }
-    ctx.globalAlpha = 1;
     overlay.dataset.positions = JSON.stringify(shown.map((p) => [p.id, Math.round(p.sx), Math.round(p.sy)]));
+    root.dataset.overlayMs = (performance.now() - t0).toFixed(2);
   }
 
   // -- remote (screen-resolution) cuts --------------------------------------------------------

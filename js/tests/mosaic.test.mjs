@@ -3,7 +3,7 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import {
-  COLORMAPS, STRETCHES, colormapTable, stretchFunction, colorLut, colorize, finiteSample, percentile,
+  COLORMAPS, STRETCHES, colormapTable, stretchFunction, colorLut, paintView, finiteSample, percentile,
   computeLimits, zscale, pixelToWorld, worldToPixel, formatRa, formatDec, decodeArray,
 } from "../mosaic.js";
 
@@ -33,11 +33,14 @@ test("stretches map 0 → 0 and 1 → 1 and increase in between", () => {
   assert.throws(() => stretchFunction("cube"), /unknown stretch/);
 });
 
-test("colorize: NaN is transparent, limits clip, row 0 is drawn at the bottom", () => {
+const ID = { x0: 0, y0: 0, dx: 1, dy: 1 };
+
+test("paintView: NaN is transparent, limits clip, row 0 is drawn at the bottom", () => {
   const lut = colorLut("gray", "linear");
   const data = new Float32Array([NaN, -5, 0.5, 9]); // 2×2: row 0 = [NaN, -5], row 1 = [0.5, 9]
-  const out = colorize(data, 2, 2, 0, 1, lut, new Uint32Array(4));
-  // output row 0 (top) is data row 1
+  // one screen pixel per data pixel, the image filling the 2×2 canvas
+  const out = paintView(data, 2, 2, ID, { W: 2, H: 2, s: 1, ox: 0, oy: 2 }, 0, 1, lut, new Uint32Array(4));
+  // screen row 0 (top) shows data row 1
   assert.equal(out[2], 0, "NaN → alpha 0");
   assert.equal(out[3], lut[0], "below lo clips to the first colour");
   assert.equal(out[1], lut[lut.length - 1], "above hi clips to the last colour");
@@ -46,15 +49,37 @@ test("colorize: NaN is transparent, limits clip, row 0 is drawn at the bottom", 
   assert.ok(mid >= 126 && mid <= 129, `0.5 is mid-grey, got ${mid}`);
 });
 
+test("paintView samples at screen resolution: zoom, pan and off-image pixels", () => {
+  const lut = colorLut("gray", "linear");
+  const data = Float32Array.from({ length: 16 }, (_, i) => i / 15); // 4×4 ramp
+  // zoom ×2 on a 4×4 canvas showing data pixels 1..2 in x and y
+  const out = paintView(data, 4, 4, ID, { W: 4, H: 4, s: 2, ox: -2, oy: 6 }, 0, 1, lut, new Uint32Array(16));
+  const at = (sx, sy) => out[sy * 4 + sx];
+  const colour = (i, j) => lut[Math.floor((data[j * 4 + i]) * 4095)];
+  assert.equal(at(0, 3), colour(1, 1));
+  assert.equal(at(1, 3), colour(1, 1));
+  assert.equal(at(2, 0), colour(2, 2));
+  // shifted right by 3 screen pixels at scale 1: the first 3 columns are off the image
+  const shifted = paintView(data, 4, 4, ID, { W: 4, H: 4, s: 1, ox: 3, oy: 4 }, 0, 1, lut, new Uint32Array(16));
+  assert.deepEqual([shifted[0], shifted[1], shifted[2]], [0, 0, 0]);
+  assert.equal(shifted[3], colour(0, 3));
+  // a remote cut: every second pixel of a region starting at (2, 2)
+  const cut = paintView(Float32Array.from([0.25]), 1, 1, { x0: 2, y0: 2, dx: 2, dy: 2 },
+    { W: 6, H: 6, s: 1, ox: 0, oy: 6 }, 0, 1, lut, new Uint32Array(36));
+  assert.equal(cut[3 * 6 + 2], lut[Math.floor(0.25 * 4095)]);   // screen (2, 3) ↔ edge (2.5, 2.5)
+  assert.equal(cut[0], 0);
+});
+
 test("changing the stretch changes the colours of the same pixels", () => {
   const data = Float32Array.from({ length: 100 }, (_, i) => i / 99);
-  const a = colorize(data, 10, 10, 0, 1, colorLut("viridis", "linear"), new Uint32Array(100));
-  const b = colorize(data, 10, 10, 0, 1, colorLut("viridis", "asinh"), new Uint32Array(100));
+  const view = { W: 10, H: 10, s: 1, ox: 0, oy: 10 };
+  const a = paintView(data, 10, 10, ID, view, 0, 1, colorLut("viridis", "linear"), new Uint32Array(100));
+  const b = paintView(data, 10, 10, ID, view, 0, 1, colorLut("viridis", "asinh"), new Uint32Array(100));
   assert.notDeepEqual([...a], [...b]);
 });
 
 test("percentiles and limits on a known sample; non-finite values are ignored", () => {
-  const values = Float32Array.from({ length: 101 }, (_, i) => i);
+  const values = Float32Array.from({ length: 101 }, (_, i) => (i * 37) % 101);   // 0..100 shuffled
   const withNaN = new Float32Array([...values, NaN, Infinity]);
   const s = finiteSample(withNaN);
   assert.equal(s.length, 101);
@@ -64,7 +89,7 @@ test("percentiles and limits on a known sample; non-finite values are ignored", 
   assert.deepEqual(computeLimits(s, "99"), [0.5, 99.5]);
   assert.deepEqual(computeLimits(s, "99.5"), [0.25, 99.75]);
   assert.deepEqual(computeLimits(s, "manual", [3, 4]), [3, 4]);
-  const [zlo, zhi] = zscale(Float64Array.from(s));
+  const [zlo, zhi] = zscale(Float64Array.from(s).sort());
   assert.ok(zlo >= 0 && zhi <= 100 && zlo < zhi);
 });
 
