@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import io
 import pickle
+import pickletools
 from typing import Any
 
 from oda_widgets.errors import OdaError, UnsafePayload
@@ -125,6 +126,62 @@ class _RestrictedUnpickler(pickle.Unpickler):
                             class_name="persistent_load")
 
 
+_GLOBAL_OPS = {"GLOBAL", "STACK_GLOBAL", "EXT1", "EXT2", "EXT4"}
+# opcodes that change the object below their arguments: never allowed on a class or function
+_MUTATING_OPS = {"BUILD", "SETITEM", "SETITEMS", "APPEND", "APPENDS", "ADDITEMS"}
+_GLOBAL, _MARK = object(), object()
+
+
+def _scan(data: bytes) -> None:
+    """Refuse pickles that modify an allow-listed class or function itself.
+
+    ``find_class`` hands out the real classes, and a BUILD (or SETITEM/APPEND…) applied to a class
+    rather than to an instance would set attributes on it process-wide. Legitimate data pickles
+    never do that; we follow the pickle machine's stack (only "is this a global?") to find it.
+    """
+    stack: list[Any] = []
+    memo: dict[Any, Any] = {}
+    for op, arg, _pos in pickletools.genops(data):
+        name = op.name
+        before = op.stack_before
+        if name in _MUTATING_OPS:
+            if pickletools.markobject in before:
+                # the target sits just below the mark
+                idx = len(stack) - 1 - stack[::-1].index(_MARK)
+                target = stack[idx - 1] if idx > 0 else None
+            else:
+                target = stack[-len(before)] if len(stack) >= len(before) else None
+            if target is _GLOBAL:
+                raise UnsafePayload(f"Refused a server payload that modifies a class ({name} on a "
+                                    "global): nothing of it was run.", class_name=f"{name} on a global")
+        if name in ("MEMOIZE",):
+            memo[len(memo)] = stack[-1] if stack else None
+            continue
+        if name in ("PUT", "BINPUT", "LONG_BINPUT"):
+            memo[arg] = stack[-1] if stack else None
+            continue
+        if name in ("GET", "BINGET", "LONG_BINGET"):
+            stack.append(memo.get(arg))
+            continue
+        if name == "DUP":
+            stack.append(stack[-1] if stack else None)
+            continue
+        if name == "MARK":
+            stack.append(_MARK)
+            continue
+        if pickletools.markobject in before:
+            if _MARK in stack:
+                idx = len(stack) - 1 - stack[::-1].index(_MARK)
+                del stack[idx:]
+            n_below = before.index(pickletools.markobject)
+            if n_below:
+                del stack[-n_below:]
+        elif before:
+            del stack[-len(before):]
+        for _ in op.stack_after:
+            stack.append(_GLOBAL if name in _GLOBAL_OPS else None)
+
+
 def safe_loads(data: bytes) -> Any:
     """The object pickled in ``data``, loaded with only numpy/astropy data classes allowed.
 
@@ -134,6 +191,7 @@ def safe_loads(data: bytes) -> Any:
     if isinstance(data, str):
         raise TypeError("safe_loads expects bytes (decode the base64 first)")
     try:
+        _scan(data)
         try:
             return _RestrictedUnpickler(io.BytesIO(data)).load()
         except UnicodeDecodeError:

@@ -151,6 +151,12 @@ def _hostile(marker: str) -> dict[str, tuple[bytes, str]]:
         "_codecs.encode with another codec": (
             _global("_codecs", "encode", _str("x") + _str("rot13")), "_codecs.encode"),
         "persistent id": (b"\x80\x02P0\n.", "persistent_load"),
+        "BUILD sets attributes on an allowed class": (
+            b"\x80\x02castropy.io.fits.column\nColDefs\nN}X\x05\x00\x00\x00pwnedX\x03\x00\x00\x00yess\x86b.",
+            "BUILD on a global"),
+        "SETITEMS on an allowed class": (
+            b"\x80\x02ccollections\nOrderedDict\n(X\x01\x00\x00\x00kX\x01\x00\x00\x00vu.",
+            "SETITEMS on a global"),
     }
 
 
@@ -166,6 +172,15 @@ def test_hostile_pickle_is_refused_and_nothing_runs(tmp_path, case):
     assert err.value.class_name == refused
     assert refused in str(err.value)
     assert not os.path.exists(marker), "the payload ran"
+
+
+def test_allowed_classes_are_not_modified():
+    from astropy.io.fits.column import ColDefs
+
+    data, _ = _hostile("m")["BUILD sets attributes on an allowed class"]
+    with pytest.raises(UnsafePayload):
+        safe_loads(data)
+    assert not hasattr(ColDefs, "pwned")
 
 
 def test_plain_pickle_would_have_run_the_payload(tmp_path):
