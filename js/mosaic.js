@@ -491,6 +491,10 @@ function render({ model, el: host }) {
       }
       // labels only when they can be read (or for the highlighted source)
       if (!crowded || isActive) {
+        // a dark outline keeps labels readable on any colour map
+        ctx.lineWidth = 3;
+        ctx.strokeStyle = "rgba(0, 0, 0, 0.8)";
+        ctx.strokeText(names[p.k], p.sx + 10, p.sy - 10);
         ctx.fillStyle = isActive ? STYLE.active : p.isNew ? STYLE.new : STYLE.known;
         ctx.fillText(names[p.k], p.sx + 10, p.sy - 10);
       }

@@ -169,3 +169,77 @@ def test_mosaic_and_catalog_in_lab(page: Page, jupyter_server, make_notebook, tm
     # other browser sessions clear test-results/ when they start: keep a copy with this test's tmp files
     shutil.copy(shot, tmp_path / shot.name)
     errors.assert_none()
+
+
+DEMO_IMAGE = """\
+import warnings
+warnings.simplefilter("ignore")
+import ipywidgets as w
+from oda_widgets import demo
+from oda_widgets.client import Dispatcher
+from oda_widgets.catalog import CatalogTable
+from oda_widgets.mosaic import MosaicView
+
+server = demo.start(speed=50.0)
+disp = Dispatcher(server.url, token=demo.make_token(email="browser@example.org"))
+job = disp.submit("isgri", "isgri_image", {"E1_keV": 25.0, "E2_keV": 80.0})
+job.poll_initial = 0.1
+image = job.wait(timeout=120)
+table = CatalogTable(image, dispatcher=disp, height=150)
+view = MosaicView(image, catalog=table, remote=True, height=420)
+echo = w.Label()
+echo.add_class("mc-echo")
+def show(_=None):
+    i = view.image
+    echo.value = f"py: {view.extension} x0={i['x0']} y0={i['y0']} dx={i['dx']} shape={i['shape']}"
+view.observe(show, "image")
+show()
+png = w.Label("no png")
+png.add_class("mc-png")
+button = w.Button(description="export")
+button.add_class("mc-export")
+button.on_click(lambda _: view.export_png(callback=lambda b: setattr(png, "value", f"png {len(b)} bytes {b[:4]!r}")))
+display(view, table, echo, button, png)
+"""
+
+
+def test_demo_mosaic_extensions_remote_zoom_and_png(page: Page, jupyter_server, make_notebook, tmp_path):
+    """A demo isgri_image result: SIGNIFICANCE first, extension switch, screen-resolution cuts on
+    zoom (remote mode), and PNG export through a message to the front end."""
+    errors = page_errors(page)
+    nb = make_notebook(DEMO_IMAGE, name="mosaic-demo")
+    open_and_run(page, jupyter_server, nb, timeout=120_000)
+    wait_all_executed(page, timeout=120_000)
+    root = page.get_by_test_id("mosaic-root")
+    expect(root).to_be_visible(timeout=60_000)
+    page.wait_for_function(f"() => ({OPAQUE_PIXELS})() > 5000", timeout=30_000)
+    echo = page.locator(".mc-echo")
+    expect(echo).to_contain_text("py: SIGNIFICANCE x0=0 y0=0 dx=1")
+    expect(page.get_by_test_id("mosaic-ext-SIGNIFICANCE")).to_have_class(re.compile("oda-active"))
+    names = page.get_by_test_id("mosaic-extensions").locator("button").all_inner_texts()
+    assert names == ["SIGNIFICANCE", "INTENSITY", "VARIANCE", "EXPOSURE"]
+
+    # extension switch: the kernel sends the other image, the page redraws it
+    before = page.evaluate(CANVAS_HASH)
+    page.get_by_test_id("mosaic-ext-EXPOSURE").click()
+    expect(echo).to_contain_text("py: EXPOSURE", timeout=15_000)
+    page.wait_for_function(f"() => ({CANVAS_HASH})() !== {before}", timeout=15_000)
+
+    # wheel zoom in remote mode: after the debounce, Python sends a cut of the zoomed region
+    box = page.get_by_test_id("mosaic-overlay").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for _ in range(4):
+        page.mouse.wheel(0, -400)
+    page.wait_for_function("() => /x0=[1-9]/.test(document.querySelector('.mc-echo').textContent)", timeout=15_000)
+    shape = json.loads(re.search(r"shape=(\[.*\])", echo.text_content()).group(1))
+    assert shape[0] < 420 and shape[1] < box["width"], shape
+    page.wait_for_function(f"() => ({OPAQUE_PIXELS})() > 50000", timeout=15_000)
+
+    # PNG export: Python asks, the page answers with the canvas, Python checks and keeps the bytes
+    page.locator(".mc-export button, button.mc-export").first.click()
+    expect(page.locator(".mc-png")).to_contain_text("b'\\x89PNG'", timeout=15_000)
+    root.evaluate("n => n.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(300)
+    shot = screenshot(page, "mosaic-demo-zoomed")
+    shutil.copy(shot, tmp_path / shot.name)
+    errors.assert_none()
