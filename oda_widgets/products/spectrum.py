@@ -101,6 +101,16 @@ class Spectrum:
         return None if eb is None else np.asarray(eb.data["E_MAX"], dtype=float) * u.keV
 
     @property
+    def e_min(self) -> u.Quantity | None:
+        """Same as :attr:`energy_low` (the name ARCHITECTURE.md uses)."""
+        return self.energy_low
+
+    @property
+    def e_max(self) -> u.Quantity | None:
+        """Same as :attr:`energy_high`."""
+        return self.energy_high
+
+    @property
     def channel(self) -> np.ndarray:
         return np.asarray(self._spec_hdu.data["CHANNEL"])
 

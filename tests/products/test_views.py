@@ -171,6 +171,7 @@ def test_spectrum_grouping_and_energies(samples):
     with fits.open(samples / "isgri_rmf_Crab.fits") as rmf:
         assert np.allclose(s.energy_low.to_value(u.keV), rmf["EBOUNDS"].data["E_MIN"])
         assert np.allclose(s.energy_high.to_value(u.keV), rmf["EBOUNDS"].data["E_MAX"])
+        assert np.array_equal(s.e_min, s.energy_low) and np.array_equal(s.e_max, s.energy_high)
     assert s.rate.unit == u.ct / u.s and len(s.channel) == 256
     assert s.exposure == 1800 * u.s and s.instrument == "isgri"
     assert c.light_curves == []  # spectral parts are not taken for light curves
