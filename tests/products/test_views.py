@@ -17,7 +17,7 @@ from oda_widgets.products import (
 )
 
 from _products_helpers import (
-    isgri_lc_hdulist, isgri_mosaic_hdulist, mosaic_products, spectrum_products, spi_acs_lc_hdulist, wire,
+    isgri_lc_hdulist, mosaic_products, spectrum_products, spi_acs_lc_hdulist, wire,
 )
 
 
