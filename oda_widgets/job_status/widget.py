@@ -138,6 +138,7 @@ class JobStatus(widgets.VBox):
         self._finished_at: float | None = None
         self._saved_state: str | None = None
         self._stopped_by_user = False
+        self._last_grid = ""
         self.job = job
 
         self._header = widgets.HTML()
@@ -219,6 +220,7 @@ class JobStatus(widgets.VBox):
             self._saved_state = None
             self._created = time.time()
             self.results_widget = None
+            self._last_grid = ""
             self._results.children = ()
             self.history = []
         new.observe(self._on_job_change)
@@ -391,7 +393,9 @@ class JobStatus(widgets.VBox):
 
     def _detail_html(self, job: Job, progress: Progress) -> str:
         parts = []
-        grid = self._scw_grid(job)
+        # The final answer carries no job monitor: keep the last grid seen for this job.
+        grid = self._scw_grid(job) or self._last_grid
+        self._last_grid = grid
         if grid:
             parts.append(grid)
         elif progress.stage is not None or progress.summary:
