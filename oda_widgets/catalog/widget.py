@@ -147,6 +147,12 @@ class CatalogTable(anywidget.AnyWidget):
             keep &= np.array([needle in n.lower() for n in names], dtype=bool)
         return [int(i) for i in np.flatnonzero(keep)]
 
+    @traitlets.validate("visible_ids", "selected_ids", "unchecked_ids")
+    def _known_rows(self, proposal):
+        # ids come from the page too: keep only rows that exist, once each, in order
+        n = len(self.catalog.table)
+        return sorted({int(i) for i in proposal["value"] if 0 <= int(i) < n})
+
     @traitlets.observe("min_significance", "exclude_new_sources", "search_text", "unchecked_ids")
     def _on_filter(self, change):
         self._refilter()
@@ -259,6 +265,26 @@ class CatalogTable(anywidget.AnyWidget):
     def light_curves_for_selected(self, submit: bool = True):
         """A :class:`~oda_widgets.client.job.Job` for ``<instrument>_lc`` of the selected sources."""
         return self._follow_up("lc", submit)
+
+    def form_for_selected(self, kind: str = "spectrum"):
+        """A :class:`~oda_widgets.form.QueryForm` for ``<instrument>_spectrum`` (``kind="spectrum"``)
+        or ``<instrument>_lc`` (``kind="lc"``), filled with the image's parameters and this
+        selection, to review and submit (``form.submit()``)."""
+        from oda_widgets.form import QueryForm
+
+        suffix = {"spectrum": "spectrum", "lc": "lc", "light_curve": "lc"}.get(kind)
+        if suffix is None:
+            raise InvalidParameter(f"kind must be 'spectrum' or 'lc', got {kind!r}", parameter="kind")
+        if not self.instrument or self.dispatcher is None:
+            raise OdaError("a follow-up form needs the dispatcher and the image's instrument: "
+                           "CatalogTable(collection, dispatcher=...)")
+        product = f"{self.instrument}_{suffix}"
+        params = self.follow_up_parameters(product)
+        params.pop("selected_catalog")
+        form = QueryForm(self.dispatcher, self.instrument, product)
+        form.set_values(params)
+        form.link_catalog(Catalog(self.selected, name=self.catalog.name))
+        return form
 
     def _on_front_end_msg(self, _widget, content, _buffers) -> None:
         if not isinstance(content, dict) or content.get("type") != "action":

@@ -135,6 +135,9 @@ def test_front_end_filter_state_is_what_python_reads(catalog_dict):
     table.set_state({"min_significance": 8.8, "exclude_new_sources": False, "visible_ids": expected,
                      "selected_ids": expected})
     assert table.visible_ids == expected and list(table.selected["meta_ID"]) == expected
+    # ids from the page that name no row are dropped, not trusted
+    table.set_state({"selected_ids": [expected[0], 5000, -1, expected[0]]})
+    assert table.selected_ids == [expected[0]] and len(table.selected) == 1
 
 
 def test_missing_dispatcher_or_instrument_is_explained(catalog_dict):
@@ -174,3 +177,18 @@ def test_spectrum_for_selected_on_the_demo_dispatcher(disp):
     wanted = {str(n) for n in table.selected["src_names"]}
     assert {s.source for s in spectra.spectra} >= wanted
     assert json.loads(spec_job.params["selected_catalog"])["cat_column_list"][0] == chosen
+
+
+def test_follow_up_form_is_filled_with_the_image_parameters_and_selection(disp):
+    job = disp.submit("isgri", "isgri_image", {"E1_keV": 30.0, "E2_keV": 60.0})
+    job.poll_initial = 0.1
+    image = job.wait(timeout=120)
+    table = CatalogTable(image, dispatcher=disp).set_min_significance(0)
+    form = table.form_for_selected("lc")
+    assert (form.instrument, form.product) == ("isgri", "isgri_lc")
+    values = form.values
+    assert values["E1_keV"] == 30.0 and values["E2_keV"] == 60.0
+    sent = values["selected_catalog"]
+    assert json.loads(sent if isinstance(sent, str) else json.dumps(sent)) == json.loads(table.selected_catalog)
+    with pytest.raises(InvalidParameter, match="kind"):
+        table.form_for_selected("image")
