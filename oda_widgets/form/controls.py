@@ -18,6 +18,8 @@ import re
 from typing import Any, Callable
 
 import ipywidgets as W
+from ipywidgets.widgets.widget_description import DescriptionStyle
+from ipywidgets.widgets.widget_string import HTMLStyle, TextStyle
 
 from oda_widgets.client.description import OPEN_CHOICES, ParameterSpec
 from oda_widgets.errors import InvalidParameter
@@ -32,6 +34,26 @@ __all__ = [
 SCW_PATTERN = re.compile(r"^\d{12}\.\d{3}$")
 _TITLE_LAYOUT = {"width": "190px", "min_width": "190px"}
 _INPUT_LAYOUT = {"width": "320px"}
+
+
+
+# Layouts and styles are widgets of their own (one comm each); controls share the ones nobody
+# mutates, which makes a form about a third cheaper to build.
+_SHARED: dict[tuple, W.Widget] = {}
+
+
+def _layout(**kw) -> W.Layout:
+    key = ("layout", *sorted(kw.items()))
+    if key not in _SHARED:
+        _SHARED[key] = W.Layout(**kw)
+    return _SHARED[key]
+
+
+def _style(cls):
+    key = ("style", cls.__name__)
+    if key not in _SHARED:
+        _SHARED[key] = cls()
+    return _SHARED[key]
 
 
 def format_number(value: float) -> str:
@@ -63,17 +85,17 @@ class Control(ABC):
         title = (spec.label or spec.name) if self.shows_units else spec.title
         self.title = W.HTML(value=f"<b>{_escape(title)}</b>"
                                   + (" <i>(optional)</i>" if spec.optional else ""),
-                            layout=W.Layout(**_TITLE_LAYOUT))
+                            layout=_layout(**_TITLE_LAYOUT), style=_style(HTMLStyle))
         if spec.description:
             self.title.tooltip = spec.description
-        self.message = W.HTML(value="", layout=W.Layout(min_width="0"))
+        self.message = W.HTML(value="", layout=_layout(min_width="0"), style=_style(HTMLStyle))
         self.message.add_class("oda-field-message")
         self.input = self.build()
         if spec.description:
             for w in self.value_widgets():
                 w.tooltip = spec.description
         self.row = W.HBox([self.title, self.input, self.message],
-                          layout=W.Layout(align_items="center"))
+                          layout=_layout(align_items="center"))
         self.row.add_class("oda-field")
         self.row.add_class(f"oda-field-{_css_name(spec.name)}")
         self._callbacks: list[Callable[["Control"], None]] = []
@@ -165,7 +187,7 @@ class TextControl(Control):
 
     def build(self):
         return W.Text(value=self._text(self.spec.default), placeholder=self.placeholder,
-                      layout=W.Layout(**_INPUT_LAYOUT))
+                      layout=_layout(**_INPUT_LAYOUT))
 
     def _text(self, value: Any) -> str:
         if value is None:
@@ -194,7 +216,7 @@ class LongTextControl(TextControl):
 
     def build(self):
         return W.Textarea(value=self._text(self.spec.default), rows=4,
-                          layout=W.Layout(**_INPUT_LAYOUT))
+                          layout=_layout(**_INPUT_LAYOUT))
 
 
 class FileURLControl(TextControl):
@@ -220,11 +242,12 @@ class NumberControl(Control):
     shows_units = True
 
     def build(self):
-        box = W.Text(value=self._text(self.spec.default), layout=W.Layout(width="200px"))
+        box = W.Text(value=self._text(self.spec.default), layout=_layout(width="200px"),
+                     style=_style(TextStyle))
         self.units = W.HTML(value=_escape(self.spec.units or "") if self.spec.units not in (None, "str") else "",
-                            layout=W.Layout(width="110px"))
+                            layout=_layout(width="110px"), style=_style(HTMLStyle))
         self.text = box
-        return W.HBox([box, self.units])
+        return W.HBox([box, self.units], layout=_layout())
 
     def value_widgets(self):
         return [self.text]
@@ -347,17 +370,18 @@ class TimeControl(Control):
     """
 
     def build(self):
-        self.text = W.Text(value="", layout=W.Layout(width="220px"))
+        self.text = W.Text(value="", layout=_layout(width="220px"), style=_style(TextStyle))
         fmt = self.spec.format_default or self.spec.units or "isot"
         options = list(_TIME_CHOICES) + ([fmt] if fmt not in _TIME_CHOICES else [])
         if self.spec.format_name is None:
             options = [fmt]  # no companion to send: the server reads only its own format
-        self.fmt = W.Dropdown(options=options, value=fmt, layout=W.Layout(width="90px"))
+        self.fmt = W.Dropdown(options=options, value=fmt, layout=_layout(width="90px"),
+                              style=_style(DescriptionStyle))
         self.fmt.disabled = self.spec.format_name is None
         self._format = fmt
         self.fmt.observe(self._format_changed, names="value")
         self.text.value = self._text(self.spec.default, fmt)
-        return W.HBox([self.text, self.fmt])
+        return W.HBox([self.text, self.fmt], layout=_layout())
 
     def value_widgets(self):
         return [self.text]
@@ -462,12 +486,13 @@ class TimeDeltaControl(NumberControl):
         options = ["sec", "jd"] + ([fmt] if fmt not in ("sec", "jd") else [])
         if self.spec.format_name is None:
             options = [fmt]
-        self.fmt = W.Dropdown(options=options, value=fmt, layout=W.Layout(width="90px"))
+        self.fmt = W.Dropdown(options=options, value=fmt, layout=_layout(width="90px"),
+                              style=_style(DescriptionStyle))
         self.fmt.disabled = self.spec.format_name is None
         self._format = fmt
         self.fmt.observe(self._format_changed, names="value")
         self.units.value = ""
-        return W.HBox([self.text, self.fmt])
+        return W.HBox([self.text, self.fmt], layout=_layout())
 
     def check_limits(self, x):
         # limits are published in the parameter's own units; compare in those
@@ -520,7 +545,8 @@ class EnumControl(Control):
         values = [v for _, v in options]
         if default not in values:
             options.append((str(default), default))
-        return W.Dropdown(options=options, value=default, layout=W.Layout(width="200px"))
+        return W.Dropdown(options=options, value=default, layout=_layout(width="200px"),
+                          style=_style(DescriptionStyle))
 
     def get(self):
         value = self.input.value
@@ -575,7 +601,7 @@ class StructuredControl(Control):
 
     def build(self):
         return W.Textarea(value=self._text(self.spec.default), rows=4,
-                          layout=W.Layout(**_INPUT_LAYOUT))
+                          layout=_layout(**_INPUT_LAYOUT))
 
     @staticmethod
     def _text(value):
@@ -617,7 +643,7 @@ class InputListControl(Control):
     def build(self):
         return W.Textarea(value=self._text(self.spec.default), rows=2,
                           placeholder="066500220010.001, 066500230010.001" if self._is_scw() else "",
-                          layout=W.Layout(**_INPUT_LAYOUT))
+                          layout=_layout(**_INPUT_LAYOUT))
 
     def _is_scw(self) -> bool:
         return self.spec.name == "scw_list"
