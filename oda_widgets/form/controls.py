@@ -42,18 +42,19 @@ _INPUT_LAYOUT = {"width": "320px"}
 _SHARED: dict[tuple, W.Widget] = {}
 
 
+def _shared(key: tuple, make: Callable[[], W.Widget]) -> W.Widget:
+    widget = _SHARED.get(key)
+    if widget is None or widget.comm is None:  # closed (Widget.close_all()): make a new one
+        widget = _SHARED[key] = make()
+    return widget
+
+
 def _layout(**kw) -> W.Layout:
-    key = ("layout", *sorted(kw.items()))
-    if key not in _SHARED:
-        _SHARED[key] = W.Layout(**kw)
-    return _SHARED[key]
+    return _shared(("layout", *sorted(kw.items())), lambda: W.Layout(**kw))
 
 
 def _style(cls):
-    key = ("style", cls.__name__)
-    if key not in _SHARED:
-        _SHARED[key] = cls()
-    return _SHARED[key]
+    return _shared(("style", cls.__name__), cls)
 
 
 def format_number(value: float) -> str:

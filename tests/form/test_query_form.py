@@ -513,3 +513,13 @@ def test_a_pasted_token_never_stays_in_widget_state():
     assert form.values["E1_keV"] == 33.0 and form.unknown_keys == []
     assert token not in json.dumps(form.get_state(), default=str)
     assert all(token not in json.dumps(w.get_state(), default=str) for w in _rows(form))
+
+
+def test_forms_still_build_after_all_widgets_were_closed():
+    import ipywidgets
+
+    isgri()
+    ipywidgets.Widget.close_all()
+    form = isgri()
+    assert form.controls["E1_keV"].title.layout.comm is not None
+    assert form.values["E1_keV"] == 20.0
