@@ -166,7 +166,6 @@ def test_save_writes_oda_api_file_names(full_products, tmp_path):
 
 
 def test_to_oda_api(full_products):
-    pytest.importorskip("oda_api")
     from oda_api.data_products import ApiCatalog, NumpyDataProduct, PictureProduct
 
     c = ProductCollection.from_response(full_products)
