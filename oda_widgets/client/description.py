@@ -281,12 +281,11 @@ def _legacy_kind(name: str, units: str | None, value: Any) -> str:
     u = (units or "").lower()
     if name == "scw_list" or (isinstance(value, list) and name.endswith("_list")):
         return "input_prod_list"
-    if u in TIME_FORMATS and u not in ("jd",) and isinstance(value, (str, int, float)) \
-            and not isinstance(value, bool):
-        return "time"
-    if u in _TIME_DELTA_FORMATS or (u == "jd" and name.endswith("bin")):
+    if u == "jd":  # a format both durations (time_bin) and instants use
+        return "time_delta" if name.endswith("bin") else "time"
+    if u in _TIME_DELTA_FORMATS:
         return "time_delta"
-    if u == "jd":
+    if u in TIME_FORMATS and not isinstance(value, (bool, list, dict)):
         return "time"
     if u in _ANGLE_UNITS:
         return "angle"

@@ -195,7 +195,9 @@ def test_legacy_names_infer_kinds_without_ontology():
                         {"name": "jemx_num", "units": None, "value": 2},
                         {"name": "detection_threshold", "units": "sigma", "value": 7.0},
                         {"name": "max_pointings", "units": None, "value": 50},
-                        {"name": "flag", "units": None, "value": True}])
+                        {"name": "flag", "units": None, "value": True},
+                        {"name": "time_bin", "units": "jd", "value": 0.01},
+                        {"name": "T0", "units": "jd", "value": 2457818.5}])
     payload = [[{"instrumet": "jemx"}, {"prod_dict": {"jemx_image": "jemx_image_query"}},
                 json.dumps([{"query_name": "src_query"},
                             {"name": "T1", "units": "mjd", "value": 57818.5}]),
@@ -205,7 +207,8 @@ def test_legacy_names_infer_kinds_without_ontology():
     kinds = {s.name: s.kind for s in p.parameters}
     assert kinds == {"T1": "time", "scw_list": "input_prod_list", "selected_catalog": "user_catalog",
                      "E1_keV": "energy", "jemx_num": "enum", "detection_threshold": "threshold",
-                     "max_pointings": "integer", "flag": "boolean"}
+                     "max_pointings": "integer", "flag": "boolean", "time_bin": "time_delta",
+                     "T0": "time"}
     assert p.parameter("jemx_num").allowed_values == (1, 2)
     assert (p.parameter("E1_keV").min_value, p.parameter("E1_keV").max_value) == (3.0, 35.0)
     assert p.parameter("scw_list").optional and not p.parameter("max_pointings").optional
