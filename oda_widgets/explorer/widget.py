@@ -61,6 +61,8 @@ class Explorer(widgets.VBox):
         self.jobs: list[Job] = []
         #: ResultsView per job (by id(job)), built the first time the results are shown
         self.results: dict[int, Any] = {}
+        #: the job whose products are shown under Results
+        self.shown_job: Job | None = None
         self._lock = threading.RLock()
 
         self.banner = widgets.HTML(self._banner_html())
@@ -86,8 +88,14 @@ class Explorer(widgets.VBox):
         self.message.add_class("oda-explorer-message")
         self.code_view = widgets.Textarea(layout=widgets.Layout(width="95%", height="240px", display="none"))
         self.code_view.add_class("oda-explorer-api-code")
-        self.tabs = widgets.Tab(children=[])
-        self.tabs.add_class("oda-explorer-results")
+        self.results_title = widgets.HTML()
+        self.results_title.add_class("oda-explorer-results-title")
+        # One job's products at a time: views that are not shown are taken out of the page rather
+        # than hidden, because bqplot figures laid out in a hidden (zero-size) pane draw negative sizes.
+        self.results_area = widgets.VBox()
+        self.results_area.add_class("oda-explorer-results")
+        self._picking = False
+        self.job_picker.observe(self._job_picked, "value")
 
         super().__init__(children=[
             self.banner,
@@ -96,7 +104,7 @@ class Explorer(widgets.VBox):
             _heading("Results"),
             widgets.HBox([self.job_picker, self.results_button, self.api_code_button, self.save_button,
                           self.directory]),
-            self.message, self.code_view, self.tabs,
+            self.message, self.code_view, self.results_title, self.results_area,
         ], **kwargs)
         self.add_class("oda-explorer")
 
@@ -108,7 +116,7 @@ class Explorer(widgets.VBox):
         return job
 
     def add_job(self, job: Job) -> Job:
-        """Follow ``job`` here: on the board, in the job picker, its results shown when done."""
+        """Follow ``job`` here: on the board, in the job picker, its products shown when done."""
         with self._lock:
             if any(j is job for j in self.jobs):
                 return job
@@ -153,18 +161,39 @@ class Explorer(widgets.VBox):
         self.add_job(job)
 
     def _on_state(self, job: Job, state: str) -> None:
-        if state == "done" and id(job) not in self.results:
+        # only the newest job's products pop up; an older job finishing must not take the view
+        # away from what the user is looking at (they stay one pick away in the job bar)
+        with self._lock:
+            newest = bool(self.jobs) and self.jobs[-1] is job
+        if state == "done" and newest and id(job) not in self.results:
             self._guarded(lambda: self.show_results(job))
 
     def _update_picker(self, select: Job | None = None) -> None:
         options = [(f"{i + 1}. {j.instrument}/{j.product} {_short(j.job_id)}", j) for i, j in enumerate(self.jobs)]
         current = select if select is not None else self.job_picker.value
-        self.job_picker.options = options
-        self.job_picker.value = current if any(j is current for _, j in options) else None
+        self._picking = True  # a change made here is not the user picking a job
+        try:
+            self.job_picker.options = options
+            self.job_picker.value = current if any(j is current for _, j in options) else None
+        finally:
+            self._picking = False
+
+    def _job_picked(self, change) -> None:
+        job = change["new"]
+        if self._picking or job is None:
+            return
+        if job.finished:
+            self._guarded(lambda: self.show_results(job))
+        else:
+            self._say(f"{job.product} job {_short(job.job_id)} is {job.state.value}: its products "
+                      "open here when it is done.")
 
     # -- results --------------------------------------------------------------------------------
     def show_results(self, job: Job | None = None):
-        """Open the products of ``job`` (default: the picked one) in a tab; returns its ResultsView."""
+        """Show the products of ``job`` (default: the picked one) under Results; returns its ResultsView.
+
+        Views are built once per job and kept: picking an earlier job in the bar shows it again as it was.
+        """
         from oda_widgets.results import results_view
 
         job = self._job(job)
@@ -174,9 +203,10 @@ class Explorer(widgets.VBox):
                 view = results_view(job.result(), dispatcher=job.dispatcher)
                 self.results[id(job)] = view
                 self._connect(view)
-                self.tabs.children = [*self.tabs.children, view]
-                self.tabs.set_title(len(self.tabs.children) - 1, f"{job.product} {_short(job.job_id)}")
-            self.tabs.selected_index = list(self.tabs.children).index(view)
+            self.shown_job = job
+            self.results_title.value = (f"<b>{html.escape(job.instrument)}/{html.escape(job.product)}</b> "
+                                        f"job <code>{html.escape(_short(job.job_id))}</code>")
+            self.results_area.children = [view]
         self._update_picker(select=job)
         self._say(f"Showing the products of {job.instrument}/{job.product} job {_short(job.job_id)}"
                   + (f" — {len(view.problems)} shown as summaries" if view.problems else ""))

@@ -7,7 +7,7 @@ Fixtures offered to every browser test:
   works. A dict ``{"base", "token", "root"}``; ``root`` is the server's notebook directory (a tmp dir).
 * ``make_notebook(*cells, name=None, source=None)``: writes a uniquely named notebook (kernelspec set, so
   Lab never asks for a kernel) into ``root`` and returns its file name; ``source=`` copies an existing
-  notebook (cells appended after it). Its kernel sessions are deleted afterwards.
+  notebook without its saved outputs (cells appended after it). Its kernel sessions are deleted afterwards.
 * ``page`` (pytest-playwright) runs in ``/usr/bin/chromium`` with the closed-network flags, 1400×1000.
 
 Helpers (``open_and_run``, ``page_errors``, ``screenshot``) live in ``tests/browser/helpers.py``.
@@ -28,6 +28,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+#: the project checkout (for notebooks/ and friends)
+ROOT_DIR = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 # --no-sandbox: CI runs as root; the background/component/sync flags keep Chromium off the closed network.
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -144,6 +146,11 @@ def make_notebook(jupyter_server):
         """Code cells as strings; or ``source=`` an existing .ipynb copied in (e.g. ``notebooks/quickstart.ipynb``)."""
         if source is not None:
             nb = nbformat.read(Path(source), as_version=4)
+            # a test sees only what its own run produces: no saved outputs or widget state
+            for cell in nb.cells:
+                if cell.cell_type == "code":
+                    cell.outputs, cell.execution_count = [], None
+            nb.metadata.pop("widgets", None)
             nb.cells.extend(nbformat.v4.new_code_cell(c) for c in cells)
         else:
             nb = nbformat.v4.new_notebook()

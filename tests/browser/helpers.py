@@ -2,7 +2,7 @@
 
 Typical test::
 
-    from helpers import open_and_run, page_errors, screenshot, wait_all_executed
+    from helpers import kernel_eval, open_and_run, page_errors, screenshot, wait_all_executed
 
     def test_thing(page, jupyter_server, make_notebook):
         errors = page_errors(page)
@@ -71,6 +71,31 @@ def cell_outputs_text(page: Page) -> list[str]:
       return w.content.widgets.filter(c => c.model.type === 'code')
         .map(c => (c.outputArea && c.outputArea.node) ? c.outputArea.node.innerText : '');
     }""")
+
+
+KERNEL_EVAL = """async (code) => {
+  const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  const out = [];
+  const future = k.requestExecute({code, silent: false, store_history: false});
+  future.onIOPub = (msg) => {
+    const c = msg.content;
+    if (msg.header.msg_type === 'stream') out.push(c.text);
+    else if (msg.header.msg_type === 'execute_result') out.push(c.data['text/plain']);
+    else if (msg.header.msg_type === 'error') out.push('ERROR ' + c.ename + ': ' + c.evalue);
+  };
+  await future.done;
+  return out.join('');
+}"""
+
+
+def kernel_eval(page: Page, code: str) -> str:
+    """Run ``code`` in the open notebook's kernel (no cell) and return what it printed/returned.
+
+    Lets a test check the Python side after a UI action, e.g.
+    ``kernel_eval(page, "print(len(explorer.jobs))")``. A Python exception comes back as
+    ``"ERROR <name>: <message>"``.
+    """
+    return page.evaluate(KERNEL_EVAL, code)
 
 
 @dataclass

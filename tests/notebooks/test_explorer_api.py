@@ -67,7 +67,7 @@ def test_image_then_spectrum_of_selected_sources(explorer, tmp_path):
     assert job.state is JobState.DONE
     assert isinstance(view.first("mosaic"), MosaicView)
     table = view.first("catalog")
-    assert isinstance(table, CatalogTable) and explorer.tabs.children == (view,)
+    assert isinstance(table, CatalogTable) and explorer.results_area.children == (view,)
 
     # the slider/NEW filter, then the follow-up on the selected sources
     table.set_min_significance(8).exclude_new(True)
@@ -80,7 +80,10 @@ def test_image_then_spectrum_of_selected_sources(explorer, tmp_path):
     spectrum = spec_view.first("spectra")
     assert isinstance(spectrum, SpectrumView)
     assert {s.source for s in spectrum.spectra} >= set(chosen)
-    assert len(explorer.tabs.children) == 2 and explorer.tabs.selected_index == 1
+    assert explorer.results_area.children == (spec_view,) and explorer.shown_job is spec_job
+    # picking the image job in the bar shows its (same) view again
+    explorer.job_picker.value = job
+    assert explorer.results_area.children == (view,) and explorer.shown_job is job
 
     # save all products of the spectrum job: FITS files that astropy reads back
     paths = explorer.save_products(job=spec_job)
