@@ -49,8 +49,8 @@ STATE_COLOURS = {
 NO_CANCEL = ("Stopped watching; the dispatcher has no cancel — the job may still run on the "
              "server. Resume to follow it again.")
 
-#: Rows of the science-window grid shown before "… N more".
-MAX_SCW_ROWS = 24
+#: Science windows drawn per analysis step before "… N more".
+MAX_SCW_CELLS = 400
 
 #: Backend messages (lower case) → (cell class, what a person reads) for the ScW grid.
 _SCW_CELLS = (
@@ -93,7 +93,10 @@ _CSS = """
 .oda-job-status .oda-job-state {font-weight: bold; color: white; padding: 0 6px; border-radius: 3px;}
 .oda-job-status table.oda-scw {border-collapse: collapse; font-size: 11px; margin: 2px 0;}
 .oda-job-status table.oda-scw td, .oda-job-status table.oda-scw th {padding: 0 3px;}
-.oda-job-status .oda-cell {display: inline-block; width: 12px; height: 12px; border-radius: 2px;}
+.oda-job-status .oda-cell {display: inline-block; width: 9px; height: 9px; margin: 1px;
+  border-radius: 2px; vertical-align: middle;}
+.oda-job-status td.oda-cells {line-height: 10px; max-width: 640px;}
+.oda-job-status .oda-scw-legend {font-size: 11px; color: #555;}
 .oda-job-status .oda-cell-running {background: #f0ad4e;}
 .oda-job-status .oda-cell-computed {background: #2e7d32;}
 .oda-job-status .oda-cell-cached {background: #64b5f6;}
@@ -370,7 +373,8 @@ class JobStatus(widgets.VBox):
         if job.state is JobState.DONE:
             return 1.0
         if progress.fraction is not None:
-            return max(0.0, min(1.0, float(progress.fraction)))
+            # Counts cover only the science windows reported so far: not full before done.
+            return max(0.0, min(0.97, float(progress.fraction)))
         # No count reported: show how far along the dispatcher's state machine the job is.
         return {JobState.NEW: 0.0, JobState.SUBMITTED: 0.05, JobState.PROGRESS: 0.1,
                 JobState.READY: 0.95, JobState.FAILED: 0.0}.get(job.state, 0.0)
@@ -406,19 +410,17 @@ class JobStatus(widgets.VBox):
                       f"{progress.scw_done} computed, {progress.scw_cached} restored from cache, "
                       f"{progress.scw_failed} failed")
             parts.append(f"<div class='oda-scw-counts'>{html.escape(counts)}</div>")
-            if progress.last_message:
-                parts.append(f"<div class='oda-last'>last: {html.escape(progress.last_message)}</div>")
         return "".join(parts)
 
     @staticmethod
     def _scw_grid(job: Job) -> str:
-        """INTEGRAL: science window × analysis step, each cell coloured by its last message."""
+        """INTEGRAL: one row per analysis step, one small square per science window coloured by
+        its last message (hover for the ScW id) — compact however many ScWs there are."""
         monitor = (job.last_response or {}).get("job_monitor")
         reports = monitor.get("full_report_dict_list") if isinstance(monitor, Mapping) else None
         if not isinstance(reports, list):
             return ""
-        nodes: list[str] = []
-        cells: dict[str, dict[str, str]] = {}
+        cells: dict[str, dict[str, str]] = {}          # node -> scw -> last message
         for report in reports:
             if not isinstance(report, Mapping):
                 continue
@@ -426,28 +428,26 @@ class JobStatus(widgets.VBox):
             node = str(report.get("node") or report.get("node_id") or "").strip()
             if not scw or scw.lower() in ("inapplicable", "none", "null") or not node:
                 continue
-            if node not in nodes:
-                nodes.append(node)
-            cells.setdefault(scw, {})[node] = str(report.get("message") or "").strip().lower()
+            cells.setdefault(node, {})[scw] = str(report.get("message") or "").strip().lower()
         if not cells:
             return ""
-        head = "".join(f"<th>{html.escape(n)}</th>" for n in nodes)
         rows = []
-        for scw in list(cells)[:MAX_SCW_ROWS]:
-            tds = []
-            for node in nodes:
-                message = cells[scw].get(node)
-                if message is None:
-                    tds.append("<td></td>")
-                    continue
+        for node, per_scw in cells.items():
+            squares = []
+            for scw, message in list(per_scw.items())[:MAX_SCW_CELLS]:
                 kind, label = _cell_kind(message)
-                tds.append(f"<td><span class='oda-cell oda-cell-{kind}' "
-                           f"title='{html.escape(label)}'></span></td>")
-            rows.append(f"<tr><td><code>{html.escape(scw)}</code></td>{''.join(tds)}</tr>")
-        more = len(cells) - MAX_SCW_ROWS
-        if more > 0:
-            rows.append(f"<tr><td colspan='{len(nodes) + 1}'>… {more} more science windows</td></tr>")
-        return f"<table class='oda-scw'><tr><th>ScW</th>{head}</tr>{''.join(rows)}</table>"
+                squares.append(f"<span class='oda-cell oda-cell-{kind}' "
+                               f"title='{html.escape(scw)}: {html.escape(label)}'></span>")
+            more = len(per_scw) - MAX_SCW_CELLS
+            if more > 0:
+                squares.append(f" … {more} more")
+            rows.append(f"<tr><td><code>{html.escape(node)}</code></td>"
+                        f"<td class='oda-cells'>{''.join(squares)}</td></tr>")
+        legend = "".join(f"<span class='oda-cell oda-cell-{k}'></span> {label} &nbsp;"
+                         for k, label in (("running", "running"), ("computed", "computed"),
+                                          ("cached", "restored from cache"), ("failed", "failed")))
+        return (f"<table class='oda-scw'><tr><th>step</th><th>science windows</th></tr>"
+                f"{''.join(rows)}</table><div class='oda-scw-legend'>{legend}</div>")
 
     def _notes_html(self, job: Job, state: str) -> str:
         parts = []
