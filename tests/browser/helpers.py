@@ -15,6 +15,7 @@ Typical test::
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,8 @@ from pathlib import Path
 from playwright.sync_api import ConsoleMessage, Error, Page
 
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "test-results" / "screenshots"
+# pytest-playwright empties test-results/ when a session starts; $ODA_WIDGETS_SCREENSHOTS moves them elsewhere
+SCREENSHOTS = Path(os.environ.get("ODA_WIDGETS_SCREENSHOTS", ROOT / "test-results" / "screenshots"))
 
 KERNEL_READY = """() => {
   const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
@@ -131,7 +133,8 @@ def page_errors(page: Page) -> PageErrors:
 
 
 def screenshot(page: Page, name: str, **kwargs) -> Path:
-    """Save a PNG of the page as ``test-results/screenshots/<name>.png``; returns its path."""
+    """Save a PNG of the page as ``test-results/screenshots/<name>.png`` (or under
+    ``$ODA_WIDGETS_SCREENSHOTS``); returns its path."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), **kwargs)
