@@ -361,7 +361,9 @@ function render({ model, el: host }) {
     const newFull = full[0] !== st.full[0] || full[1] !== st.full[1];
     st.full = [full[0], full[1]];
     // remote cuts keep the limits of the whole-image cut so panning does not flicker the colours
-    if (!img.cut || !st.sample || newFull) {
+    // a cut of the same image keeps its limits (no flicker while panning); a new extension does not
+    if (!img.cut || !st.sample || newFull || img.extension !== st.extension) {
+      st.extension = img.extension;
       st.sample = finiteSample(st.data);
       st.limitsCache = {};
     }

@@ -174,9 +174,13 @@ class MosaicView(anywidget.AnyWidget):
         arr = self.data
         if self.remote:
             ny, nx = arr.shape
-            self._send_cut(0, nx, 0, ny, *_FIRST_CUT, first=True)
+            if self.view_box:
+                # the page already told its view: cut the new extension the same way
+                self._on_view_box({"new": self.view_box})
+            else:
+                self._send_cut(0, nx, 0, ny, *_FIRST_CUT, first=True)
         else:
-            self.image = _array_trait(arr)
+            self.image = _array_trait(arr, extension=self.extension)
 
     @traitlets.observe("view_box")
     def _on_view_box(self, change):
@@ -199,7 +203,8 @@ class MosaicView(anywidget.AnyWidget):
         x0, y0 = (max(0, x0) // step) * step, (max(0, y0) // step) * step
         x1, y1 = min(nx, x1), min(ny, y1)
         cut = arr[y0:y1:step, x0:x1:step]
-        self.image = _array_trait(cut, x0=x0, y0=y0, dx=step, dy=step, full_shape=[ny, nx], cut=not first)
+        self.image = _array_trait(cut, x0=x0, y0=y0, dx=step, dy=step, full_shape=[ny, nx], cut=not first,
+                                  extension=self.extension)
 
     def set_view(self, *, cmap: str | None = None, stretch: str | None = None, limits: str | None = None,
                  vmin: float | None = None, vmax: float | None = None) -> "MosaicView":

@@ -204,6 +204,17 @@ def test_remote_mode_sends_screen_resolution_cuts(hdul):
     assert zoom["value"].nbytes <= 600 * 600 * 4
 
 
+def test_remote_extension_switch_keeps_the_view(hdul):
+    data = hdul[0].data
+    view = MosaicView({"SIGNIFICANCE": data, "EXPOSURE": data * 2}, wcs=WCS(hdul[0].header), remote=True)
+    view.view_box = {"x0": 101, "x1": 161, "y0": 203, "y1": 263, "width": 600, "height": 600}
+    view.extension = "EXPOSURE"
+    cut = view.image
+    assert (cut["x0"], cut["y0"], cut["shape"]) == (101, 203, [60, 60])
+    np.testing.assert_array_equal(np.frombuffer(cut["value"], np.float32).reshape(60, 60),
+                                  data[203:263, 101:161] * 2)
+
+
 def test_big_mosaics_switch_to_remote_automatically():
     w = WCS(naxis=2)
     w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
