@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 import pytest
-from helpers import open_and_run, page_errors, screenshot, wait_all_executed
+from helpers import kernel_eval, open_and_run, page_errors, screenshot, wait_all_executed
 from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.browser
@@ -62,3 +63,52 @@ def test_page_errors_catch_a_failing_front_end(page: Page, jupyter_server, make_
     assert any("oda-broken-render" in e for e in errors.errors), (errors.errors, errors.ignored)
     with pytest.raises(AssertionError, match="oda-broken-render"):
         errors.assert_none()
+
+
+EXPLORER_WITH_TOKEN = """\
+import os, tempfile
+os.environ["ODA_WIDGETS_CACHE_DIR"] = tempfile.mkdtemp()
+os.chdir(tempfile.mkdtemp())
+from oda_widgets import demo
+from oda_widgets.explorer import Explorer
+server = demo.start(speed=20)
+secret = demo.make_token()
+explorer = Explorer(server.url, token=secret, instrument="spi_acs")
+explorer.form.set_values(T1="2022-10-09T13:16:00", T2="2022-10-09T13:26:00", time_bin=2)
+explorer
+"""
+
+LINE_DRAWN = """() => { const p = document.querySelector('.oda-explorer-results .bqplot.figure path.line');
+  return !!p && (p.getAttribute('d') || '').length > 200; }"""
+
+
+def test_explorer_light_curve_api_code_and_save_buttons(page: Page, jupyter_server, make_notebook):
+    """SPI-ACS from the form's Submit button; API code and Save products buttons; the token never in the page."""
+    errors = page_errors(page)
+    nb = make_notebook(EXPLORER_WITH_TOKEN, name="explorer")
+    open_and_run(page, jupyter_server, nb, wait=True)
+    expect(page.locator(".oda-explorer-banner")).to_contain_text("student@example.org", timeout=60_000)
+    page.locator("button.oda-form-submit").click()
+    expect(page.locator(".oda-job-status .oda-job-state-done").first).to_be_visible(timeout=60_000)
+    page.wait_for_function(LINE_DRAWN, timeout=60_000)
+    expect(page.locator(".oda-explorer-results-title")).to_contain_text("spi_acs/spi_acs_lc")
+
+    page.locator("button.oda-explorer-api-code-button").click()
+    code = page.locator(".oda-explorer-api-code textarea")
+    expect(code).to_be_visible(timeout=15_000)
+    expect(code).to_have_value(re.compile(r'"product": "spi_acs_lc"'))
+    assert "os.environ['ODA_TOKEN']" in code.input_value()
+
+    page.locator(".oda-explorer-directory input").fill("saved-lc")
+    page.locator("button.oda-explorer-save").click()
+    expect(page.locator(".oda-explorer-message")).to_contain_text("Saved 1 file(s)", timeout=15_000)
+    out = kernel_eval(page, "from astropy.io import fits; "
+                            "h = fits.open('saved-lc/spi_acs_lc_0_query.fits'); print(h[1].header['INSTRUME'], len(h[1].data))")
+    instrume, rows = out.split()
+    assert instrume == "SPI-ACS" and int(rows) == 300, out  # 10 min at 2 s
+
+    secret = kernel_eval(page, "print(secret)").strip()
+    assert secret.count(".") == 2 and secret not in page.content()
+    page.locator(".oda-explorer-results").scroll_into_view_if_needed()
+    screenshot(page, "explorer-light-curve")
+    errors.assert_none()
