@@ -337,6 +337,11 @@ class Dispatcher:
 
     def _json(self, resp: requests.Response) -> Any:
         try:
+            if b'"binarys"' in resp.content:
+                # product payloads: base64 pickles decoded straight from the bytes (json-only parsing)
+                from oda_widgets.products.wire import loads_response
+
+                return loads_response(resp.content)
             return json.loads(resp.content)
         except ValueError:
             raise ServerError(
