@@ -116,4 +116,24 @@ def start(port: int = 0, speed: float = 1.0, *, host: str = "127.0.0.1",
     return DemoServer(host=host, port=port, speed=speed, legacy_meta_data=legacy_meta_data, quiet=quiet)
 
 
-__all__ = ["start", "make_token", "DEMO_SECRET", "DemoServer"]
+_DEFAULT: DemoServer | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_server() -> DemoServer:
+    """The demo dispatcher shared by every widget of this process, started on first use.
+
+    Forms and the Explorer use it when no dispatcher URL is given, so a notebook runs offline
+    with one server however many widgets it makes; it stops when the process exits.
+    """
+    global _DEFAULT
+    with _DEFAULT_LOCK:
+        if _DEFAULT is None or _DEFAULT._thread is None:
+            import atexit
+
+            _DEFAULT = start()
+            atexit.register(_DEFAULT.stop)
+        return _DEFAULT
+
+
+__all__ = ["start", "default_server", "make_token", "DEMO_SECRET", "DemoServer"]

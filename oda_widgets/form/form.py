@@ -36,24 +36,11 @@ _ORDERED_PAIRS = (("T1", "T2"), ("E1_keV", "E2_keV"))
 _BLOCK_TITLES = {"source": "Source", "instrument": "Instrument", "product": "Product"}
 
 
-_DEMO_SERVER = None
-
-
 def _default_dispatcher() -> str:
-    """URL of the running demo dispatcher (the demo's own default, else one started here)."""
-    global _DEMO_SERVER
+    """URL of the process-wide demo dispatcher (started on first use)."""
     from oda_widgets import demo
 
-    for name in ("default_url", "default_server", "running", "default"):
-        helper = getattr(demo, name, None)
-        if callable(helper):
-            return str(helper())
-    if _DEMO_SERVER is None:
-        import atexit
-
-        _DEMO_SERVER = demo.start()
-        atexit.register(_DEMO_SERVER.stop)
-    return str(_DEMO_SERVER)
+    return demo.default_server().url
 
 
 def _as_dispatcher(dispatcher):
