@@ -410,6 +410,10 @@ class JobStatus(widgets.VBox):
                       f"{progress.scw_done} computed, {progress.scw_cached} restored from cache, "
                       f"{progress.scw_failed} failed")
             parts.append(f"<div class='oda-scw-counts'>{html.escape(counts)}</div>")
+            tail = progress.summary.rsplit("; last: ", 1)[-1] if "; last: " in progress.summary \
+                else progress.last_message
+            if tail:
+                parts.append(f"<div class='oda-last'>last: {html.escape(tail)}</div>")
         return "".join(parts)
 
     @staticmethod
@@ -455,7 +459,8 @@ class JobStatus(widgets.VBox):
             css = "oda-retrying" if state == "retrying" else "oda-error" if state == "unreachable" \
                 else "oda-comment"
             parts.append(f"<div class='{css}'>{html.escape(self._message(job, state, job.progress))}</div>")
-        else:
+        elif not (state in ("submitted", "progress", "ready") and job.progress.summary):
+            # While running with reported progress, the detail above already says it all.
             parts.append(f"<div class='oda-job-message'>{html.escape(self._message(job, state, job.progress))}</div>")
         if job.comment:
             parts.append(f"<div class='oda-comment'>{html.escape(job.comment)}</div>")

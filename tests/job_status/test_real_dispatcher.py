@@ -168,3 +168,35 @@ print(json.dumps(out))
     assert out["products"] == {running.job_id: [], finished.job_id: []}
     assert "2 jobs" in out["repr"] and "2 done" in out["repr"]
     assert token not in proc.stdout and token not in proc.stderr
+
+
+def test_stage_backend_progress_and_integral_grid(backend, token):
+    """A stage-reporting backend (nb2workflow style) drives the bar; INTEGRAL callbacks the grid."""
+    disp = Dispatcher(backend.url, token=token)
+    job = quick(disp.submit("empty-async", "dummy", {"p": fresh_p()}))
+    status = JobStatus(job, poller=Poller())
+    wait_state(status, "submitted")
+    backend.call_back(job.job_id, job.session_id, "progress", stage="simulation", progress="3",
+                      progress_max="10", message="simulating")
+    wait_state(status, "progress")
+    status.cancel()
+    status.wait(10)
+    assert status.fraction == pytest.approx(0.3)
+    assert "stage simulation 3/10" in status._detail.value and "simulating" in status._detail.value
+    assert "simulating" not in status._notes.value and "no cancel" in status._notes.value
+
+    other = quick(disp.submit("empty-async", "dummy", {"p": fresh_p()}))
+    for scw, message in (("066500220010.001", "main done"), ("066500230010.001", "restored from cache"),
+                         ("066500240010.001", "analysis exception"), ("066500250010.001", "main starting")):
+        backend.call_back(other.job_id, other.session_id, "progress", node="ii_skyimage", scwid=scw,
+                          message=message)
+    grid_status = JobStatus(other, poller=Poller())
+    wait_state(grid_status, "progress")
+    grid_status.cancel()
+    detail = grid_status._detail.value
+    assert "4 science windows: 1 running, 1 computed, 1 restored from cache, 1 failed" in detail
+    assert "last: ii_skyimage: main starting" in detail
+    for scw, kind in (("066500220010.001", "computed"), ("066500230010.001", "restored from cache"),
+                      ("066500240010.001", "failed"), ("066500250010.001", "main starting")):
+        assert f"title='{scw}: {kind}'" in detail
+    assert token not in widget_state_text(grid_status)
