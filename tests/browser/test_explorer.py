@@ -107,6 +107,24 @@ def test_explorer_light_curve_api_code_and_save_buttons(page: Page, jupyter_serv
     instrume, rows = out.split()
     assert instrume == "SPI-ACS" and int(rows) == 300, out  # 10 min at 2 s
 
+    # brush an interval on the light curve and send it back to the form with "Use as T1/T2"
+    results = page.locator(".oda-explorer-results")
+    results.get_by_role("button", name="select interval").click()
+    plot = results.locator(".bqplot.figure").first
+    plot.scroll_into_view_if_needed()  # mouse coordinates must be inside the viewport
+    box = plot.bounding_box()
+    y = box["y"] + box["height"] * 0.5
+    page.mouse.move(box["x"] + box["width"] * 0.35, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.5, y, steps=8)
+    page.mouse.up()
+    use = results.get_by_role("button", name="Use as T1/T2")
+    expect(use).to_be_enabled(timeout=15_000)
+    use.click()
+    t1, t2 = kernel_eval(page, "v = explorer.form.values; print(v['T1'], v['T2'])").split()
+    # the brushed part of the 13:16-13:26 window, as ISO-T in the form
+    assert "2022-10-09T13:16:00" < t1 < t2 < "2022-10-09T13:26:00", (t1, t2)
+
     secret = kernel_eval(page, "print(secret)").strip()
     assert secret.count(".") == 2 and secret not in page.content()
     page.locator(".oda-explorer-results").scroll_into_view_if_needed()
