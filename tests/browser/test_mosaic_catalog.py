@@ -129,6 +129,31 @@ def test_mosaic_and_catalog_in_lab(page: Page, jupyter_server, make_notebook, tm
             assert float(shown) == pytest.approx(float(value), rel=1e-4)
         assert re.search(r"\d\d:\d\d:\d\d\.\d\d [+-]\d\d:\d\d:\d\d\.\d", ds["text"]), ds["text"]
 
+    # ... and still after a wheel zoom and a drag pan (no kernel involved: the local image is complete)
+    def pixels_per_50px() -> float:
+        xs = []
+        for dx in (0, 50):
+            page.mouse.move(box["x"] + box["width"] * 0.45 + dx, box["y"] + box["height"] * 0.5)
+            page.wait_for_timeout(50)
+            xs.append(float(readout.get_attribute("data-x")))
+        return abs(xs[1] - xs[0])
+
+    before_zoom = pixels_per_50px()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    page.mouse.wheel(0, -500)
+    page.wait_for_timeout(100)
+    assert pixels_per_50px() < 0.75 * before_zoom, "the wheel zoomed in"
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.5 + 60, box["y"] + box["height"] * 0.5 - 40, steps=5)
+    page.mouse.up()
+    page.mouse.move(box["x"] + box["width"] * 0.47, box["y"] + box["height"] * 0.52)
+    page.wait_for_timeout(200)
+    ds = readout.evaluate("n => ({...n.dataset})")
+    x, y, ra, dec = (float(ds[k]) for k in ("x", "y", "ra", "dec"))
+    px = wcs.wcs_world2pix([[ra, dec]], 0)[0]
+    assert np.hypot(px[0] - x, px[1] - y) < 0.1, (ds, px)
+    page.get_by_test_id("mosaic-reset").click()
+
     # 3. a stretch change re-colours in the browser and sends no pixels
     before_hash = page.evaluate(CANVAS_HASH)
     draws = int(root.get_attribute("data-draws"))
