@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 CACHE_DIR_ENV = "ODA_WIDGETS_CACHE_DIR"
 FILE_NAME = "jobs.json"
 FORMAT_VERSION = 1
+#: Entries kept at most; beyond it the oldest finished jobs are dropped first.
+MAX_ENTRIES = 500
 
 
 def default_cache_dir() -> Path:
@@ -66,6 +68,17 @@ def _json_ready(name: str, value: Any) -> Any:
         return wire[0] if len(wire) == 1 else wire
 
 
+def _prune(jobs: dict[str, dict[str, Any]], limit: int) -> None:
+    """Keep the store small: drop the oldest finished jobs, then the oldest of all."""
+    excess = len(jobs) - limit
+    if excess <= 0:
+        return
+    by_age = sorted(jobs, key=lambda k: jobs[k].get("saved_at") or 0)
+    finished = [k for k in by_age if jobs[k].get("state") in ("done", "failed")]
+    for key in (finished + [k for k in by_age if k not in finished])[:excess]:
+        del jobs[key]
+
+
 class JobStore:
     """The jobs you followed, keyed by dispatcher URL and session id.
 
@@ -74,7 +87,8 @@ class JobStore:
     lock file and replace ``jobs.json`` atomically.
     """
 
-    def __init__(self, directory: str | os.PathLike | None = None):
+    def __init__(self, directory: str | os.PathLike | None = None, *, max_entries: int = MAX_ENTRIES):
+        self.max_entries = int(max_entries)
         self.directory = Path(directory).expanduser() if directory is not None else default_cache_dir()
         self.path = self.directory / FILE_NAME
         self._lock = threading.Lock()
@@ -118,6 +132,7 @@ class JobStore:
             previous = jobs.get(key) or {}
             entry.setdefault("first_saved_at", previous.get("first_saved_at") or entry["saved_at"])
             jobs[key] = entry
+            _prune(jobs, self.max_entries)
         return entry
 
     def forget(self, job_or_entry: "Job | dict[str, Any]") -> bool:

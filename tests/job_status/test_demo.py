@@ -190,3 +190,31 @@ def test_retry_budget_spent_is_final_but_resumable(restartable, token):
     status.resume()
     wait_state(status, "done", timeout=60)
     assert status.history[-1] == "done" and "unreachable" in status.history
+
+
+def test_board_restore_on_a_board_adds_only_missing_jobs(demo_dispatcher, token, cache_dir):
+    disp = Dispatcher(demo_dispatcher, token=token)
+    board = JobBoard()
+    first = board.add(quick(disp.submit("isgri", "isgri_lc", {"E1_keV": 31.0}), cap=1.0))
+    second = board.add(quick(disp.submit("jemx", "jemx_lc", {"E1_keV": 4.0}), cap=1.0))
+    board.wait(60)
+    assert board.counts() == {"done": 2}
+    assert board.restore() is board and len(board.statuses) == 2          # nothing twice
+    board.remove(second)
+    assert len(board.statuses) == 1 and len(board.store.entries()) == 1
+    text = repr(board)
+    assert text.startswith("JobBoard: 1 jobs 1 done") and "isgri isgri_lc" in text
+    assert board._repr_mimebundle_()["text/plain"] == text
+
+    fresh = JobBoard.restore(dispatchers={demo_dispatcher: disp})           # "after a restart"
+    (status,) = fresh.statuses
+    assert status.state == "done" and status.job.job_id == first.job.job_id
+    assert status.watch is None                                   # a finished job is not polled
+    names = [n for n, _ in status.job.result().items()]           # products fetched again
+    assert names and all(n.startswith("isgri_lc_") for n in names)
+    assert token not in (cache_dir / "jobs.json").read_text()
+
+    (cache_dir / "jobs.json").write_text('{"version": 1, "jobs": {"x": {"url": "ftp://nowhere"}}}')
+    broken = JobBoard.restore()
+    assert broken.statuses == [] and len(broken.problems) == 1
+    assert "Could not restore" in broken._summary.value

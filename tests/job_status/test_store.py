@@ -99,3 +99,17 @@ def test_unwritable_directory_is_a_clear_error(tmp_path):
     from oda_widgets.errors import OdaError
     with pytest.raises(OdaError, match="Cannot create the job store directory"):
         store.save(job)
+
+
+def test_store_drops_oldest_finished_jobs_first(cache_dir):
+    store = JobStore(max_entries=3)
+    running, _ = make_job(n=0)
+    store.save(running)
+    done = []
+    for i in range(1, 5):
+        job, _ = make_job(n=i)
+        job.state = JobState.DONE
+        store.save(job)
+        done.append(job)
+    kept = {e["session_id"] for e in store.entries()}
+    assert kept == {running.session_id, done[-2].session_id, done[-1].session_id}
