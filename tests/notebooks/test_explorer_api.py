@@ -130,3 +130,30 @@ def test_buttons_report_errors_in_the_widget(explorer):
     assert "No job yet" in explorer.message.value
     with pytest.raises(OdaError, match="No results with an image"):
         explorer.spectrum_for_selected()
+
+
+@pytest.mark.real_dispatcher
+def test_explorer_on_the_real_dispatcher(real_dispatcher):
+    """A URL means that dispatcher: the real cdci-data-analysis 1.3.3, its dummy 'numerical' product."""
+    import time
+
+    import jwt
+
+    from oda_widgets.explorer import Explorer
+
+    # signed with the test dispatcher's public secret (tests/conftest.py, REAL_DISPATCHER.md)
+    token = jwt.encode({"sub": "tester@example.org", "email": "tester@example.org", "roles": "general",
+                        "exp": int(time.time()) + 3600}, "secretkey_test", algorithm="HS256")
+    ex = Explorer(real_dispatcher.url, token=token, instrument="empty", product="numerical")
+    try:
+        assert ex.demo_server is None
+        assert "tester@example.org" in ex.banner.value and "Demo dispatcher" not in ex.banner.value
+        job = ex.submit(query_type="Dummy")
+        view = ex.wait(job, timeout=120)
+        assert job.state is JobState.DONE
+        summary = " ".join(w.value for w in view.views["other"])
+        assert "<b>numerical_0</b>" in summary and "100×100 float64" in summary, summary
+        code = ex.api_code(job)
+        assert token not in code and '"product": "numerical"' in code and '"product_type": "Dummy"' in code
+    finally:
+        ex.close()
