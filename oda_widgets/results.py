@@ -14,7 +14,6 @@ product, that product is still shown with the generic summary and the reason is 
 
 from __future__ import annotations
 
-import base64
 import html
 import importlib
 from typing import Any
@@ -167,27 +166,19 @@ def table_html(table, max_rows: int = MAX_TABLE_ROWS) -> widgets.HTML:
 
 
 def picture_widget(picture) -> widgets.Widget:
-    """A picture product (PNG/JPEG/… bytes, or base64 text) as an image."""
-    data = None
-    for attr in ("data", "value", "bytes", "b64data"):
-        if hasattr(picture, attr):
-            data = getattr(picture, attr)
-            break
-    if isinstance(picture, (bytes, bytearray)):
-        data = bytes(picture)
-    if isinstance(data, str):
-        data = base64.urlsafe_b64decode(data.encode())
+    """A picture product (``Picture``: PNG/JPEG/… bytes and their type) as an image."""
+    data = getattr(picture, "data", None)
     if not isinstance(data, (bytes, bytearray)):
         return generic_view(picture)
-    fmt = str(getattr(picture, "img_type", None) or getattr(picture, "format", None) or "png").lower()
-    return widgets.Image(value=bytes(data), format=fmt, layout=widgets.Layout(max_width="100%"))
+    fmt = str(getattr(picture, "img_type", None) or "png").lower()
+    image = widgets.Image(value=bytes(data), format=fmt, layout=widgets.Layout(max_width="100%"))
+    image.add_class("oda-results-picture")
+    return image
 
 
 def text_widget(text) -> widgets.HTML:
-    """A text product as preformatted text."""
-    value = text if isinstance(text, str) else getattr(text, "value", None)
-    if value is None:
-        value = getattr(text, "text", str(text))
+    """A text product (``Text``, or a plain string) as preformatted text."""
+    value = text if isinstance(text, str) else getattr(text, "value", str(text))
     w = widgets.HTML(f'<pre style="white-space:pre-wrap">{html.escape(str(value))}</pre>')
     w.add_class("oda-results-text")
     return w

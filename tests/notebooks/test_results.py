@@ -114,3 +114,38 @@ def test_products_without_a_view_module_still_show(demo_dispatcher, monkeypatch)
     assert any("oda_widgets.mosaic is not available" in p for p in view.problems)
     text = " ".join(w.value for w in view.views["mosaic"] if isinstance(w, widgets.HTML))
     assert "ISGR-MOSA-IMA" in text and "SIGNIFICANCE" in text.upper()
+
+
+def test_tables_pictures_and_texts_from_a_response():
+    """Products other instruments send (PROTOCOL §2.4), decoded by ProductCollection, then shown."""
+    import base64
+    import io
+    import json
+
+    from PIL import Image
+
+    from oda_widgets.products.collection import ProductCollection
+    from oda_widgets.results import results_view
+
+    png = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(png, format="PNG")
+    cat = Table.read(SAMPLES / "isgri_catalog_212rows.ecsv")
+    ecsv = io.StringIO()
+    cat.write(ecsv, format="ascii.ecsv")
+    products = {
+        "astropy_table_product_ascii_list": [
+            {"ascii": ecsv.getvalue(), "binary": None, "name": "sources", "meta_data": json.dumps({})}],
+        "binary_image_product_list": [
+            {"img_type": "png", "b64data": base64.urlsafe_b64encode(png.getvalue()).decode(),
+             "metadata": {}, "name": "sky_png", "filename": "sky.png"}],
+        "text_product_list": [{"name": "fit", "value": "chi2 <= 1.2 & done", "meta_data": {}}],
+        "analysis_parameters": {"instrument": "other", "product_type": "mixed"},
+    }
+    view = results_view(ProductCollection.from_response(products))
+    assert view.problems == []
+    table = view.first("tables")
+    assert "IGR J15311-3737" in table.value and "162 more rows (of 212)" in table.value
+    picture = view.first("pictures")
+    assert isinstance(picture, widgets.Image) and picture.format == "png"
+    assert picture.value == png.getvalue()
+    assert "chi2 &lt;= 1.2 &amp; done" in view.first("texts").value
