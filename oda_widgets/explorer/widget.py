@@ -37,6 +37,8 @@ class Explorer(widgets.VBox):
     ``Explorer()`` talks to ``$ODA_DISPATCHER_URL`` or, if that is not set, starts the built-in demo
     dispatcher in this process (simulated INTEGRAL data; nothing leaves the machine) and says so.
     ``Explorer(url)`` talks to that dispatcher, with ``token`` or the token oda_api would find.
+    Jobs on a real dispatcher are remembered in the resume store (``store``; see
+    :class:`~oda_widgets.job_status.JobBoard`), demo jobs are not.
 
     Every button is also a method: :meth:`submit`, :meth:`show_results`, :meth:`spectrum_for_selected`,
     :meth:`light_curves_for_selected`, :meth:`use_interval_as_t1_t2`, :meth:`show_api_code`,
@@ -45,7 +47,7 @@ class Explorer(widgets.VBox):
     """
 
     def __init__(self, url: str | None = None, token: str | None = None, *, instrument: str | None = None,
-                 product: str | None = None, store: Any = True, demo_speed: float = 1.0, **kwargs):
+                 product: str | None = None, store: Any = None, demo_speed: float = 1.0, **kwargs):
         from oda_widgets.form import QueryForm
         from oda_widgets.job_status import JobBoard
 
@@ -71,7 +73,9 @@ class Explorer(widgets.VBox):
         # the board below follows the jobs; the form's own status area would show them twice
         self.form.job_area.layout.display = "none"
         self.form.submit_button.on_click(lambda _b: self._adopt_form_job())
-        self.board = JobBoard(store=store)
+        # jobs of a real dispatcher go to the resume store (JobBoard.restore() after a kernel restart);
+        # the demo's die with this kernel, so remembering them would only leave dead entries
+        self.board = JobBoard(store=(self.demo_server is None) if store is None else store)
 
         self.job_picker = widgets.Dropdown(description="Job", options=[], layout=widgets.Layout(width="420px"))
         self.job_picker.add_class("oda-explorer-job-picker")

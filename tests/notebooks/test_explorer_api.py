@@ -37,6 +37,7 @@ def test_without_url_the_demo_dispatcher_starts_and_the_widget_says_so():
         assert ex.demo_server is not None and ex.dispatcher.url == ex.demo_server.url
         assert "Demo dispatcher" in ex.banner.value and ex.demo_server.url in ex.banner.value
         assert "isgri" in ex.form.instrument_picker.options
+        assert ex.board.store is None  # demo jobs die with the kernel: not remembered
     finally:
         ex.close()
     assert "stopped" in repr(ex.demo_server)
@@ -50,6 +51,7 @@ def test_env_url_is_used_and_no_demo_started(demo_dispatcher, monkeypatch):
     try:
         assert ex.demo_server is None and ex.dispatcher.url == demo_dispatcher
         assert "Demo dispatcher" not in ex.banner.value and "public data only" in ex.banner.value
+        assert ex.board.store is not None  # a real dispatcher's jobs can be resumed later
     finally:
         ex.close()
 
