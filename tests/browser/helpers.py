@@ -49,12 +49,18 @@ OURS = re.compile(r"oda[_-]widgets|anywidget|bqplot|blob:|Could not create (a )?
 
 
 def open_and_run(page: Page, server: dict, notebook: str, *, timeout: float = 60_000,
-                 wait: bool = False) -> None:
+                 wait: bool = False, ui: str = "lab") -> None:
     """Open ``notebook`` in a fresh Lab workspace, wait for its kernel, then run all cells.
 
     With ``wait=True`` also wait until every code cell has executed (the kernel is idle again).
+    ``ui="notebook"`` opens it in the Notebook 7 interface instead of JupyterLab.
     """
-    page.goto(f"{server['base']}/lab/tree/{notebook}?reset&token={server['token']}")
+    if ui == "lab":
+        page.goto(f"{server['base']}/lab/tree/{notebook}?reset&token={server['token']}")
+    elif ui == "notebook":
+        page.goto(f"{server['base']}/notebooks/{notebook}?token={server['token']}")
+    else:
+        raise ValueError(f"ui must be 'lab' or 'notebook', got {ui!r}")
     page.wait_for_function(KERNEL_READY, timeout=timeout)  # kernel started and websocket connected
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     if wait:

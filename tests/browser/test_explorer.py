@@ -130,3 +130,16 @@ def test_explorer_light_curve_api_code_and_save_buttons(page: Page, jupyter_serv
     page.locator(".oda-explorer-results").scroll_into_view_if_needed()
     screenshot(page, "explorer-light-curve")
     errors.assert_none()
+
+
+def test_explorer_in_notebook_7(page: Page, jupyter_server, make_notebook):
+    """The same widget in the Notebook 7 interface: form, Submit, the job done, the light curve drawn."""
+    errors = page_errors(page)
+    nb = make_notebook(EXPLORER_WITH_TOKEN, name="explorer-nb7")
+    open_and_run(page, jupyter_server, nb, wait=True, ui="notebook")
+    expect(page.locator(".oda-explorer-banner")).to_contain_text("student@example.org", timeout=60_000)
+    page.locator("button.oda-form-submit").click()
+    expect(page.locator(".oda-job-status .oda-job-state-done").first).to_be_visible(timeout=60_000)
+    page.wait_for_function(LINE_DRAWN, timeout=60_000)
+    screenshot(page, "explorer-notebook7")
+    errors.assert_none()
