@@ -28,8 +28,6 @@ from pathlib import Path
 import nbformat
 import pytest
 
-#: the project checkout (for notebooks/ and friends)
-ROOT_DIR = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 # --no-sandbox: CI runs as root; the background/component/sync flags keep Chromium off the closed network.
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import ROOT_DIR
-from helpers import kernel_eval, open_and_run, page_errors, screenshot, wait_all_executed
+from helpers import ROOT, kernel_eval, open_and_run, page_errors, screenshot, wait_all_executed
 from playwright.sync_api import Page, expect
 
 # Pixels of a canvas that are not transparent: > 0 once the mosaic is drawn.
@@ -22,7 +21,7 @@ SPECTRUM_DOTS = """() => { const panes = document.querySelectorAll('.oda-explore
 
 def test_quickstart_image_slider_spectrum(page: Page, jupyter_server, make_notebook):
     errors = page_errors(page)
-    nb = make_notebook(source=ROOT_DIR / "notebooks" / "quickstart.ipynb", name="quickstart")
+    nb = make_notebook(source=ROOT / "notebooks" / "quickstart.ipynb", name="quickstart")
     open_and_run(page, jupyter_server, nb)
     wait_all_executed(page)
 

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 from astropy.io import fits
 from astropy.time import Time
-from conftest import NOTEBOOKS, outputs_text, widget_models
+from nb_helpers import NOTEBOOKS, outputs_text, widget_models
 
 JWT = re.compile(r"eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}")
 
