@@ -17,7 +17,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from oda_widgets.client import Dispatcher, Job, OdaError, redact
-from oda_widgets.job_status.poller import DEFAULT_MAX_CONCURRENT, Poller
+from oda_widgets.job_status.poller import DEFAULT_MAX_CONCURRENT, DEFAULT_MAX_RATE, Poller
 from oda_widgets.job_status.store import JobStore, job_key
 from oda_widgets.job_status.widget import STATE_COLOURS, JobStatus, short_id
 
@@ -45,13 +45,14 @@ class JobBoard(widgets.VBox):
 
     ``board.add(job)`` follows a job; ``JobBoard.restore()`` (after a kernel restart) re-attaches
     to every unfinished job of the resume store and shows the finished ones, re-discovering the
-    token (it is never stored). At most ``max_concurrent`` requests are in flight at once, over
-    one shared HTTP session per board.
+    token (it is never stored). At most ``max_concurrent`` requests are in flight at once and
+    at most ``max_rate`` start per second, over one shared HTTP session per board.
     """
 
     def __init__(self, jobs: Iterable[Job] = (), *, max_concurrent: int = DEFAULT_MAX_CONCURRENT,
-                 store: JobStore | bool | None = True, **kwargs):
-        self.poller = Poller(max_concurrent)
+                 max_rate: float | None = DEFAULT_MAX_RATE, store: JobStore | bool | None = True,
+                 **kwargs):
+        self.poller = Poller(max_concurrent, max_rate)
         self.store: JobStore | None = JobStore() if store is True else (store or None)
         self.statuses: list[JobStatus] = []
         self.problems: list[str] = []

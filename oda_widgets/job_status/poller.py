@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 #: Requests in flight at once per poller, unless told otherwise.
 DEFAULT_MAX_CONCURRENT = 6
+#: Requests started per second per poller, unless told otherwise: many jobs starting together
+#: are spread out instead of all polling every second (the web frontend polls every 5 s).
+DEFAULT_MAX_RATE = 5.0
 
 
 class Watch:
@@ -113,16 +116,22 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
 
 
 class Poller:
-    """Follows any number of jobs with at most ``max_concurrent`` requests in flight.
+    """Follows any number of jobs with at most ``max_concurrent`` requests in flight and at most
+    ``max_rate`` requests started per second (``None``: no rate bound).
 
     ``in_flight``, ``max_in_flight`` and ``polls`` count the requests sent, for the curious and
     for tests of the bound.
     """
 
-    def __init__(self, max_concurrent: int = DEFAULT_MAX_CONCURRENT):
+    def __init__(self, max_concurrent: int = DEFAULT_MAX_CONCURRENT,
+                 max_rate: float | None = DEFAULT_MAX_RATE):
         if int(max_concurrent) < 1:
             raise ValueError(f"max_concurrent must be at least 1, got {max_concurrent!r}")
+        if max_rate is not None and not max_rate > 0:
+            raise ValueError(f"max_rate must be positive or None, got {max_rate!r}")
         self.max_concurrent = int(max_concurrent)
+        self.max_rate = None if max_rate is None else float(max_rate)
+        self._next_slot: dict[asyncio.AbstractEventLoop, float] = {}
         self.in_flight = 0
         self.max_in_flight = 0
         self.polls = 0
@@ -132,8 +141,8 @@ class Poller:
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
 
     def __repr__(self) -> str:
-        return (f"Poller(max_concurrent={self.max_concurrent}, in_flight={self.in_flight}, "
-                f"polls={self.polls})")
+        return (f"Poller(max_concurrent={self.max_concurrent}, max_rate={self.max_rate}, "
+                f"in_flight={self.in_flight}, polls={self.polls})")
 
     def watch(self, job: "Job", on_update: Callable[["Job"], Any] | None = None,
               on_end: Callable[[Watch], Any] | None = None) -> Watch:
@@ -157,6 +166,7 @@ class Poller:
         job = watch.job
         try:
             while not job.finished and not watch.cancelled:
+                await self._pace()
                 async with self._semaphore():
                     with self._lock:
                         self.in_flight += 1
@@ -190,6 +200,18 @@ class Poller:
             watch.on_update(watch.job)
         except Exception:  # a broken view must not stop the job being followed
             log.exception("on_update callback of %r failed", watch)
+
+    async def _pace(self) -> None:
+        """Wait for this request's slot: starts are at least ``1 / max_rate`` s apart."""
+        if self.max_rate is None:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        with self._lock:
+            slot = max(now, self._next_slot.get(loop, 0.0))
+            self._next_slot[loop] = slot + 1.0 / self.max_rate
+        if slot > now:
+            await asyncio.sleep(slot - now)
 
     def _semaphore(self) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()
@@ -227,4 +249,4 @@ def default_poller() -> Poller:
         return _default
 
 
-__all__ = ["Poller", "Watch", "default_poller", "DEFAULT_MAX_CONCURRENT"]
+__all__ = ["Poller", "Watch", "default_poller", "DEFAULT_MAX_CONCURRENT", "DEFAULT_MAX_RATE"]

@@ -108,7 +108,7 @@ def test_cancel_says_the_job_may_still_run_then_resume(slow_demo, token):
 
 def test_fifty_concurrent_jobs_all_finish_with_bounded_requests(demo_dispatcher, token):
     disp = Dispatcher(demo_dispatcher, token=token)
-    board = JobBoard(max_concurrent=5)
+    board = JobBoard(max_concurrent=5, max_rate=None)
     jobs = [quick(Job(disp, "isgri", "isgri_lc", {"E1_keV": 20.0 + 0.1 * i}), cap=1.0) for i in range(50)]
     for job in jobs:
         board.add(job)
@@ -218,3 +218,19 @@ def test_board_restore_on_a_board_adds_only_missing_jobs(demo_dispatcher, token,
     broken = JobBoard.restore()
     assert broken.statuses == [] and len(broken.problems) == 1
     assert "Could not restore" in broken._summary.value
+
+
+def test_request_rate_is_bounded_across_jobs(demo_dispatcher, token):
+    """Twenty jobs starting together are spread out: at most max_rate requests start per second."""
+    import time
+
+    disp = Dispatcher(demo_dispatcher, token=token)
+    board = JobBoard(max_rate=4.0)
+    t0 = time.monotonic()
+    for i in range(20):
+        board.add(quick(Job(disp, "spi_acs", "spi_acs_lc", {"time_bin": 1.0 + 0.5 * i})))
+    board.wait(60)
+    elapsed = time.monotonic() - t0
+    assert board.counts() == {"done": 20}              # SPI-ACS is synchronous: one request each
+    assert board.poller.polls == 20
+    assert elapsed >= 19 / 4.0 - 0.1, f"20 requests took only {elapsed:.2f} s at 4 per second"
