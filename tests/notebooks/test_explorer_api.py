@@ -159,3 +159,35 @@ def test_explorer_on_the_real_dispatcher(real_dispatcher):
         assert token not in code and '"product": "numerical"' in code and '"product_type": "Dummy"' in code
     finally:
         ex.close()
+
+
+def test_light_curves_of_selected_sources(explorer):
+    from oda_widgets.light_curve import LightCurveView
+
+    explorer.form.select("isgri", "isgri_image")
+    image = explorer.wait(explorer.submit(), timeout=120)
+    table = image.first("catalog")
+    table.set_min_significance(0).exclude_new(False).search("NEW")
+    assert [str(n) for n in table.selected["src_names"]] == ["NEW_1"]
+    lc_job = explorer.light_curves_for_selected()
+    assert lc_job.product == "isgri_lc" and explorer.board.jobs[-1] is lc_job
+    view = explorer.wait(lc_job, timeout=120)
+    lc = view.first("light_curves")
+    assert isinstance(lc, LightCurveView) and lc.sources == ["NEW_1"]
+
+
+def test_a_failed_job_is_explained_in_the_widget(explorer):
+    from oda_widgets.errors import AnalysisFailed
+
+    explorer.form.select("isgri", "isgri_image")
+    explorer.form.set_values(src_name="FAIL_BACKEND")
+    job = explorer.submit()
+    with pytest.raises(AnalysisFailed):
+        explorer.wait(job, timeout=120)
+    assert job.state is JobState.FAILED
+    explorer.results_button.click()  # "Show results" of the picked (failed) job
+    assert explorer.results_area.children == ()
+    import html
+
+    assert "color:#c62828" in explorer.message.value
+    assert html.escape(str(job.error))[:40] in explorer.message.value
