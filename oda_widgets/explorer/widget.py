@@ -36,7 +36,8 @@ class Explorer(widgets.VBox):
 
     ``Explorer()`` talks to ``$ODA_DISPATCHER_URL`` or, if that is not set, starts the built-in demo
     dispatcher in this process (simulated INTEGRAL data; nothing leaves the machine) and says so.
-    ``Explorer(url)`` talks to that dispatcher, with ``token`` or the token oda_api would find.
+    ``Explorer(url)`` talks to that dispatcher, with ``token`` or the token oda_api would find
+    (``url`` may also be a :class:`~oda_widgets.client.Dispatcher`). The demo gets no token unless given one.
     Jobs on a real dispatcher are remembered in the resume store (``store``; see
     :class:`~oda_widgets.job_status.JobBoard`), demo jobs are not.
 
@@ -52,13 +53,18 @@ class Explorer(widgets.VBox):
         from oda_widgets.job_status import JobBoard
 
         self.demo_server = None
-        url = url or os.environ.get(DISPATCHER_URL_ENV) or None
-        if url is None:
-            from oda_widgets import demo
+        if isinstance(url, Dispatcher):
+            self.dispatcher = url
+        else:
+            url = url or os.environ.get(DISPATCHER_URL_ENV) or None
+            if url is None:
+                from oda_widgets import demo
 
-            self.demo_server = demo.start(speed=demo_speed)
-            url = self.demo_server.url
-        self.dispatcher = Dispatcher(url, token)
+                self.demo_server = demo.start(speed=demo_speed)
+                url = self.demo_server.url
+                # your real token (found in $ODA_TOKEN or .oda-token) is no business of the demo
+                token = "" if token is None else token
+            self.dispatcher = Dispatcher(url, token)
         #: every job the Explorer started or adopted, in order
         self.jobs: list[Job] = []
         #: ResultsView per job (by id(job)), built the first time the results are shown

@@ -29,15 +29,20 @@ def explorer(demo_dispatcher):
     ex.close()
 
 
-def test_without_url_the_demo_dispatcher_starts_and_the_widget_says_so():
+def test_without_url_the_demo_dispatcher_starts_and_the_widget_says_so(monkeypatch):
     from oda_widgets.explorer import Explorer
 
+    # a user's real token must not be sent to the demo
+    monkeypatch.setenv("ODA_TOKEN", make_token(email="someone@real.example"))
     ex = Explorer(demo_speed=20)
     try:
+        assert ex.dispatcher.token is None
         assert ex.demo_server is not None and ex.dispatcher.url == ex.demo_server.url
         assert "Demo dispatcher" in ex.banner.value and ex.demo_server.url in ex.banner.value
         assert "isgri" in ex.form.instrument_picker.options
         assert ex.board.store is None  # demo jobs die with the kernel: not remembered
+        ex.form.select("spi_acs", "spi_acs_lc")
+        assert ex.wait(ex.submit(), timeout=60).first("light_curves") is not None
     finally:
         ex.close()
     assert "stopped" in repr(ex.demo_server)
