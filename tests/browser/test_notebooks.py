@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from helpers import ROOT, kernel_eval, open_and_run, page_errors, screenshot, wait_all_executed
+from helpers import ROOT, cell_outputs_text, kernel_eval, open_and_run, page_errors, screenshot, wait_all_executed
 from playwright.sync_api import Page, expect
 
 # Pixels of a canvas that are not transparent: > 0 once the mosaic is drawn.
@@ -82,4 +82,25 @@ def test_quickstart_image_slider_spectrum(page: Page, jupyter_server, make_noteb
                            "len(json.loads(j.params['selected_catalog'])['cat_column_list'][0]))")
     product, state, n_sources = py.split()
     assert product == "isgri_spectrum" and state == "done" and int(n_sources) == shown, py
+    errors.assert_none()
+
+
+def test_teaching_notebook_runs_in_lab(page: Page, jupyter_server, make_notebook):
+    """The offline lesson top to bottom in Lab: `await job` cells, NEW_1 found, its light curve drawn."""
+    errors = page_errors(page)
+    nb = make_notebook(source=ROOT / "notebooks" / "teaching.ipynb", name="teaching")
+    open_and_run(page, jupyter_server, nb)
+    wait_all_executed(page, timeout=240_000)
+    text = "\n".join(cell_outputs_text(page))
+    m = re.search(r"NEW_1: RA ([\d.]+), Dec (-?[\d.]+), significance ([\d.]+) sigma", text)
+    assert m and abs(float(m.group(1)) - 266.05) < 0.2, text[-2000:]
+    assert "new ones: none" in text
+    assert re.search(r"NEW_1: mean rate before 2017 -?[\d.]+ ct / s, after [\d.]+ ct / s", text)
+    assert "Traceback" not in text
+    # the lesson's light curve is drawn (the last output of the notebook)
+    page.wait_for_function("() => [...document.querySelectorAll('.bqplot.figure path.line')]"
+                           ".some(p => (p.getAttribute('d') || '').length > 200)", timeout=60_000)
+    expect(page.get_by_test_id("mosaic-canvas").first).to_be_attached()
+    page.locator(".bqplot.figure").last.scroll_into_view_if_needed()
+    screenshot(page, "teaching-light-curve")
     errors.assert_none()
