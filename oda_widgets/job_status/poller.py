@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_CONCURRENT = 6
 #: Requests started per second per poller, unless told otherwise: many jobs starting together
 #: are spread out instead of all polling every second (the web frontend polls every 5 s).
-DEFAULT_MAX_RATE = 5.0
+DEFAULT_MAX_RATE = 4.0
 
 
 class Watch:
