@@ -10,7 +10,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any
 
 import ipywidgets as widgets
 import requests
