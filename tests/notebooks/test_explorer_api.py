@@ -196,3 +196,28 @@ def test_a_failed_job_is_explained_in_the_widget(explorer):
 
     assert "color:#c62828" in explorer.message.value
     assert html.escape(str(job.error))[:40] in explorer.message.value
+
+
+def test_no_widget_state_contains_the_token(demo_dispatcher):
+    """Everything a saved notebook would store (every live widget's state) is free of the token."""
+    import json
+
+    from ipywidgets.widgets.widget import _instances
+
+    from oda_widgets.explorer import Explorer
+
+    token = make_token(email="careful@example.org")
+    ex = Explorer(demo_dispatcher, token=token, instrument="isgri", product="isgri_image")
+    try:
+        image = ex.wait(ex.submit(), timeout=120)
+        image.first("catalog").set_min_significance(10)
+        ex.wait(ex.spectrum_for_selected(), timeout=120)
+        ex.show_api_code()
+        ex.save_products("saved")
+        states = [w.get_state() for w in list(_instances.values())]
+        text = json.dumps(states, default=lambda o: "<binary>" if isinstance(o, (bytes, memoryview)) else str(o))
+        assert "careful@example.org" in ex.banner.value  # the token was really in use
+        assert token not in text
+        assert token.split(".")[1] not in text  # not even its payload part
+    finally:
+        ex.close()
