@@ -32,12 +32,12 @@ _VIEWS = {
 
 
 def _view_class(kind: str):
-    """The view class for ``kind``, or None when its module is not available."""
+    """``(view class, None)`` for ``kind``, or ``(None, why)`` when its module cannot be imported."""
     module, name = _VIEWS[kind]
     try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
+        return getattr(importlib.import_module(module), name), None
+    except (ImportError, AttributeError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"
 
 
 class ResultsView(widgets.VBox):
@@ -80,14 +80,14 @@ class ResultsView(widgets.VBox):
 
     def _build(self, kind: str, obj, **kwargs) -> list[widgets.Widget]:
         """The specialised view of ``obj`` or, failing that, the reason plus the generic summary."""
-        cls = _view_class(kind)
+        cls, why = _view_class(kind)
         if cls is not None:
             try:
                 return [cls(obj, **kwargs)]
             except Exception as exc:  # a product the view cannot draw must not hide the others
                 reason = f"{_VIEWS[kind][1]} could not show {_label(obj)}: {exc}"
         else:
-            reason = f"{_VIEWS[kind][0]} is not available; showing a summary of {_label(obj)}"
+            reason = f"{_VIEWS[kind][0]} is not available ({why}); showing a summary of {_label(obj)}"
         self.problems.append(reason)
         note = widgets.HTML(f'<div class="oda-results-note">{html.escape(reason)}</div>')
         items = obj if isinstance(obj, list) else [obj]
