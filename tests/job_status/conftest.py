@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+# The client tests' fault proxy (502/503 between us and a server), reused as it is.
+sys.path.append(str(Path(__file__).parent.parent / "client"))
 
 
 @pytest.fixture(autouse=True)

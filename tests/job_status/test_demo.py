@@ -234,3 +234,22 @@ def test_request_rate_is_bounded_across_jobs(demo_dispatcher, token):
     assert board.counts() == {"done": 20}              # SPI-ACS is synchronous: one request each
     assert board.poller.polls == 20
     assert elapsed >= 19 / 4.0 - 0.1, f"20 requests took only {elapsed:.2f} s at 4 per second"
+
+
+def test_502_and_503_while_polling_show_retrying_then_done(slow_demo, token):
+    """Proxy faults (the client tests' fault proxy, in front of the demo) while the job polls."""
+    from fault_proxy import FaultProxy
+
+    with FaultProxy(slow_demo.url) as proxy:
+        disp = Dispatcher(proxy.url, token=token, retries=RetryPolicy(max_tries=10, initial=0.2, cap=0.4))
+        job = quick(disp.submit("isgri", "isgri_spectrum", {**LONG, "E1_keV": 29.0}))
+        status = JobStatus(job, poller=Poller())
+        wait_state(status, ("submitted", "progress"))
+        proxy.plan(502, 503, 502, 503)
+        wait_state(status, "retrying", timeout=30)
+        assert "dispatcher unreachable, retrying (HTTP 50" in status.message
+        wait_state(status, "done", timeout=60)
+        actions = [s.action for s in proxy.seen()]
+    assert actions.count(502) == 2 and actions.count(503) == 2
+    h = status.history
+    assert "retrying" in h and h[-1] == "done" and h.index("retrying") < len(h) - 1
