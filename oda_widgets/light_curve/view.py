@@ -12,19 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import bqplot
 import ipywidgets as widgets
+import traitlets
 import numpy as np
 from astropy import units as u
 from astropy.io import fits
 from astropy.time import Time, TimeDelta
 
 from ..errors import InvalidParameter
-from ..products.rebin import (IJD_ZERO, MJDREF, BinnedLightCurve, chi2_constant, rebin, time_zero_of,
-                              valid_mask)
+from ..products.rebin import (IJD_ZERO, MJDREF, BinnedLightCurve, chi2_constant, rebin, seconds_since,
+                              time_zero_of, valid_mask)
 from .decimate import decimate, segments
 
 TIME_FORMATS = ("IJD", "MJD", "UTC", "seconds")
@@ -33,6 +35,13 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
            "#bcbd22", "#17becf")
 # SPI-ACS products carry no energy keywords; oda_api labels them with the ACS's nominal band
 SPI_ACS_BAND = (75.0, 2000.0)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _as_light_curves(data: Any) -> list[Any]:
@@ -74,7 +83,7 @@ class _Curve:
         self.shown = lc
         ok = valid_mask(lc)
         t = lc.time[ok] if not ok.all() else lc.time
-        sec = (t - ref).to_value(u.s).astype(np.float64, copy=False)
+        sec = seconds_since(t, ref)
         y = u.Quantity(lc.rate).to_value(u.ct / u.s)[ok].astype(np.float64)
         e = u.Quantity(lc.error).to_value(u.ct / u.s)[ok].astype(np.float64)
         xerr = getattr(lc, "xerr", None)
@@ -107,6 +116,11 @@ class LightCurveView(widgets.VBox):
     pair (UTC scale).
     """
 
+    #: number of redraws so far (observe it to act after zoom redraws); not synced to the page
+    redraws = traitlets.Int(0)
+    #: kernel time of the last redraw in ms (decimation + trait updates)
+    last_redraw_ms = traitlets.Float(0.0)
+
     def __init__(self, light_curves: Any, *, time_format: str | None = None, columns: int = 1000,
                  debounce: float = 0.05, height: str = "420px"):
         super().__init__()
@@ -128,7 +142,6 @@ class LightCurveView(widgets.VBox):
         self._rebin_arg: Any = None
         self._quiet = False
         self.bytes_sent = 0  # payload of the last redraw (x, y, error bars), for benchmarks
-        self.redraws = 0
         self._time_format = time_format or ("seconds" if zero is not None else "IJD")
         if self._time_format not in TIME_FORMATS:
             raise InvalidParameter(f"time_format must be one of {TIME_FORMATS}, got {self._time_format!r}")
@@ -293,24 +306,23 @@ class LightCurveView(widgets.VBox):
     def _on_range(self, change) -> None:
         if self._quiet:
             return
-        if self.debounce <= 0:
+        loop = _running_loop()
+        if self.debounce <= 0 or loop is None:
+            # no kernel event loop (a script, a test): nothing to debounce against, redraw now
             self.redraw()
             return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        if loop is None:
-            # no event loop (a script, a test): nothing to debounce against, redraw now
-            self.redraw()
-            return
+        # a wheel step or a drag sends min and max many times a second: draw once it settles
         if self._pending is not None:
             self._pending.cancel()
         self._pending = loop.call_later(self.debounce, self.redraw)
 
     def redraw(self) -> None:
-        """Recompute what is drawn for the current view (called by zoom/pan, debounced)."""
+        """Recompute what is drawn for the current view (called by zoom/pan, debounced).
+
+        Observers of the ``redraws`` trait are told once the new data is on its way to the page.
+        """
         self._pending = None
+        started = time.perf_counter()
         a, b = self._current_sec_range()
         total = 0
         for c, line, bars in zip(self._curves, self._lines, self._errorbars):
@@ -341,6 +353,7 @@ class LightCurveView(widgets.VBox):
                 bars.x, bars.y = ex, ey
             total += 8 * (len(x) + len(y) + len(ex) + len(ey))
         self.bytes_sent = total
+        self.last_redraw_ms = (time.perf_counter() - started) * 1e3
         self.redraws += 1
 
     # ---------------------------------------------------------------- controls (also methods)

@@ -48,7 +48,7 @@ def report(_=None):
 def show_form(_=None):
     p = form.params
     chosen.value = f"T1={p.get('T1')} T2={p.get('T2')} T_format={p.get('T_format')}"
-view._lines[0].observe(report, "x")
+view.observe(report, "redraws")
 view.message.observe(show_form, "value")
 report()
 w.VBox([view, status, chosen])

@@ -43,7 +43,7 @@ def test_every_column_keeps_its_min_max_first_last(c):
     if d.full:
         assert kept == set(range(lo, hi))
         return
-    col = np.clip(np.floor((x[lo:hi] - x_min) * columns / (x_max - x_min)), -1, columns)
+    col = np.clip(np.floor((x[lo:hi] - x_min) * (columns / (x_max - x_min))), -1, columns)
     for c_ in np.unique(col):
         members = np.flatnonzero(col == c_) + lo
         ys = y[members]

@@ -241,3 +241,33 @@ def test_two_curves_of_one_source_get_distinct_names():
     v = LightCurveView([a, b])
     assert v.sources == ["Crab", "Crab (2)"]
     assert [m.labels for m in v._lines] == [["Crab"], ["Crab (2)"]]
+
+
+def test_zoom_inside_an_event_loop_is_debounced_to_one_redraw():
+    import asyncio
+
+    lc = make_lc(np.arange(1.0, 10_001.0), np.ones(10_000), timedel_s=1.0)
+    v = LightCurveView(lc, debounce=0.05)
+    before = v.redraws
+
+    async def wheel_burst():
+        lo, hi = v.x_scale.min, v.x_scale.max
+        for k in range(1, 6):  # five wheel steps, each sending min and max
+            v.x_scale.min = lo + k * 0.001
+            v.x_scale.max = hi - k * 0.001
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(0.4)
+
+    asyncio.run(wheel_burst())
+    assert v.redraws == before + 1
+    assert v._lines[0].x.min() <= v.x_scale.min + 1e-9
+
+
+def test_seconds_since_matches_astropy():
+    from oda_widgets.products.rebin import seconds_since
+
+    ref = Time("2024-03-01T12:00:00", scale="utc").tt
+    t = ref + TimeDelta(np.linspace(-5e8, 5e8, 10_001) * u.s)  # ±16 years
+    assert np.max(np.abs(seconds_since(t, ref) - (t - ref).to_value(u.s))) < 1e-6
+    t_utc = Time("2024-03-01T12:00:10", scale="utc") + TimeDelta(np.arange(10) * 0.05 * u.s)
+    assert np.allclose(seconds_since(t_utc, ref), (t_utc - ref).to_value(u.s), atol=1e-6)
