@@ -122,7 +122,7 @@ class LightCurveView(widgets.VBox):
     last_redraw_ms = traitlets.Float(0.0)
 
     def __init__(self, light_curves: Any, *, time_format: str | None = None, columns: int = 1000,
-                 debounce: float = 0.05, height: str = "420px"):
+                 debounce: float = 0.02, height: str = "420px"):
         super().__init__()
         lcs = _as_light_curves(light_curves)
         zero = time_zero_of(lcs[0])
