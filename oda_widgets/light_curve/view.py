@@ -253,6 +253,8 @@ class LightCurveView(widgets.VBox):
         fig = bqplot.Figure(marks=self._errorbars + self._lines, axes=[self.x_axis, self.y_axis],
                             interaction=self.panzoom if self._mode.value == "zoom" else self.brush,
                             legend_location="top-right", animation_duration=0,
+                            # explicit colours: PNG export does not resolve Lab's CSS variables
+                            legend_style={"fill": "white", "stroke": "#cccccc"},
                             fig_margin={"top": 30, "bottom": 55, "left": 75, "right": 20},
                             layout=widgets.Layout(width="100%", height=self._height))
         self.figure = fig

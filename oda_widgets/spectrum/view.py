@@ -122,6 +122,7 @@ class SpectrumView(widgets.VBox):
             marks=[self._band_mark] + self._errorbars + self._scatters, axes=[self.x_axis, self.y_axis],
             interaction=bqplot.PanZoom(scales={"x": [self.x_scale], "y": [self.y_scale]}),
             legend_location="top-right", animation_duration=0,
+            legend_style={"fill": "white", "stroke": "#cccccc"},
             fig_margin={"top": 30, "bottom": 55, "left": 85, "right": 20},
             layout=widgets.Layout(width="100%", height=height))
         self._log_toggle = widgets.ToggleButton(value=True, description="log y")

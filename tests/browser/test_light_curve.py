@@ -51,7 +51,10 @@ def show_form(_=None):
 view.observe(report, "redraws")
 view.message.observe(show_form, "value")
 report()
-w.VBox([view, status, chosen])
+png = w.Button(description="export png"); png.add_class("lc-png")
+saved = w.Label(); saved.add_class("lc-png-saved")
+png.on_click(lambda _: view.export_png("lc-export.png", on_saved=lambda p: setattr(saved, "value", f"png {p.stat().st_size} bytes")))
+w.VBox([view, status, chosen, png, saved])
 """
 
 STATUS = re.compile(r"redraws=(\d+) points=(\d+) span=([\d.]+) ymax=(\d+)")
@@ -125,4 +128,11 @@ def test_a_day_of_spi_acs_renders_zooms_and_brushes(page: Page, jupyter_server, 
     m = re.search(r"T1=(\S+) T2=(\S+)", chosen.inner_text())
     assert m and m[1].startswith("2024-03-0") and m[2] > m[1], chosen.inner_text()
     _keep(screenshot(page, "light-curve-brushed"), tmp_path)
+
+    # export_png asks the page for the figure's pixels and writes them from the kernel
+    page.locator(".lc-png button, button.lc-png").first.click()
+    expect(page.locator(".lc-png-saved")).to_contain_text("bytes", timeout=30_000)
+    png = jupyter_server["root"] / "lc-export.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert int(page.locator(".lc-png-saved").inner_text().split()[1]) > 10_000
     errors.assert_none()
