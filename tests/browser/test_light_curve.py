@@ -136,3 +136,41 @@ def test_a_day_of_spi_acs_renders_zooms_and_brushes(page: Page, jupyter_server, 
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert int(page.locator(".lc-png-saved").inner_text().split()[1]) > 10_000
     errors.assert_none()
+
+
+SPECTRUM = """\
+import numpy as np, ipywidgets as w
+from astropy.io import fits
+from oda_widgets.products.spectrum import Spectrum
+from oda_widgets.spectrum import SpectrumView
+rmf = fits.open("/work/shared/samples/isgri_rmf_Crab.fits")
+e = (rmf["EBOUNDS"].data["E_MIN"] + rmf["EBOUNDS"].data["E_MAX"]) / 2
+rate = 2.0 * (e / 20.0) ** -1.1 * (rmf["EBOUNDS"].data["E_MAX"] - rmf["EBOUNDS"].data["E_MIN"])
+rate[e > 600] = np.nan
+spec = fits.BinTableHDU.from_columns([
+    fits.Column("CHANNEL", "J", array=rmf["EBOUNDS"].data["CHANNEL"]),
+    fits.Column("RATE", "E", array=rate), fits.Column("STAT_ERR", "E", array=0.05 * rate),
+    fits.Column("SYS_ERR", "E", array=np.full(rate.size, 0.02))], name="ISGR-EVTS-SPE")
+view = SpectrumView(Spectrum("Crab", fits.HDUList([fits.PrimaryHDU(), spec]), None, rmf), energy_band=(30, 80))
+view.add_class("spectrum-under-test")
+n_points = w.Label(f"points={len(view._scatters[0].x)}"); n_points.add_class("spectrum-points")
+w.VBox([view, n_points])
+"""
+
+
+def test_spectrum_from_the_real_isgri_rmf_renders(page: Page, jupyter_server, make_notebook, tmp_path):
+    errors = page_errors(page)
+    nb = make_notebook(SPECTRUM, name="spectrum")
+    open_and_run(page, jupyter_server, nb, wait=True, timeout=120_000)
+    expect(page.locator(".spectrum-points")).to_contain_text("points=", timeout=60_000)
+    n = int(page.locator(".spectrum-points").inner_text().split("=")[1])
+    assert n > 100
+    # one SVG dot per plotted channel, on log axes labelled with units
+    page.wait_for_function("(n) => document.querySelectorAll('.spectrum-under-test .dot').length >= n", arg=n,
+                           timeout=30_000)
+    root = page.locator(".spectrum-under-test")
+    root.scroll_into_view_if_needed()
+    expect(root).to_contain_text("Energy [keV]")
+    expect(root).to_contain_text("counts s⁻¹ keV⁻¹")
+    _keep(screenshot(page, "spectrum-isgri-rmf"), tmp_path)
+    errors.assert_none()
