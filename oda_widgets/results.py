@@ -68,7 +68,8 @@ class ResultsView(widgets.VBox):
         yield self._specialised("light_curves", "Light curves", "light_curve", list(_get(c, "light_curves")))
         if mosaic is not None or catalog is not None:
             yield self._mosaic(mosaic, catalog)
-        yield self._specialised("spectra", "Spectra", "spectrum", list(_get(c, "spectra")))
+        yield self._specialised("spectra", "Spectra", "spectrum", list(_get(c, "spectra")),
+                                energy_band=_energy_band(c))
         yield self._simple("tables", "Tables", list(_get(c, "tables")), table_html)
         yield self._simple("pictures", "Pictures", list(_get(c, "pictures")), picture_widget)
         yield self._simple("texts", "Texts", list(_get(c, "texts")), text_widget)
@@ -93,11 +94,11 @@ class ResultsView(widgets.VBox):
         items = obj if isinstance(obj, list) else [obj]
         return [note, *(generic_view(o) for o in items)]
 
-    def _specialised(self, key, title, kind, objs):
+    def _specialised(self, key, title, kind, objs, **kwargs):
         """One view showing all products of a kind together (curves overlaid, spectra side by side)."""
         if not objs:
             return None
-        views = self._build(kind, objs)
+        views = self._build(kind, objs, **kwargs)
         self.views[key] = views
         return _section(title, views)
 
@@ -135,6 +136,16 @@ class ResultsView(widgets.VBox):
         """The first widget built for ``key`` (e.g. ``"catalog"``), or None."""
         views = self.views.get(key) or []
         return views[0] if views else None
+
+
+def _energy_band(c) -> tuple[float, float] | None:
+    """The requested band (E1_keV, E2_keV) in keV from the job's parameters, to mark on spectra."""
+    params = getattr(c, "analysis_parameters", None) or {}
+    try:
+        lo, hi = float(params["E1_keV"]), float(params["E2_keV"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (lo, hi) if 0 < lo < hi else None
 
 
 def results_view(collection, *, dispatcher=None) -> ResultsView:

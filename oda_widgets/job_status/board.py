@@ -27,6 +27,10 @@ _SUMMARY_ORDER = ("new", "submitted", "progress", "ready", "retrying", "done", "
                   "unreachable", "stopped")
 
 
+def _jobs(n: int) -> str:
+    return f"{n} job" if n == 1 else f"{n} jobs"
+
+
 class _ClassOrInstance:
     """A method usable on the class (a new board is made) or on a board (``JobBoard.restore()``)."""
 
@@ -192,12 +196,12 @@ class JobBoard(widgets.VBox):
         problems = "".join(f"<div class='oda-error'>{html.escape(p)}</div>" for p in self.problems)
         table = ("<table class='oda-board'><tr><th>#</th><th>instrument</th><th>product</th>"
                  f"<th>job</th><th>state</th></tr>{''.join(rows)}</table>") if rows else ""
-        text = (f"<b>{len(statuses)} jobs</b>" + (": " + ", ".join(parts) if parts else "")
+        text = (f"<b>{_jobs(len(statuses))}</b>" + (": " + ", ".join(parts) if parts else "")
                 + problems + table)
         self._summary.value = text
 
     def __repr__(self) -> str:
-        lines = [f"JobBoard: {len(self.statuses)} jobs " + ", ".join(
+        lines = [f"JobBoard: {_jobs(len(self.statuses))} " + ", ".join(
             f"{n} {k}" for k, n in sorted(self.counts().items()))]
         for s in self.statuses:
             lines.append(f"  {s.job.instrument} {s.job.product} job {short_id(s.job.job_id)}: {s.state}")

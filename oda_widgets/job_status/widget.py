@@ -252,7 +252,7 @@ class JobStatus(widgets.VBox):
             view = self._collection_summary(collection)
         else:
             try:
-                view = results_view(collection)
+                view = results_view(collection, dispatcher=self.job.dispatcher)
             except Exception as exc:  # a view that cannot draw must still leave a summary
                 log.exception("results_view failed for %r", self.job)
                 view = widgets.VBox([self._error_box(OdaError(

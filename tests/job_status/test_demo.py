@@ -203,7 +203,7 @@ def test_board_restore_on_a_board_adds_only_missing_jobs(demo_dispatcher, token,
     board.remove(second)
     assert len(board.statuses) == 1 and len(board.store.entries()) == 1
     text = repr(board)
-    assert text.startswith("JobBoard: 1 jobs 1 done") and "isgri isgri_lc" in text
+    assert text.startswith("JobBoard: 1 job 1 done") and "isgri isgri_lc" in text
     assert board._repr_mimebundle_()["text/plain"] == text
 
     fresh = JobBoard.restore(dispatchers={demo_dispatcher: disp})           # "after a restart"

@@ -100,6 +100,9 @@ def test_spectra_of_selected_sources_get_one_spectrum_view(demo_dispatcher):
     spec = view.first("spectra")
     assert isinstance(spec, SpectrumView)
     assert {s.source for s in spec.spectra} >= {str(n) for n in cat.table["src_names"]}
+    # the requested band is marked on the plot
+    band = [q.to_value("keV") for q in spec.energy_band]
+    assert band == [float(params["E1_keV"]), float(params["E2_keV"])]
 
 
 def test_products_without_a_view_module_still_show(demo_dispatcher, monkeypatch):
