@@ -310,7 +310,7 @@ class QueryForm(W.VBox):
                 box.add_class("oda-form-group")
                 rows.append(box)
             section = W.VBox(rows)
-            section.add_class(f"oda-form-{block}")
+            section.add_class(f"oda-form-block-{block}")
             sections.append(section)
         self.parameters_box.children = sections
         self.validate()
