@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 
 import numpy as np
 import pytest
@@ -152,9 +151,7 @@ def disp(demo_dispatcher):
     from oda_widgets import demo
     from oda_widgets.client import Dispatcher
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")       # PyJWT: the demo secret is short on purpose
-        token = demo.make_token(email="catalog-tests@example.org")
+    token = demo.make_token(email="catalog-tests@example.org")
     return Dispatcher(demo_dispatcher, token=token)
 
 
