@@ -363,7 +363,21 @@ class AngleControl(NumberControl):
 _TIME_CHOICES = ("isot", "mjd")
 
 
-class TimeControl(Control):
+class _FormatSwitch:
+    """For controls with a format companion (``T_format``, ``time_bin_format``) shown as the
+    ``fmt`` dropdown beside the value; ``_format`` is the format the text is written in."""
+
+    def companions(self):
+        return {self.spec.format_name: self._format} if self.spec.format_name else {}
+
+    def set_companion(self, name, value):
+        if name == self.spec.format_name and value:
+            if value not in self.fmt.options:
+                self.fmt.options = list(self.fmt.options) + [value]
+            self.fmt.value = value
+
+
+class TimeControl(_FormatSwitch, Control):
     """A time instant: text in ISO (``2017-03-06T13:26:48``) or MJD, whatever the format shown.
 
     When the dispatcher offers a format companion (``T_format``) a switch between ``isot`` and
@@ -432,15 +446,6 @@ class TimeControl(Control):
     def set(self, value):
         self.text.value = self._text(value, self._format)
 
-    def companions(self):
-        return {self.spec.format_name: self._format} if self.spec.format_name else {}
-
-    def set_companion(self, name, value):
-        if name == self.spec.format_name and value:
-            if value not in self.fmt.options:
-                self.fmt.options = list(self.fmt.options) + [value]
-            self.fmt.value = value
-
     def set_format(self, fmt: str) -> None:
         """Show the instant in ``fmt`` (``isot`` or ``mjd``); the same as using the switch."""
         self.set_companion(self.spec.format_name or "", fmt)
@@ -478,7 +483,7 @@ def _is_number(text: str) -> bool:
 _DELTA_SECONDS = {"sec": 1.0, "s": 1.0, "jd": 86400.0, "day": 86400.0}
 
 
-class TimeDeltaControl(NumberControl):
+class TimeDeltaControl(_FormatSwitch, NumberControl):
     """A duration with a format companion (``time_bin`` with ``time_bin_format`` sec|jd)."""
 
     def build(self):
@@ -513,15 +518,6 @@ class TimeDeltaControl(NumberControl):
         if isinstance(value, u.Quantity):
             value = value.to_value(u.s) / _DELTA_SECONDS.get(self._format, 1.0)
         super().set(value)
-
-    def companions(self):
-        return {self.spec.format_name: self._format} if self.spec.format_name else {}
-
-    def set_companion(self, name, value):
-        if name == self.spec.format_name and value:
-            if value not in self.fmt.options:
-                self.fmt.options = list(self.fmt.options) + [value]
-            self.fmt.value = value
 
     def _format_changed(self, change):
         old, new = change["old"], change["new"]
