@@ -18,40 +18,19 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import json
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
+from pathlib import Path
 
 import psutil
 import requests
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import start_demo  # noqa: E402
+
 GOALS = {"mosaic_r15_s": 3.0, "spi_acs_day_s": 10.0, "concurrent_50_s": 30.0, "peak_rss_mb": 1500.0}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_demo(speed: float) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "oda_widgets.demo", "--port", str(port), "--speed", str(speed)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url + "/instr-list", timeout=2):
-                return proc, url
-        except OSError:
-            time.sleep(0.2)
-    proc.terminate()
-    raise RuntimeError("the demo dispatcher did not answer within 60 s")
 
 
 class PeakRSS(threading.Thread):

@@ -27,7 +27,7 @@ from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # the shared Lab/websocket-counter set-up of the browser benchmarks
-from mosaic_catalog import ARGS, CHROMIUM, WS_COUNTER, Lab, open_notebook  # noqa: E402
+from _harness import ARGS, CHROMIUM, WS_COUNTER, Lab, open_notebook  # noqa: E402
 
 SETUP = """\
 import time, numpy as np, ipywidgets as w

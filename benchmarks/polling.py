@@ -16,43 +16,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+from pathlib import Path
 
 import psutil
 from jupyter_client.manager import start_new_kernel
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import start_demo  # noqa: E402
+
 LATENCY_GOAL_MS = 50.0
 CPU_GOAL_PERCENT = 2.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_demo(speed: float) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "oda_widgets.demo", "--port", str(port),
-                             "--speed", str(speed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("the demo dispatcher exited at start")
-        try:
-            with urllib.request.urlopen(url + "/instr-list", timeout=2):
-                return proc, url
-        except OSError:
-            time.sleep(0.2)
-    proc.terminate()
-    raise RuntimeError("the demo dispatcher did not answer within 60 s")
 
 
 def run(kc, code: str, timeout: float = 60) -> tuple[float, list[str]]:
