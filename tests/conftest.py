@@ -125,3 +125,26 @@ def demo_dispatcher():
     server = demo.start(speed=20.0)
     yield server.url
     server.stop()
+
+
+def _run_in_fresh_thread(coro):
+    """``asyncio.run(coro)`` on a thread of its own. Playwright's sync API (the browser tests) leaves
+    an event loop marked as running on the main thread for the rest of the session, where
+    ``asyncio.run`` would refuse to start; a fresh thread has no loop."""
+    import asyncio
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="run-async") as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+@pytest.fixture
+def run_async():
+    """``run_async(coro)``: run a coroutine to completion in a new event loop and return its result."""
+    return _run_in_fresh_thread
+
+
+def pytest_collection_modifyitems(items):
+    """Browser tests last: the quick layers report first, and the session-long Playwright instance
+    starts only after them."""
+    items.sort(key=lambda item: "browser" in item.keywords)

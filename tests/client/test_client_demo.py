@@ -52,13 +52,13 @@ def test_isgri_image_job_with_integral_progress(disp):
     assert products.mosaic is not None and products.catalog is not None
 
 
-def test_await_a_demo_job(disp):
+def test_await_a_demo_job(disp, run_async):
     job = disp.submit("jemx", "jemx_lc", {"E1_keV": 3.0, "E2_keV": 20.0})
     job.poll_initial = 0.1
 
     async def main():
         return await asyncio.wait_for(job, timeout=120)
 
-    products = asyncio.run(main())
+    products = run_async(main())
     assert job.state is JobState.DONE
     assert len(products.light_curves) >= 1

@@ -234,7 +234,7 @@ def test_nb2workflow_progress_from_callbacks(disp, backend):
     assert "3/10" in job.progress.summary
 
 
-def test_await_job_drives_to_done(disp, backend):
+def test_await_job_drives_to_done(disp, backend, run_async):
     job = disp.submit("empty-async", "numerical", {"p": fresh_p()})
     job.poll_initial = 0.1
 
@@ -260,7 +260,7 @@ def test_await_job_drives_to_done(disp, backend):
         return products, ticks
 
     threading.Thread(target=backend_finishes, daemon=True).start()
-    products, ticks = asyncio.run(main())
+    products, ticks = run_async(main())
     assert job.state is JobState.DONE and products is not None
     assert ticks >= 10            # the event loop kept running while the job was followed
 

@@ -83,7 +83,7 @@ def test_empty_async_failure_shows_messages_and_debug(backend, token):
     assert status.history[0] in ("new", "submitted")
 
 
-def test_polling_runs_on_the_running_event_loop(backend, token):
+def test_polling_runs_on_the_running_event_loop(backend, token, run_async):
     """In a kernel the loop keeps running between polls and the widget is updated on its thread."""
     import asyncio
     import threading
@@ -112,11 +112,11 @@ def test_polling_runs_on_the_running_event_loop(backend, token):
             now = time.monotonic()
             worst, last = max(worst, now - last), now
         await driver
-        return status, threads, worst
+        return status, threads, worst, threading.get_ident()
 
-    status, threads, worst = asyncio.run(main())
+    status, threads, worst, loop_thread = run_async(main())
     assert status.history == ["submitted", "progress", "ready", "done"]
-    assert threads == {threading.get_ident()}          # traits set on the loop's thread only
+    assert threads == {loop_thread}                    # traits set on the loop's thread only
     assert worst < 0.25, f"the event loop was blocked for {worst:.3f} s"
 
 

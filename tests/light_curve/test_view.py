@@ -243,7 +243,7 @@ def test_two_curves_of_one_source_get_distinct_names():
     assert [m.labels for m in v._lines] == [["Crab"], ["Crab (2)"]]
 
 
-def test_zoom_inside_an_event_loop_is_debounced_to_one_redraw():
+def test_zoom_inside_an_event_loop_is_debounced_to_one_redraw(run_async):
     import asyncio
 
     lc = make_lc(np.arange(1.0, 10_001.0), np.ones(10_000), timedel_s=1.0)
@@ -258,7 +258,7 @@ def test_zoom_inside_an_event_loop_is_debounced_to_one_redraw():
             await asyncio.sleep(0.005)
         await asyncio.sleep(0.4)
 
-    asyncio.run(wheel_burst())
+    run_async(wheel_burst())
     assert v.redraws == before + 1
     assert v._lines[0].x.min() <= v.x_scale.min + 1e-9
 
