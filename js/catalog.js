@@ -202,14 +202,13 @@ function render({ model, el: host }) {
     if (searchIn.value !== model.get("search_text")) searchIn.value = model.get("search_text");
   }
 
+  // model.set fires the change:... handler below (onFilter) synchronously, which filters once
   slider.addEventListener("input", () => {
     model.set("min_significance", Number(slider.value));
-    sigLabel.textContent = Number(slider.value).toFixed(2);
-    refilter();
     model.save_changes();
   });
-  newBox.addEventListener("change", () => { model.set("exclude_new_sources", newBox.checked); refilter(); model.save_changes(); });
-  searchIn.addEventListener("input", () => { model.set("search_text", searchIn.value); refilter(); model.save_changes(); });
+  newBox.addEventListener("change", () => { model.set("exclude_new_sources", newBox.checked); model.save_changes(); });
+  searchIn.addEventListener("input", () => { model.set("search_text", searchIn.value); model.save_changes(); });
   viewport.addEventListener("scroll", () => drawRows());
   specBtn.addEventListener("click", () => model.send({ type: "action", name: "spectrum" }));
   lcBtn.addEventListener("click", () => model.send({ type: "action", name: "light_curve" }));

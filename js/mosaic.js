@@ -636,7 +636,15 @@ function render({ model, el: host }) {
     timed(() => { recolor(); draw(); });
   };
   const onImage = () => { timed(() => { loadImage(); recolor(); draw(); }); };
-  const onOverlay = () => drawOverlay();
+  // A slider step changes visible_ids and selected_ids one after the other (and links echo them):
+  // draw the overlay once, just before the next frame, rather than once per change.
+  let overlayPending = false;
+  const onOverlay = () => {
+    if (overlayPending) return;
+    overlayPending = true;
+    const later = typeof requestAnimationFrame === "function" ? requestAnimationFrame : (f) => setTimeout(f, 0);
+    later(() => { overlayPending = false; drawOverlay(); });
+  };
   const onMsg = (msg) => {
     if (msg && msg.type === "export_png") model.send({ type: "png", request: msg.request, data: exportPng() });
   };
