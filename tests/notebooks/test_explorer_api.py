@@ -221,3 +221,26 @@ def test_no_widget_state_contains_the_token(demo_dispatcher):
         assert token.split(".")[1] not in text  # not even its payload part
     finally:
         ex.close()
+
+
+def test_jemx_image_then_light_curves_of_selected_sources(explorer):
+    """The same flow on JEM-X: its own band and unit travel to the follow-up query."""
+    from oda_widgets.light_curve import LightCurveView
+    from oda_widgets.mosaic import MosaicView
+
+    explorer.form.select("jemx", "jemx_image")
+    explorer.form.set_values(jemx_num=1, E1_keV=3.0, E2_keV=20.0)
+    job = explorer.submit()
+    image = explorer.wait(job, timeout=120)
+    assert job.state is JobState.DONE and job.params["jemx_num"] == 1
+    assert isinstance(image.first("mosaic"), MosaicView)
+    table = image.first("catalog")
+    table.set_min_significance(0).exclude_new(True)
+    chosen = [str(n) for n in table.selected["src_names"]]
+    assert chosen
+    lc_job = explorer.light_curves_for_selected()
+    assert lc_job.instrument == "jemx" and lc_job.product == "jemx_lc"
+    assert lc_job.params["jemx_num"] == 1 and (lc_job.params["E1_keV"], lc_job.params["E2_keV"]) == (3.0, 20.0)
+    view = explorer.wait(lc_job, timeout=120)
+    lc = view.first("light_curves")
+    assert isinstance(lc, LightCurveView) and set(lc.sources) >= set(chosen)
