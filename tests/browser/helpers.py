@@ -73,11 +73,23 @@ def wait_all_executed(page: Page, *, timeout: float = 60_000) -> None:
 
 
 def cell_outputs_text(page: Page) -> list[str]:
-    """Text of each code cell's output area of the current notebook, in order."""
+    """Text of each code cell's outputs in the current notebook, in order: what the kernel sent
+    (printed text, plain-text results, errors with their traceback) from the notebook model, then
+    what the output area shows (widgets' text). Lab 4 does not render cells scrolled out of view,
+    so the model is what holds the printed lines of every cell."""
     return page.evaluate("""() => {
       const w = window.jupyterapp.shell.currentWidget;
-      return w.content.widgets.filter(c => c.model.type === 'code')
-        .map(c => (c.outputArea && c.outputArea.node) ? c.outputArea.node.innerText : '');
+      const sent = (o) => {
+        if (o.output_type === 'stream') return [].concat(o.text).join('');
+        if (o.output_type === 'error') return 'Traceback ' + o.ename + ': ' + o.evalue + '\\n' + (o.traceback || []).join('\\n');
+        const plain = o.data && o.data['text/plain'];
+        return plain ? [].concat(plain).join('') : '';
+      };
+      return w.content.widgets.filter(c => c.model.type === 'code').map(c => {
+        const model = c.model.outputs.toJSON().map(sent).join('\\n');
+        const shown = (c.outputArea && c.outputArea.node) ? c.outputArea.node.innerText : '';
+        return model + '\\n' + shown;
+      });
     }""")
 
 
