@@ -57,6 +57,15 @@ def _style(cls):
     return _shared(("style", cls.__name__), cls)
 
 
+def _json_text(value: Any) -> str:
+    """What a text box shows for ``value``: strings as they are, other values as JSON, None empty."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
 def format_number(value: float) -> str:
     """Text that reads back as exactly the same number (``repr``: ``20.0`` stays ``20.0``)."""
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
@@ -190,12 +199,7 @@ class TextControl(Control):
         return W.Text(value=self._text(self.spec.default), placeholder=self.placeholder,
                       layout=_layout(**_INPUT_LAYOUT))
 
-    def _text(self, value: Any) -> str:
-        if value is None:
-            return ""
-        if isinstance(value, str):
-            return value
-        return json.dumps(value)
+    _text = staticmethod(_json_text)
 
     def get(self):
         text = self.input.value
@@ -600,13 +604,7 @@ class StructuredControl(Control):
         return W.Textarea(value=self._text(self.spec.default), rows=4,
                           layout=_layout(**_INPUT_LAYOUT))
 
-    @staticmethod
-    def _text(value):
-        if value is None:
-            return ""
-        if isinstance(value, str):
-            return value
-        return json.dumps(value)
+    _text = staticmethod(_json_text)
 
     def get(self):
         text = self.input.value.strip()
