@@ -99,8 +99,11 @@ function render({ model, el: host }) {
   function loadData() {
     const d = model.get("table_data") || { names: [], columns: [] };
     const byName = Object.fromEntries(d.names.map((n, i) => [n, d.columns[i]]));
+    const nRows = d.columns.length ? d.columns[0].length : 0;
+    // a table without a name column still has rows: filter them on blank names
     cols = { names: d.names, columns: d.columns, byName,
-      sig: byName[model.get("significance_column")] || [], srcNames: byName[model.get("name_column")] || [] };
+      sig: byName[model.get("significance_column")] || [],
+      srcNames: byName[model.get("name_column")] || new Array(nRows).fill("") };
     const [lo, hi] = model.get("significance_range");
     slider.min = String(lo); slider.max = String(hi);
     slider.step = String(Math.max((hi - lo) / 1000, 1e-6));

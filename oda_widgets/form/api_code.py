@@ -68,6 +68,11 @@ def api_code(par_dict: Mapping[str, Any], url: str, *, with_token: bool = False,
     ])
 
 
+# literal_eval raises TypeError for e.g. {[1]} (unhashable) and RecursionError/MemoryError for
+# absurdly nested text; all mean "not a value we can take".
+_NOT_LITERAL = (ValueError, TypeError, SyntaxError, RecursionError, MemoryError)
+
+
 def _literal_items(keys, values, skipped: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in zip(keys, values):
@@ -75,13 +80,13 @@ def _literal_items(keys, values, skipped: list[str]) -> dict[str, Any]:
             continue
         try:
             key = ast.literal_eval(k)
-        except ValueError:
+        except _NOT_LITERAL:
             continue
         if not isinstance(key, str):
             continue
         try:
             out[key] = ast.literal_eval(v)
-        except ValueError:
+        except _NOT_LITERAL:
             skipped.append(key)
     return out
 
@@ -96,6 +101,8 @@ def par_dict_from_code(text: str) -> tuple[dict[str, Any], list[str]]:
         tree = ast.parse(text)
     except SyntaxError as exc:
         raise InvalidParameter(f"The pasted code is not valid Python (line {exc.lineno}: {exc.msg})")
+    except (RecursionError, MemoryError, ValueError) as exc:  # absurd nesting, NUL bytes
+        raise InvalidParameter(f"The pasted code cannot be read ({type(exc).__name__})") from None
     skipped: list[str] = []
     found: dict[str, Any] = {}
     seen_any = False

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import html
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -444,16 +445,16 @@ class LightCurveView(widgets.VBox):
             try:
                 fit = chi2_constant(c.shown)
             except InvalidParameter as exc:
-                rows.append(f"<b>{c.source}</b>: {exc}")
+                rows.append(f"<b>{html.escape(c.source)}</b>: {html.escape(str(exc))}")
                 continue
-            rows.append(f"<span style='color:{c.colour}'>■</span> <b>{c.source}</b>: "
+            rows.append(f"<span style='color:{c.colour}'>■</span> <b>{html.escape(c.source)}</b>: "
                         f"{len(c.sec)} bins, mean {fit.mean.value:.4g} ± {fit.mean_error.value:.2g} counts/s, "
                         f"χ²/dof = {fit.chi2:.1f}/{fit.dof}, p = {fit.p_value:.3g}")
         self.stats.value = "<br>".join(rows)
 
     def _show_message(self, text: str, error: bool = False) -> None:
         colour = "#b00020" if error else "inherit"
-        self.message.value = f"<span style='color:{colour}'>{text}</span>" if text else ""
+        self.message.value = f"<span style='color:{colour}'>{html.escape(text)}</span>" if text else ""
 
     # ---------------------------------------------------------------- interval selection
     def _on_brush(self, change) -> None:

@@ -301,6 +301,23 @@ data_collection = disp.get_product(**par_dict)
         form.set_values("par_dict = {")
 
 
+@pytest.mark.parametrize("code", ['par_dict = {"E1_keV": {[1]}, "E2_keV": 40.0}',   # TypeError in literal_eval
+                                  "par_dict = {" + '"E1_keV": ' + "[" * 300 + "]" * 300 + "}",
+                                  'par_dict = {"E1_keV": 25.0}\x00'])
+def test_pasted_code_that_is_no_literal_is_refused_or_skipped_not_raised(code):
+    form = isgri()
+    try:
+        d, skipped = par_dict_from_code(code)
+    except InvalidParameter as exc:
+        assert "cannot be read" in str(exc) or "not valid Python" in str(exc)
+    else:
+        assert "E1_keV" in skipped or d.get("E1_keV") == 25.0
+    try:
+        form.load_code(code)  # the method behind the button: a typed error or nothing
+    except InvalidParameter:
+        pass
+
+
 def test_api_code_hides_the_token():
     from oda_widgets.client import Dispatcher
 
