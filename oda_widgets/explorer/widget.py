@@ -75,8 +75,8 @@ class Explorer(widgets.VBox):
 
         self.banner = widgets.HTML(self._banner_html())
         self.banner.add_class("oda-explorer-banner")
-        self.form = QueryForm(self.dispatcher, instrument, product)
         # the board below follows the jobs; the form's own status area would show them twice
+        self.form = QueryForm(self.dispatcher, instrument, product, show_job=False)
         self.form.job_area.layout.display = "none"
         self.form.submit_button.on_click(lambda _b: self._adopt_form_job())
         # jobs of a real dispatcher go to the resume store (JobBoard.restore() after a kernel restart);
@@ -163,11 +163,6 @@ class Explorer(widgets.VBox):
         job = self.form.job
         if job is None or any(j is job for j in self.jobs):
             return
-        view = self.form.job_view
-        if view is not None:
-            view.close()  # stop its polling: the board's JobStatus follows this job now
-            self.form.job_view = None
-            self.form.job_area.children = ()
         self.add_job(job)
 
     def _on_state(self, job: Job, state: str) -> None:

@@ -60,13 +60,21 @@ class QueryForm(W.VBox):
     (None: the demo dispatcher). ``form.values`` is the par_dict the dispatcher wants,
     ``form.set_values(...)`` fills the form from a dict or from pasted API code,
     ``form.submit()`` starts the job and returns it.
+
+    Below the form a ``JobStatus`` follows the submitted job (``show_job=False``: not shown, for
+    callers that follow jobs themselves). ``job_store`` goes to that ``JobStatus`` (the resume
+    store); by default jobs of the built-in demo dispatcher are not remembered, others are.
     """
 
     def __init__(self, dispatcher=None, instrument: str | None = None,
                  product: str | None = None, *, query_type: str = "Real",
                  description: InstrumentDescription | None = None,
-                 remember: bool | str | os.PathLike = False, **kwargs):
+                 remember: bool | str | os.PathLike = False, show_job: bool = True,
+                 job_store: Any = None, **kwargs):
         super().__init__(**kwargs)
+        self.show_job = show_job
+        # the demo's jobs die with its process: remembering them would leave dead entries
+        self.job_store = (dispatcher is not None) if job_store is None else job_store
         self.add_class("oda-query-form")
         self._dispatcher_arg = dispatcher
         self._dispatcher = None
@@ -566,11 +574,13 @@ class QueryForm(W.VBox):
         return None
 
     def _show_job(self, job) -> None:
+        if not self.show_job:
+            return
         try:
             from oda_widgets.job_status import JobStatus
         except ImportError:
             return  # the job status widget is optional here: the Job is returned anyway
-        self.job_view = JobStatus(job)
+        self.job_view = JobStatus(job, store=self.job_store)
         self.job_area.children = [self.job_view]
 
     # -- messages ---------------------------------------------------------------------------

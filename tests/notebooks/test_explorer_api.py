@@ -29,7 +29,7 @@ def explorer(demo_dispatcher):
     ex.close()
 
 
-def test_without_url_the_demo_dispatcher_starts_and_the_widget_says_so(monkeypatch):
+def test_without_url_the_demo_dispatcher_starts_and_the_widget_says_so(monkeypatch, tmp_path):
     from oda_widgets.explorer import Explorer
 
     # a user's real token must not be sent to the demo
@@ -43,6 +43,8 @@ def test_without_url_the_demo_dispatcher_starts_and_the_widget_says_so(monkeypat
         assert ex.board.store is None  # demo jobs die with the kernel: not remembered
         ex.form.select("spi_acs", "spi_acs_lc")
         assert ex.wait(ex.submit(), timeout=60).first("light_curves") is not None
+        assert ex.form.job_view is None                       # followed once, on the board
+        assert not list((tmp_path / "cache").glob("**/jobs.json"))  # nothing in the resume store
     finally:
         ex.close()
     assert "stopped" in repr(ex.demo_server)
