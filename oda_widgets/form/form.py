@@ -558,10 +558,14 @@ class QueryForm(W.VBox):
                 self.controls[name].show(str(exc))
             raise
         self.job = job
+        unsaved = ""
         if self.memory is not None:
-            self.memory.save(self.instrument, self.product, params)
+            try:
+                self.memory.save(self.instrument, self.product, params)
+            except OdaError as exc:  # the job is sent: say so, and why the values were not kept
+                unsaved = f" ({exc})"
         self._say(f"Submitted {self.instrument}/{self.product} ({qt}): job "
-                  f"{getattr(job, 'job_id', '') or ''}")
+                  f"{getattr(job, 'job_id', '') or ''}{unsaved}")
         self._show_job(job)
         return job
 

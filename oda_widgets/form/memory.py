@@ -12,6 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
+from oda_widgets.errors import OdaError
+
 __all__ = ["LastValues", "default_path"]
 
 _NOT_KEPT = frozenset({"token", "selected_catalog", "instrument", "product_type"})
@@ -49,8 +51,11 @@ class LastValues:
         """Remember ``values`` (minus token and catalog) for this product."""
         data = self._read()
         data[f"{instrument}/{product}"] = {k: v for k, v in values.items() if k not in _NOT_KEPT}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".form-", suffix=".json")
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1)
-        os.replace(tmp, self.path)  # atomic: two kernels never leave a half-written file
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".form-", suffix=".json")
+            with os.fdopen(fd, "w") as f:
+                json.dump(data, f, indent=1)
+            os.replace(tmp, self.path)  # atomic: two kernels never leave a half-written file
+        except OSError as exc:  # a read-only or full disk must not undo the submission
+            raise OdaError(f"Could not remember the values in {self.path}: {exc}") from None

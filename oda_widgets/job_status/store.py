@@ -153,14 +153,22 @@ class JobStore:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise OdaError(f"Cannot create the job store directory {self.directory}: {exc}") from None
-        with self._lock, open(self.directory / (FILE_NAME + ".lock"), "a") as lock_file:
-            fcntl.flock(lock_file, fcntl.LOCK_EX)
+        with self._lock:
             try:
-                jobs = self._read()
-                yield jobs
-                self._write(jobs)
-            finally:
-                fcntl.flock(lock_file, fcntl.LOCK_UN)
+                lock_file = open(self.directory / (FILE_NAME + ".lock"), "a")
+            except OSError as exc:  # e.g. a read-only cache folder
+                raise OdaError(f"Cannot use the job store in {self.directory}: {exc}") from None
+            with lock_file:
+                fcntl.flock(lock_file, fcntl.LOCK_EX)
+                try:
+                    jobs = self._read()
+                    yield jobs
+                    try:
+                        self._write(jobs)
+                    except OSError as exc:
+                        raise OdaError(f"Cannot write the job store {self.path}: {exc}") from None
+                finally:
+                    fcntl.flock(lock_file, fcntl.LOCK_UN)
 
     def _write(self, jobs: dict[str, dict[str, Any]]) -> None:
         payload = json.dumps({"version": FORMAT_VERSION, "jobs": jobs}, indent=1, sort_keys=True)

@@ -151,6 +151,16 @@ def test_remembered_values_come_back(demo_dispatcher, tmp_path):
     assert other.values["E1_keV"] == 3.0
 
 
+def test_values_that_cannot_be_remembered_do_not_undo_the_submission(demo_dispatcher, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")                      # a file where the folder should be: mkdir fails
+    disp = Dispatcher(demo_dispatcher, token=demo.make_token())
+    form = QueryForm(disp, "jemx", "jemx_lc", remember=blocker / "last.json", show_job=False)
+    job = form.submit()
+    assert job.job_id and form.job is job
+    assert "Submitted jemx/jemx_lc" in form.note.value and "Could not remember" in form.note.value
+
+
 def test_refused_instrument_keeps_the_current_one(demo_form):
     demo_form.instrument_picker.options = [*demo_form.instrument_picker.options, "nope"]
     demo_form.select("jemx", "jemx_image")

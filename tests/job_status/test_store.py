@@ -113,3 +113,14 @@ def test_store_drops_oldest_finished_jobs_first(cache_dir):
         done.append(job)
     kept = {e["session_id"] for e in store.entries()}
     assert kept == {running.session_id, done[-2].session_id, done[-1].session_id}
+
+
+def test_a_store_that_cannot_be_written_raises_a_readable_error(tmp_path):
+    from oda_widgets.errors import OdaError
+
+    blocker = tmp_path / "cache"
+    blocker.write_text("x")                      # a file where the folder should be
+    store = JobStore(blocker / "sub")
+    job, _ = make_job()
+    with pytest.raises(OdaError, match="job store"):
+        store.save(job)
