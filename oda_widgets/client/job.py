@@ -394,7 +394,13 @@ class Job:
             products = self._refetch()
         from oda_widgets.products import ProductCollection
 
-        collection = ProductCollection.from_response(products)
+        try:
+            collection = ProductCollection.from_response(products)
+        except OdaError:
+            raise
+        except Exception as exc:  # malformed server data: a readable error, not a traceback
+            raise OdaError(f"The products of {self.instrument}/{self.product} job "
+                           f"{self.job_id or ''} could not be read: {type(exc).__name__}: {exc}") from exc
         with self._lock:
             self._result = collection
         return collection

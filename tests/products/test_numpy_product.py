@@ -204,3 +204,19 @@ def test_textual_data_field_is_parsed_without_eval():
 def test_malformed_products_raise_readable_errors(bad, message):
     with pytest.raises(OdaError, match=message):
         decode_numpy_data_product(bad)
+
+
+@pytest.mark.parametrize("products, message", [
+    ({"astropy_table_product_ascii_list": [{"name": "t", "ascii": "not a table at all"}]}, "not readable ECSV"),
+    ({"catalog": {"cat_column_list": "nope"}}, "not a catalog"),
+    # a string product that is not JSON: the decoder's own error, wrapped with the job's name
+    ({"astropy_table_product_ascii_list": ["{bad json"]}, "isgri/isgri_image job abc could not be read"),
+])
+def test_a_done_job_with_malformed_products_says_so(products, message):
+    """Whatever a server sends as products, job.result() raises a readable OdaError."""
+    from oda_widgets.client import Dispatcher, Job, JobState
+
+    job = Job(Dispatcher("http://127.0.0.1:9"), "isgri", "isgri_image", {}, job_id="abc", state=JobState.DONE)
+    job._products = products  # as if the last poll had brought them
+    with pytest.raises(OdaError, match=message):
+        job.result()
