@@ -20,15 +20,12 @@ import ipywidgets as widgets
 
 from oda_widgets.client import Dispatcher, Job, OdaError, redact
 from oda_widgets.errors import InvalidParameter
+from oda_widgets.job_status.widget import short_id
 
 __all__ = ["Explorer", "DISPATCHER_URL_ENV"]
 
 #: Environment variable naming the dispatcher the Explorer uses when no ``url`` is given.
 DISPATCHER_URL_ENV = "ODA_DISPATCHER_URL"
-
-
-def _short(job_id: str | None) -> str:
-    return (job_id or "")[:8] or "(not yet numbered)"
 
 
 class Explorer(widgets.VBox):
@@ -174,7 +171,7 @@ class Explorer(widgets.VBox):
             self._guarded(lambda: self.show_results(job))
 
     def _update_picker(self, select: Job | None = None) -> None:
-        options = [(f"{i + 1}. {j.instrument}/{j.product} {_short(j.job_id)}", j) for i, j in enumerate(self.jobs)]
+        options = [(f"{i + 1}. {j.instrument}/{j.product} {short_id(j.job_id)}", j) for i, j in enumerate(self.jobs)]
         current = select if select is not None else self.job_picker.value
         self._picking = True  # a change made here is not the user picking a job
         try:
@@ -190,7 +187,7 @@ class Explorer(widgets.VBox):
         if job.finished:
             self._guarded(lambda: self.show_results(job))
         else:
-            self._say(f"{job.product} job {_short(job.job_id)} is {job.state.value}: its products "
+            self._say(f"{job.product} job {short_id(job.job_id)} is {job.state.value}: its products "
                       "open here when it is done.")
 
     # -- results --------------------------------------------------------------------------------
@@ -210,10 +207,10 @@ class Explorer(widgets.VBox):
                 self._connect(view)
             self.shown_job = job
             self.results_title.value = (f"<b>{html.escape(job.instrument)}/{html.escape(job.product)}</b> "
-                                        f"job <code>{html.escape(_short(job.job_id))}</code>")
+                                        f"job <code>{html.escape(short_id(job.job_id))}</code>")
             self.results_area.children = [view]
         self._update_picker(select=job)
-        self._say(f"Showing the products of {job.instrument}/{job.product} job {_short(job.job_id)}"
+        self._say(f"Showing the products of {job.instrument}/{job.product} job {short_id(job.job_id)}"
                   + (f" — {len(view.problems)} shown as summaries" if view.problems else ""))
         return view
 

@@ -23,9 +23,10 @@ from astropy.io import fits
 from astropy.time import Time, TimeDelta
 
 from ..errors import InvalidParameter
+from .light_curve import IJD_MJDREF
 
-# IJD 0 = MJD 51544.0 TT (PROTOCOL §5.6); every INTEGRAL file uses this MJDREF.
-MJDREF = 51544.0
+# IJD 0 = MJD 51544.0 TT (PROTOCOL §5.6): the light-curve model's constant, as an instant here
+MJDREF = IJD_MJDREF
 IJD_ZERO = Time(MJDREF, format="mjd", scale="tt")
 
 
