@@ -17,6 +17,7 @@ import traitlets
 from astropy.table import Table
 
 from oda_widgets._assets import esm_path
+from oda_widgets.client.dispatcher import BOOKKEEPING
 from oda_widgets.errors import InvalidParameter, OdaError
 from oda_widgets.products.catalog import Catalog
 
@@ -26,11 +27,7 @@ __all__ = ["CatalogTable", "as_catalog", "DEFAULT_MIN_SIGNIFICANCE"]
 DEFAULT_MIN_SIGNIFICANCE = 5.0
 
 # Parameters of the image request that must not be copied into a follow-up request.
-_NOT_FORWARDED = frozenset({
-    "instrument", "product_type", "query_type", "query_status", "job_id", "session_id", "token",
-    "api", "off_line", "oda_api_version", "dry_run", "async_dispatcher", "selected_catalog",
-    "catalog_selected_objects",
-})
+_NOT_FORWARDED = BOOKKEEPING | {"selected_catalog", "catalog_selected_objects"}
 
 
 def as_catalog(obj: Any) -> Catalog:

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 import ipywidgets as W
 
 from oda_widgets.client.description import InstrumentDescription, ProductDescription
+from oda_widgets.client.dispatcher import BOOKKEEPING
 from oda_widgets.client.token import redact
 from oda_widgets.errors import InvalidParameter, OdaError, RequestNotUnderstood
 from oda_widgets.form.api_code import api_code, par_dict_from_code
@@ -26,10 +27,8 @@ from oda_widgets.form.registry import control_for
 __all__ = ["QueryForm"]
 
 # Request arguments a pasted par_dict may carry that are not form fields (PROTOCOL §1.3).
-_REQUEST_KEYS = frozenset({"token", "api", "oda_api_version", "off_line", "query_status",
-                           "session_id", "job_id", "query_type", "dry_run", "verbose",
-                           "run_asynch", "async_dispatcher", "client-name", "use_scws",
-                           "use_resolver[local]"})
+_REQUEST_KEYS = (BOOKKEEPING - {"instrument", "product_type"}) | {
+    "verbose", "run_asynch", "client-name", "use_scws", "use_resolver[local]"}
 _QUERY_TYPES = ("Real", "Dummy")
 # Fields whose values must be in this order (message at the second one).
 _ORDERED_PAIRS = (("T1", "T2"), ("E1_keV", "E2_keV"))

@@ -186,6 +186,11 @@ class Poller:
         except OdaError as exc:  # DispatcherUnavailable past the budget, TokenExpired…
             watch.error = exc
         except Exception as exc:  # a bug must end this job's watch, not the kernel's loop
+            if isinstance(exc, RuntimeError) and "after shutdown" in str(exc):
+                # the interpreter is exiting (thread pools already shut): stop quietly; the job
+                # goes on at the dispatcher and can be resumed from the store
+                watch.cancelled = True
+                return
             log.exception("following %r failed", job)
             watch.error = OdaError(f"Following the job stopped on an unexpected error: "
                                    f"{type(exc).__name__}: {exc}")
