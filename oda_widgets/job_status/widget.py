@@ -27,7 +27,7 @@ import traitlets
 
 from oda_widgets.client import DispatcherUnavailable, Job, JobState, OdaError, redact
 from oda_widgets.client.job import Progress
-from oda_widgets.job_status.poller import Poller, Watch, default_poller
+from oda_widgets.job_status.poller import Poller, Watch, _running_loop, default_poller
 from oda_widgets.job_status.store import JobStore
 
 log = logging.getLogger(__name__)
@@ -137,6 +137,9 @@ class JobStatus(widgets.VBox):
         self.results_widget: widgets.Widget | None = None
         self._lock = threading.RLock()
         self._refresh_pending = False
+        # the loop of the thread that made the widget (a kernel's): updates of an unwatched job
+        # (start=False, then `await job` polling in a worker thread) are handed to it
+        self._home_loop = _running_loop()
         self._created = time.time()
         self._finished_at: float | None = None
         self._saved_state: str | None = None
@@ -287,6 +290,9 @@ class JobStatus(widgets.VBox):
         watch = self.watch
         if watch is not None:
             watch.call_soon(self._refresh)
+        elif self._home_loop is not None and _running_loop() is not self._home_loop \
+                and not self._home_loop.is_closed():
+            self._home_loop.call_soon_threadsafe(self._refresh)
         else:
             self._refresh()
 

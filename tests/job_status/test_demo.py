@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 import threading
@@ -253,3 +254,24 @@ def test_502_and_503_while_polling_show_retrying_then_done(slow_demo, token):
     assert actions.count(502) == 2 and actions.count(503) == 2
     h = status.history
     assert "retrying" in h and h[-1] == "done" and h.index("retrying") < len(h) - 1
+
+
+def test_an_unwatched_status_is_updated_on_its_loop_while_awaiting(demo_dispatcher, token, run_async):
+    """JobStatus(job, start=False) and then `await job`: polls run in worker threads, yet the
+    widget's traits change only on the loop that made it (as a kernel needs)."""
+
+    async def main():
+        disp = Dispatcher(demo_dispatcher, token=token)
+        job = quick(disp.submit("jemx", "jemx_lc", {"E1_keV": 3.0, "E2_keV": 20.0}))
+        status = JobStatus(job, start=False, store=False)
+        threads = set()
+        status.observe(lambda _c: threads.add(threading.get_ident()), "state")
+        await asyncio.wait_for(job, timeout=60)
+        for _ in range(50):  # the last hand-over runs on the next loop iterations
+            if status.state == "done":
+                break
+            await asyncio.sleep(0.02)
+        return status.state, threads, threading.get_ident()
+
+    state, threads, loop_thread = run_async(main())
+    assert state == "done" and threads == {loop_thread}
