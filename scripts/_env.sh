@@ -14,3 +14,15 @@ ensure_venv() {  # $1 = pip extras spec, e.g. ".[test]"
   fi
   "$VENV/bin/pip" install -q -e "$1"
 }
+
+ensure_lab_settings() {  # JupyterLab defaults for this venv (the user can still change them)
+  # Save widget state with the notebook, so a saved notebook re-opened shows its mosaics, tables
+  # and plots again (Lab's default is not to).
+  local dir="$VENV/share/jupyter/lab/settings"
+  mkdir -p "$dir"
+  cat > "$dir/overrides.json" <<'JSON'
+{
+  "@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": true}
+}
+JSON
+}

@@ -78,6 +78,11 @@ def jupyter_server(tmp_path_factory):
     # The announcements plugin would fetch news from GitHub and pop a toast over screenshots.
     (cfg / "labconfig" / "page_config.json").write_text(json.dumps(
         {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
+    # as scripts/start.sh sets up Lab for users: widget state is saved with the notebook
+    settings = tmp_path_factory.mktemp("lab-settings")
+    (settings / "@jupyter-widgets" / "jupyterlab-manager").mkdir(parents=True)
+    (settings / "@jupyter-widgets" / "jupyterlab-manager" / "plugin.jupyterlab-settings").write_text(
+        json.dumps({"saveState": True}))
     venv_bin = str(Path(sys.executable).parent)
     env = {**os.environ,
            "JUPYTER_CONFIG_DIR": str(cfg),
@@ -93,7 +98,8 @@ def jupyter_server(tmp_path_factory):
            f"--IdentityProvider.token={LAB_TOKEN}", f"--ServerApp.root_dir={root}",
            "--LabApp.expose_app_in_browser=True", "--JupyterNotebookApp.expose_app_in_browser=True",
            "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-           "--LabApp.extension_manager=readonly", f"--LabApp.workspaces_dir={root / '.ws'}"]
+           "--LabApp.extension_manager=readonly", f"--LabApp.workspaces_dir={root / '.ws'}",
+           f"--LabApp.user_settings_dir={settings}"]
     log_path = root.parent / f"{root.name}-jupyter.log"
     log = open(log_path, "w")
     proc = subprocess.Popen(cmd, env=env, cwd=root, stdout=log, stderr=subprocess.STDOUT)
