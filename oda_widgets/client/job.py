@@ -63,6 +63,17 @@ _FAILED = ("analysis exception",)
 _NOT_A_SCW = ("", "inapplicable", "none", "null")
 
 
+def _step_kind(message: str) -> tuple[str, str]:
+    """(kind, what a person reads) of a science window's last message at one analysis node."""
+    if message in _FAILED:
+        return "failed", "failed"
+    if message in _CACHED:
+        return "cached", "restored from cache"
+    if message in _COMPUTED:
+        return "computed", "computed"
+    return "running", message or "running"
+
+
 def _number(value: Any) -> float | None:
     try:
         return float(value)
@@ -89,6 +100,9 @@ class Progress:
     nodes: list[str] = field(default_factory=list)
     last_message: str = ""
     stage: str | None = None
+    #: INTEGRAL: analysis node → science window → (kind, message) of its last report; kind is
+    #: "computed", "cached", "failed" or "running" (then message is what the backend last said)
+    steps: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
 
     @classmethod
     def from_job_monitor(cls, job_monitor: Mapping[str, Any] | None) -> "Progress":
@@ -106,6 +120,7 @@ class Progress:
 
         nodes: list[str] = []
         per_scw: dict[str, dict[str, Any]] = {}
+        steps: dict[str, dict[str, tuple[str, str]]] = {}
         for report in reports:
             node = str(report.get("node") or report.get("node_id") or "").strip()
             if node and node not in nodes:
@@ -114,6 +129,8 @@ class Progress:
             if scw.lower() in _NOT_A_SCW:
                 continue
             message = str(report.get("message") or "").strip().lower()
+            if node:
+                steps.setdefault(node, {})[scw] = _step_kind(message)
             entry = per_scw.setdefault(scw, {"computed": False, "cached": False, "failed": False,
                                              "last": ""})
             entry["computed"] |= message in _COMPUTED
@@ -123,7 +140,7 @@ class Progress:
         last_message = str(last.get("message") or "").strip() if last else ""
         last_node = str(last.get("node") or last.get("node_id") or "").strip() if last else ""
 
-        progress = cls(nodes=nodes, last_message=last_message)
+        progress = cls(nodes=nodes, last_message=last_message, steps=steps)
         if per_scw:
             progress.scw_total = len(per_scw)
             for entry in per_scw.values():

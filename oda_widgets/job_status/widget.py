@@ -19,7 +19,6 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Mapping
 from typing import Any
 
 import ipywidgets as widgets
@@ -51,21 +50,6 @@ NO_CANCEL = ("Stopped watching; the dispatcher has no cancel — the job may sti
 
 #: Science windows drawn per analysis step before "… N more".
 MAX_SCW_CELLS = 400
-
-#: Backend messages (lower case) → (cell class, what a person reads) for the ScW grid.
-_SCW_CELLS = (
-    (("analysis exception",), "failed", "failed"),
-    (("restored from cache",), "cached", "restored from cache"),
-    (("main done", "task complete"), "computed", "computed"),
-)
-
-
-def _cell_kind(message: str) -> tuple[str, str]:
-    for messages, kind, label in _SCW_CELLS:
-        if message in messages:
-            return kind, label
-    return "running", message or "running"
-
 
 def _elapsed(seconds: float) -> str:
     seconds = max(0, int(seconds))
@@ -426,26 +410,13 @@ class JobStatus(widgets.VBox):
     def _scw_grid(job: Job) -> str:
         """INTEGRAL: one row per analysis step, one small square per science window coloured by
         its last message (hover for the ScW id) — compact however many ScWs there are."""
-        monitor = (job.last_response or {}).get("job_monitor")
-        reports = monitor.get("full_report_dict_list") if isinstance(monitor, Mapping) else None
-        if not isinstance(reports, list):
-            return ""
-        cells: dict[str, dict[str, str]] = {}          # node -> scw -> last message
-        for report in reports:
-            if not isinstance(report, Mapping):
-                continue
-            scw = str(report.get("scwid") or "").strip()
-            node = str(report.get("node") or report.get("node_id") or "").strip()
-            if not scw or scw.lower() in ("inapplicable", "none", "null") or not node:
-                continue
-            cells.setdefault(node, {})[scw] = str(report.get("message") or "").strip().lower()
+        cells = job.progress.steps                      # node -> scw -> (kind, label)
         if not cells:
             return ""
         rows = []
         for node, per_scw in cells.items():
             squares = []
-            for scw, message in list(per_scw.items())[:MAX_SCW_CELLS]:
-                kind, label = _cell_kind(message)
+            for scw, (kind, label) in list(per_scw.items())[:MAX_SCW_CELLS]:
                 squares.append(f"<span class='oda-cell oda-cell-{kind}' "
                                f"title='{html.escape(scw)}: {html.escape(label)}'></span>")
             more = len(per_scw) - MAX_SCW_CELLS

@@ -58,6 +58,16 @@ def test_scw_recomputed_after_cache_counts_as_computed():
     progress = Progress.from_job_monitor({"full_report_dict_list": reports})
     assert (progress.scw_total, progress.scw_done, progress.scw_cached) == (2, 1, 0)
     assert progress.fraction == 0.5          # 2.001 is still running
+    # per analysis step, each science window's last word (what the job-status grid draws)
+    assert progress.steps == {"a": {"1.001": ("cached", "restored from cache"), "2.001": ("running", "main starting")},
+                              "b": {"1.001": ("computed", "computed")}}
+
+
+def test_steps_skip_reports_without_a_science_window_or_node():
+    reports = [{"node": "a", "scwid": "inapplicable", "message": "x"}, {"scwid": "3.001", "message": "y"},
+               {"node": "c", "scwid": "3.001", "message": "analysis exception"}]
+    assert Progress.from_job_monitor({"full_report_dict_list": reports}).steps == {
+        "c": {"3.001": ("failed", "failed")}}
 
 
 def test_to_dict_has_no_token_and_round_trips():
