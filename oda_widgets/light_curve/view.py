@@ -31,11 +31,11 @@ from astropy.io import fits
 from astropy.time import Time, TimeDelta
 
 from ..errors import InvalidParameter
-from ..products.rebin import (IJD_ZERO, MJDREF, BinnedLightCurve, chi2_constant, rebin, seconds_since,
-                              time_zero_of, valid_mask)
+from ..products.rebin import (TIME_AXES, BinnedLightCurve, axis_to_seconds, chi2_constant, rebin, seconds_since,
+                              seconds_to_axis, time_zero_of, valid_mask)
 from .decimate import decimate, segments
 
-TIME_FORMATS = ("IJD", "MJD", "UTC", "seconds")
+TIME_FORMATS = TIME_AXES
 # d3's category10, the colours people already associate with "first source, second source..."
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf")
@@ -191,28 +191,11 @@ class LightCurveView(widgets.VBox):
         """Current x axis: 'IJD', 'MJD', 'UTC' (date-time axis) or 'seconds' (since :attr:`reference`)."""
         return self._time_format
 
-    def _offset_days(self) -> float:
-        """The reference in the current axis' day unit (IJD or MJD)."""
-        ijd = (self.reference - IJD_ZERO).to_value(u.d)
-        return ijd + (MJDREF if self._time_format == "MJD" else 0.0)
-
     def _sec_to_display(self, sec: np.ndarray) -> np.ndarray:
-        if self._time_format == "seconds":
-            return sec
-        if self._time_format == "UTC":
-            # one offset from the reference: a leap second inside the curve would shift later
-            # labels by 1 s, far below what a date axis shows
-            ref = np.datetime64(self.reference.utc.isot, "us")
-            return ref + np.round(np.asarray(sec) * 1e6).astype("timedelta64[us]")
-        return self._offset_days() + np.asarray(sec) / 86400.0
+        return seconds_to_axis(sec, self.reference, self._time_format)
 
     def _display_to_sec(self, v: Any) -> float:
-        if self._time_format == "seconds":
-            return float(v)
-        if self._time_format == "UTC":
-            ref = np.datetime64(self.reference.utc.isot, "us")
-            return float((np.datetime64(v, "us") - ref) / np.timedelta64(1, "us")) / 1e6
-        return (float(v) - self._offset_days()) * 86400.0
+        return axis_to_seconds(v, self.reference, self._time_format)
 
     def _axis_label(self) -> str:
         if self._time_format == "seconds":

@@ -54,6 +54,44 @@ def seconds_since(t: Time, ref: Time) -> np.ndarray:
     return ((t.jd1 - ref.jd1) + (t.jd2 - ref.jd2)) * 86400.0
 
 
+#: The time axes a light curve can be drawn against.
+TIME_AXES = ("IJD", "MJD", "UTC", "seconds")
+
+
+def _axis_offset_days(reference: Time, axis: str) -> float:
+    """``reference`` in the axis' day count (IJD or MJD, TT)."""
+    ijd = (reference - IJD_ZERO).to_value(u.d)
+    return ijd + (MJDREF if axis == "MJD" else 0.0)
+
+
+def seconds_to_axis(sec: Any, reference: Time, axis: str) -> np.ndarray:
+    """Seconds since ``reference`` as values of a time axis: IJD or MJD days (TT), UTC
+    ``datetime64[us]``, or the seconds themselves."""
+    sec = np.asarray(sec, dtype=float)
+    if axis == "seconds":
+        return sec
+    if axis == "UTC":
+        # one offset from the reference: a leap second inside the curve would shift later values
+        # by 1 s, far below what a date axis shows
+        ref = np.datetime64(reference.utc.isot, "us")
+        return ref + np.round(sec * 1e6).astype("timedelta64[us]")
+    if axis not in TIME_AXES:
+        raise InvalidParameter(f"time axis must be one of {TIME_AXES}, got {axis!r}")
+    return _axis_offset_days(reference, axis) + sec / 86400.0
+
+
+def axis_to_seconds(value: Any, reference: Time, axis: str) -> float:
+    """One value of a time axis (see :func:`seconds_to_axis`) back to seconds since ``reference``."""
+    if axis == "seconds":
+        return float(value)
+    if axis == "UTC":
+        ref = np.datetime64(reference.utc.isot, "us")
+        return float((np.datetime64(value, "us") - ref) / np.timedelta64(1, "us")) / 1e6
+    if axis not in TIME_AXES:
+        raise InvalidParameter(f"time axis must be one of {TIME_AXES}, got {axis!r}")
+    return (float(value) - _axis_offset_days(reference, axis)) * 86400.0
+
+
 def time_zero_of(lc: Any) -> Time | None:
     """The light curve's TIMEZERO as an astropy ``Time`` (SPI-ACS), or None.
 
@@ -295,5 +333,5 @@ def chi2_constant(lc: Any) -> ConstantFit:
     return ConstantFit(chi2=c2, dof=dof, p_value=p, mean=mean, mean_error=mean_err)
 
 
-__all__ = ["rebin", "seconds_since", "mean_rate", "chi2_constant", "ConstantFit", "BinnedLightCurve",
+__all__ = ["rebin", "seconds_since", "seconds_to_axis", "axis_to_seconds", "TIME_AXES", "mean_rate", "chi2_constant", "ConstantFit", "BinnedLightCurve",
            "valid_mask", "exposure_of", "time_zero_of", "MJDREF", "IJD_ZERO"]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from astropy import units as u
 from astropy.io import fits
-from astropy.time import TimeDelta
+from astropy.time import Time, TimeDelta
 from scipy import stats
 
 from oda_widgets.errors import InvalidParameter
@@ -107,3 +107,28 @@ def test_real_jemx_curve_rebin_conserves_counts_and_round_trips(tmp_path):
         assert np.allclose(back["RATE"], out.rate.value, equal_nan=True)
         assert h["RATE"].header["TIMESYS"] == "TT"
         assert back["TIME"][0] == pytest.approx(out.time[0].tt.mjd - 51544.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("axis", ["IJD", "MJD", "UTC", "seconds"])
+def test_time_axis_values_round_trip_and_match_astropy(axis):
+    from oda_widgets.products.rebin import axis_to_seconds, seconds_to_axis
+
+    ref = Time("2017-03-06T13:26:48", scale="utc")
+    sec = np.array([-3600.0, 0.0, 0.05, 86400.0 * 3 + 0.25])
+    values = seconds_to_axis(sec, ref, axis)
+    back = np.array([axis_to_seconds(v, ref, axis) for v in values])
+    assert np.allclose(back, sec, rtol=0, atol=2e-6)
+    t = ref + sec * u.s
+    if axis == "IJD":
+        assert np.allclose(values, t.tt.mjd - 51544.0, rtol=0, atol=1e-10)
+    elif axis == "MJD":
+        assert np.allclose(values, t.tt.mjd, rtol=0, atol=1e-10)
+    elif axis == "UTC":
+        assert np.max(np.abs((Time(values, scale="utc") - t).to_value(u.s))) < 2e-6
+
+
+def test_an_unknown_time_axis_is_refused():
+    from oda_widgets.products.rebin import seconds_to_axis
+
+    with pytest.raises(InvalidParameter, match="time axis"):
+        seconds_to_axis([0.0], Time("2020-01-01"), "GPS")
