@@ -3,6 +3,7 @@ browser timings. Not a test helper: benchmarks print figures, they assert nothin
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -135,3 +136,22 @@ def open_notebook(page, lab: Lab, name: str) -> float:
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     page.wait_for_function(ALL_EXECUTED, timeout=300_000)
     return rx0
+
+
+@contextlib.contextmanager
+def lab_page(*init_scripts: str):
+    """``(lab, page)``: a JupyterLab server and a Chromium page on it that counts the websocket bytes
+    it receives (``window.__wsBytes.rx``) and runs ``init_scripts`` before any page script."""
+    from playwright.sync_api import sync_playwright
+
+    lab = Lab()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            for script in (WS_COUNTER, *init_scripts):
+                page.add_init_script(script)
+            yield lab, page
+            browser.close()
+    finally:
+        lab.stop()

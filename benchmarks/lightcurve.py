@@ -23,11 +23,10 @@ import statistics
 import sys
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # the shared Lab/websocket-counter set-up of the browser benchmarks
-from _harness import ARGS, CHROMIUM, WS_COUNTER, Lab, open_notebook  # noqa: E402
+from _harness import Lab, lab_page, open_notebook  # noqa: E402
 
 SETUP = """\
 import time, numpy as np, ipywidgets as w
@@ -121,26 +120,17 @@ def main() -> None:
     ap.add_argument("--full", type=int, nargs="*", default=[10_000, 100_000])
     ap.add_argument("--debounce", type=float, default=0.02, help="LightCurveView debounce in seconds")
     args = ap.parse_args()
-    lab = Lab()
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.add_init_script(WS_COUNTER)
-            page.add_init_script(f"({OBSERVE})()")  # installed before any cell runs
-            print(f"{'mode':>9} {'points':>10} {'first draw':>11} {'(build)':>9} {'zoom':>9} {'(kernel)':>9} "
-                  f"{'bytes first':>12} {'bytes/zoom':>11} {'full f64':>11} {'drawn':>6}")
-            runs = [("decimated", n, 1000) for n in args.sizes] + [("all", n, 10 ** 9) for n in args.full]
-            for mode, n, columns in runs:
-                r = bench(page, lab, n, columns, args.debounce)
-                print(f"{mode:>9} {n:>10,} {r['first_ms']:>8.0f} ms {r['build_ms']:>6.0f} ms "
-                      f"{r['zoom_ms']:>6.0f} ms {r['zoom_kernel_ms']:>6.1f} ms {r['rx_first']:>12,} "
-                      f"{r['rx_zoom']:>11,} {r['raw']:>11,} {r['points']:>6}", flush=True)
-            print(f"goals: 10^6 points first draw < 1 s, zoom < 100 ms (zoom includes the {args.debounce * 1e3:.0f} ms "
-                  "debounce)")
-            browser.close()
-    finally:
-        lab.stop()
+    with lab_page(f"({OBSERVE})()") as (lab, page):
+        print(f"{'mode':>9} {'points':>10} {'first draw':>11} {'(build)':>9} {'zoom':>9} {'(kernel)':>9} "
+              f"{'bytes first':>12} {'bytes/zoom':>11} {'full f64':>11} {'drawn':>6}")
+        runs = [("decimated", n, 1000) for n in args.sizes] + [("all", n, 10 ** 9) for n in args.full]
+        for mode, n, columns in runs:
+            r = bench(page, lab, n, columns, args.debounce)
+            print(f"{mode:>9} {n:>10,} {r['first_ms']:>8.0f} ms {r['build_ms']:>6.0f} ms "
+                  f"{r['zoom_ms']:>6.0f} ms {r['zoom_kernel_ms']:>6.1f} ms {r['rx_first']:>12,} "
+                  f"{r['rx_zoom']:>11,} {r['raw']:>11,} {r['points']:>6}", flush=True)
+        print(f"goals: 10^6 points first draw < 1 s, zoom < 100 ms (zoom includes the {args.debounce * 1e3:.0f} ms "
+              "debounce)")
 
 
 if __name__ == "__main__":

@@ -18,10 +18,9 @@ import statistics
 import sys
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import ARGS, CHROMIUM, ROOT, WS_COUNTER, Lab, open_notebook  # noqa: E402
+from _harness import ROOT, Lab, lab_page, open_notebook  # noqa: E402
 
 MOSAIC_CELL = """\
 import numpy as np
@@ -120,32 +119,24 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="*", default=[500, 1000, 2000])
     ap.add_argument("--rows", type=int, default=5000)
     args = ap.parse_args()
-    lab = Lab()
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.add_init_script(WS_COUNTER)
-            print(f"{'mosaic':>8} {'first draw':>11} {'re-stretch':>11} {'bytes rx':>11} {'raw':>11} {'rx/raw':>7}")
-            r = None
-            for n in args.sizes:
-                r = bench_mosaic(page, lab, n)
-                print(f"{n:>5}²  {r['first_draw_ms']:>8.1f} ms {r['restretch_ms']:>8.1f} ms "
-                      f"{r['rx_bytes']:>11,} {r['raw_bytes']:>11,} {r['rx_bytes'] / r['raw_bytes']:>7.3f}  "
-                      f"first draw steps (ms): {r['first_steps']}")
-            if r:
-                print(f"(rx includes the front-end module sent with each view: {r['front_end_code_bytes']:,} bytes, "
-                      "and Lab's own kernel messages)")
-            print("goals: 2000² first draw < 150 ms, re-stretch < 60 ms, bytes <= 1.05 × raw")
-            s = bench_slider(page, lab, args.rows)
-            print(f"slider on {s['rows']:,} rows (linked mosaic overlays): {s['slider_sync_ms']:.1f} ms in the "
-                  f"handler, {s['slider_frame_ms']:.1f} ms to the next painted frame (an idle frame takes "
-                  f"{s['idle_frame_ms']:.1f} ms; goal < 50 ms); overlays "
-                  f"{s['overlays_at_cut_1']} at σ≥1, {s['overlays_at_cut_10']} at σ≥10; of which table "
-                  f"{s['table_ms']:.1f} ms, overlays {s['overlay_ms']:.1f} ms")
-            browser.close()
-    finally:
-        lab.stop()
+    with lab_page() as (lab, page):
+        print(f"{'mosaic':>8} {'first draw':>11} {'re-stretch':>11} {'bytes rx':>11} {'raw':>11} {'rx/raw':>7}")
+        r = None
+        for n in args.sizes:
+            r = bench_mosaic(page, lab, n)
+            print(f"{n:>5}²  {r['first_draw_ms']:>8.1f} ms {r['restretch_ms']:>8.1f} ms "
+                  f"{r['rx_bytes']:>11,} {r['raw_bytes']:>11,} {r['rx_bytes'] / r['raw_bytes']:>7.3f}  "
+                  f"first draw steps (ms): {r['first_steps']}")
+        if r:
+            print(f"(rx includes the front-end module sent with each view: {r['front_end_code_bytes']:,} bytes, "
+                  "and Lab's own kernel messages)")
+        print("goals: 2000² first draw < 150 ms, re-stretch < 60 ms, bytes <= 1.05 × raw")
+        s = bench_slider(page, lab, args.rows)
+        print(f"slider on {s['rows']:,} rows (linked mosaic overlays): {s['slider_sync_ms']:.1f} ms in the "
+              f"handler, {s['slider_frame_ms']:.1f} ms to the next painted frame (an idle frame takes "
+              f"{s['idle_frame_ms']:.1f} ms; goal < 50 ms); overlays "
+              f"{s['overlays_at_cut_1']} at σ≥1, {s['overlays_at_cut_10']} at σ≥10; of which table "
+              f"{s['table_ms']:.1f} ms, overlays {s['overlay_ms']:.1f} ms")
 
 
 if __name__ == "__main__":
