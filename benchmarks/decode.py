@@ -23,42 +23,23 @@ import gc
 import json
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import requests
-from astropy.io import fits
 
-from oda_widgets.products import ProductCollection, encode_numpy_data_product
+from oda_widgets.products import ProductCollection
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "products"))
+from _products_helpers import mosaic_products  # noqa: E402  (the tests' ISGRI-like mosaic)
 from oda_widgets.products.wire import loads_response
 
 GOAL = 7.0
 
 
-def mosaic_hdulist(n: int) -> fits.HDUList:
-    rng = np.random.default_rng(n)
-    grouping = fits.BinTableHDU.from_columns([
-        fits.Column("MEMBER_POSITION", "J", array=np.arange(2, 6)),
-        fits.Column("IMATYPE", "16A", array=["INTENSITY", "VARIANCE", "SIGNIFICANCE", "EXPOSURE"]),
-        fits.Column("E_MIN", "E", unit="keV", array=np.full(4, 25.0)),
-        fits.Column("E_MAX", "E", unit="keV", array=np.full(4, 40.0)),
-    ], name="GROUPING")
-    hdus = [fits.PrimaryHDU(), grouping]
-    for imatype in ("INTENSITY", "VARIANCE", "SIGNIFICANCE", "EXPOSURE"):
-        img = rng.normal(size=(n, n)).astype(">f4")
-        img[: n // 10] = np.nan  # uncovered sky
-        h = fits.ImageHDU(img, name="ISGR-MOSA-IMA")
-        h.header.update(IMATYPE=imatype, CTYPE1="RA---TAN", CTYPE2="DEC--TAN", CRPIX1=n / 2, CRPIX2=n / 2,
-                        CRVAL1=265.97, CRVAL2=-29.74, CDELT1=-0.0823, CDELT2=0.0823, RADECSYS="FK5",
-                        E_MIN=25.0, E_MAX=40.0)
-        hdus.append(h)
-    return fits.HDUList(hdus)
-
-
 def response_bytes(n: int) -> bytes:
     products = {
-        "numpy_data_product_list": [encode_numpy_data_product(
-            mosaic_hdulist(n), "mosaic_image",
-            {"product": "mosaic", "instrument": "isgri", "src_name": "", "query_parameters": None})],
+        **mosaic_products(n, seed=n),
         "analysis_parameters": {"instrument": "isgri", "product_type": "isgri_image", "token": None},
         "job_id": "0123456789abcdef", "session_id": "SESSION", "input_prod_list": ["066500220010.001"],
     }
