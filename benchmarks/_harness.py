@@ -23,9 +23,17 @@ sys.path.insert(0, str(ROOT / "tests" / "browser"))
 from helpers import ALL_EXECUTED, KERNEL_READY  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-        "--disable-dev-shm-usage"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
+]
 LAB_TOKEN = "oda-widgets-benchmark"
 
 WS_COUNTER = """
@@ -40,6 +48,7 @@ WS_COUNTER = """
 })();
 """
 
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -50,8 +59,11 @@ def start_demo(speed: float) -> tuple[subprocess.Popen, str]:
     """``python -m oda_widgets.demo`` on a free port; returns the process and its URL once it answers."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "oda_widgets.demo", "--port", str(port),
-                             "--speed", str(speed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "oda_widgets.demo", "--port", str(port), "--speed", str(speed)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -74,22 +86,43 @@ class Lab:
         self.root.mkdir()
         cfg = self.tmp / "cfg"
         (cfg / "labconfig").mkdir(parents=True)
-        (cfg / "labconfig" / "page_config.json").write_text(json.dumps(
-            {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
-        env = {**os.environ, "JUPYTER_CONFIG_DIR": str(cfg), "JUPYTER_RUNTIME_DIR": str(self.tmp / "rt"),
-               "JUPYTER_PLATFORM_DIRS": "1",
-               "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")}
+        (cfg / "labconfig" / "page_config.json").write_text(
+            json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
+        )
+        env = {
+            **os.environ,
+            "JUPYTER_CONFIG_DIR": str(cfg),
+            "JUPYTER_RUNTIME_DIR": str(self.tmp / "rt"),
+            "JUPYTER_PLATFORM_DIRS": "1",
+            "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
+        }
         env.pop("ODA_TOKEN", None)
         port = free_port()
         self.base = f"http://127.0.0.1:{port}"
         self.log = open(self.tmp / "lab.log", "w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
-             f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={LAB_TOKEN}",
-             f"--ServerApp.root_dir={self.root}", "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
-             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.extension_manager=readonly",
-             f"--LabApp.workspaces_dir={self.tmp / 'ws'}"],
-            env=env, cwd=self.root, stdout=self.log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "jupyterlab",
+                "--no-browser",
+                "--allow-root",
+                "--ServerApp.ip=127.0.0.1",
+                f"--ServerApp.port={port}",
+                "--ServerApp.port_retries=0",
+                f"--IdentityProvider.token={LAB_TOKEN}",
+                f"--ServerApp.root_dir={self.root}",
+                "--LabApp.expose_app_in_browser=True",
+                "--LabApp.news_url=None",
+                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                "--LabApp.extension_manager=readonly",
+                f"--LabApp.workspaces_dir={self.tmp / 'ws'}",
+            ],
+            env=env,
+            cwd=self.root,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 120
         while True:
             try:
@@ -97,7 +130,7 @@ class Lab:
                     break
             except OSError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((self.tmp / "lab.log").read_text()[-2000:])
+                    raise RuntimeError((self.tmp / "lab.log").read_text()[-2000:]) from None
                 time.sleep(0.2)
 
     def notebook(self, *cells: str) -> str:
@@ -109,13 +142,20 @@ class Lab:
         return name
 
     def close_sessions(self):
-        req = urllib.request.Request(f"{self.base}/api/sessions", headers={"Authorization": f"token {LAB_TOKEN}"})
+        req = urllib.request.Request(
+            f"{self.base}/api/sessions", headers={"Authorization": f"token {LAB_TOKEN}"}
+        )
         with urllib.request.urlopen(req, timeout=10) as r:
             sessions = json.loads(r.read())
         for s in sessions:
-            urllib.request.urlopen(urllib.request.Request(
-                f"{self.base}/api/sessions/{s['id']}", method="DELETE",
-                headers={"Authorization": f"token {LAB_TOKEN}"}), timeout=10).close()
+            urllib.request.urlopen(
+                urllib.request.Request(
+                    f"{self.base}/api/sessions/{s['id']}",
+                    method="DELETE",
+                    headers={"Authorization": f"token {LAB_TOKEN}"},
+                ),
+                timeout=10,
+            ).close()
 
     def stop(self):
         self.proc.terminate()

@@ -31,7 +31,8 @@ import requests
 from oda_widgets.products import ProductCollection
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "products"))
-from _products_helpers import mosaic_products  # noqa: E402  (the tests' ISGRI-like mosaic)
+from _products_helpers import mosaic_products
+
 from oda_widgets.products.wire import loads_response
 
 GOAL = 7.0
@@ -41,12 +42,18 @@ def response_bytes(n: int) -> bytes:
     products = {
         **mosaic_products(n, seed=n),
         "analysis_parameters": {"instrument": "isgri", "product_type": "isgri_image", "token": None},
-        "job_id": "0123456789abcdef", "session_id": "SESSION", "input_prod_list": ["066500220010.001"],
+        "job_id": "0123456789abcdef",
+        "session_id": "SESSION",
+        "input_prod_list": ["066500220010.001"],
     }
-    body = {"query_status": "done", "job_status": "done", "session_id": "SESSION",
-            "exit_status": {"status": 0, "message": "", "error_message": "", "debug_message": ""},
-            "job_monitor": {"job_id": "0123456789abcdef", "session_id": "SESSION", "status": "done"},
-            "products": products}
+    body = {
+        "query_status": "done",
+        "job_status": "done",
+        "session_id": "SESSION",
+        "exit_status": {"status": 0, "message": "", "error_message": "", "debug_message": ""},
+        "job_monitor": {"job_id": "0123456789abcdef", "session_id": "SESSION", "status": "done"},
+        "products": products,
+    }
     return json.dumps(body).encode()
 
 
@@ -104,13 +111,16 @@ def main(argv=None) -> int:
         content = response_bytes(n)
         # the two decoders must agree before their speed means anything
         a, b = ours(content), oda_api(content)
-        assert np.array_equal(a.mosaic.images["SIGNIFICANCE"], b.mosaic_image_0_mosaic.data_unit[4].data,
-                              equal_nan=True)
+        assert np.array_equal(
+            a.mosaic.images["SIGNIFICANCE"], b.mosaic_image_0_mosaic.data_unit[4].data, equal_nan=True
+        )
         del a, b
         t_ours = best_time(ours, content, args.repeat)
         t_oda = best_time(oda_api, content, max(1, args.repeat - 1))
         ratio = t_oda / t_ours
-        print(f"{n:>5}² {len(content) / 1e6:>8.1f}MB {t_ours:>8.3f}s {t_oda:>8.3f}s {ratio:>6.1f}×", flush=True)
+        print(
+            f"{n:>5}² {len(content) / 1e6:>8.1f}MB {t_ours:>8.3f}s {t_oda:>8.3f}s {ratio:>6.1f}×", flush=True
+        )
         del content
     if ratio is not None:
         verdict = "meets" if ratio >= GOAL else "MISSES"

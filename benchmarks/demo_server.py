@@ -28,7 +28,7 @@ import psutil
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import start_demo  # noqa: E402
+from _harness import start_demo
 
 GOALS = {"mosaic_r15_s": 3.0, "spi_acs_day_s": 10.0, "concurrent_50_s": 30.0, "peak_rss_mb": 1500.0}
 
@@ -63,8 +63,11 @@ def until_done(session: requests.Session, url: str, params: dict, latencies: lis
         if body["query_status"] in ("done", "failed"):
             assert body["query_status"] == "done", body["exit_status"]
             return time.perf_counter() - t0, r
-        params.update(query_status=body["query_status"], job_id=body["job_monitor"]["job_id"],
-                      session_id=body["session_id"])
+        params.update(
+            query_status=body["query_status"],
+            job_id=body["job_monitor"]["job_id"],
+            session_id=body["session_id"],
+        )
         time.sleep(0.02)
 
 
@@ -80,38 +83,65 @@ def main() -> None:
         s = requests.Session()
         print("isgri_image, 50 ScWs over 2017:")
         for radius in (8, 15, 25):
-            params = dict(instrument="isgri", product_type="isgri_image", T1="2017-01-01T00:00:00",
-                          T2="2017-12-31T00:00:00", radius=str(radius), max_pointings="50")
+            params = dict(
+                instrument="isgri",
+                product_type="isgri_image",
+                T1="2017-01-01T00:00:00",
+                T2="2017-12-31T00:00:00",
+                radius=str(radius),
+                max_pointings="50",
+            )
             seconds, r = until_done(s, url, params)
             body = r.json()
             side = body["products"]["numpy_data_product_list"][0]["data_unit_list"][2]["header"]["NAXIS1"]
-            print(f"  radius {radius:2d} deg: {seconds:6.2f} s  mosaic {side}x{side} px  "
-                  f"response {len(r.content) / 1e6:6.1f} MB")
+            print(
+                f"  radius {radius:2d} deg: {seconds:6.2f} s  mosaic {side}x{side} px  "
+                f"response {len(r.content) / 1e6:6.1f} MB"
+            )
             figures[f"mosaic_r{radius}_s"] = seconds
 
-        params = dict(instrument="spi_acs", product_type="spi_acs_lc", T1="2017-03-06T00:00:00",
-                      T2="2017-03-07T00:00:00", time_bin="0.05")
+        params = dict(
+            instrument="spi_acs",
+            product_type="spi_acs_lc",
+            T1="2017-03-06T00:00:00",
+            T2="2017-03-07T00:00:00",
+            time_bin="0.05",
+        )
         seconds, r = until_done(s, url, params)
         rows = r.json()["products"]["numpy_data_product_list"][0]["data_unit_list"][1]["header"]["NAXIS2"]
-        print(f"spi_acs_lc, one day at 0.05 s: {seconds:6.2f} s  {rows} rows  "
-              f"response {len(r.content) / 1e6:6.1f} MB")
+        print(
+            f"spi_acs_lc, one day at 0.05 s: {seconds:6.2f} s  {rows} rows  "
+            f"response {len(r.content) / 1e6:6.1f} MB"
+        )
         figures["spi_acs_day_s"] = seconds
 
         latencies: list[float] = []
 
         def one(i: int) -> float:
             with requests.Session() as sess:
-                return until_done(sess, url, dict(instrument="isgri", product_type="isgri_image",
-                                                  T1="2017-03-01T00:00:00", T2="2017-03-20T00:00:00",
-                                                  E2_keV=str(40 + i), max_pointings="10"), latencies)[0]
+                return until_done(
+                    sess,
+                    url,
+                    dict(
+                        instrument="isgri",
+                        product_type="isgri_image",
+                        T1="2017-03-01T00:00:00",
+                        T2="2017-03-20T00:00:00",
+                        E2_keV=str(40 + i),
+                        max_pointings="10",
+                    ),
+                    latencies,
+                )[0]
 
         t0 = time.perf_counter()
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
             per_job = list(pool.map(one, range(args.jobs)))
         wall = time.perf_counter() - t0
         p99 = statistics.quantiles(latencies, n=100)[98]
-        print(f"{args.jobs} concurrent isgri_image jobs: {wall:6.2f} s wall, per job median "
-              f"{statistics.median(per_job):.2f} s, {len(latencies)} requests, p99 latency {p99 * 1000:.0f} ms")
+        print(
+            f"{args.jobs} concurrent isgri_image jobs: {wall:6.2f} s wall, per job median "
+            f"{statistics.median(per_job):.2f} s, {len(latencies)} requests, p99 latency {p99 * 1000:.0f} ms"
+        )
         figures["concurrent_50_s"] = wall
     finally:
         rss.running = False

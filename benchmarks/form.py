@@ -44,7 +44,8 @@ def main() -> None:
     from oda_widgets.client.description import parse_description
     from oda_widgets.demo.instruments import meta_data
     from oda_widgets.form import QueryForm
-    Time("2017-03-06T13:26:48", scale="utc").mjd  # astropy's first-use set-up, once per kernel
+
+    _ = Time("2017-03-06T13:26:48", scale="utc").mjd  # astropy's first-use set-up, once per kernel
     print(f"imports and astropy warm-up (once per kernel): {(time.perf_counter() - t0) * 1000:.0f} ms")
 
     payload = meta_data("isgri", None)

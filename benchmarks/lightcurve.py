@@ -23,10 +23,9 @@ import statistics
 import sys
 from pathlib import Path
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # the shared Lab/websocket-counter set-up of the browser benchmarks
-from _harness import Lab, lab_page, open_notebook  # noqa: E402
+from _harness import Lab, lab_page, open_notebook
 
 SETUP = """\
 import time, numpy as np, ipywidgets as w
@@ -100,7 +99,9 @@ def bench(page, lab: Lab, n: int, columns: int, debounce: float) -> dict:
         page.mouse.wheel(0, -300)
         page.wait_for_function(
             "(n) => +document.querySelector('.bench-status').innerText.match(/redraws=(\\d+)/)[1] > n",
-            arg=redraws, timeout=60_000)
+            arg=redraws,
+            timeout=60_000,
+        )
         page.wait_for_timeout(800)  # the line message follows the status; let every frame land
         wheel = page.evaluate("() => window.__lc.wheel[0]")
         last = page.evaluate("() => window.__lc.d[window.__lc.d.length - 1]")
@@ -109,9 +110,17 @@ def bench(page, lab: Lab, n: int, columns: int, debounce: float) -> dict:
         rx_zoom.append(page.evaluate("() => window.__wsBytes.rx") - before)
     points = int(page.locator(".bench-status").inner_text().split("points=")[1].split()[0])
     lab.close_sessions()
-    return {"n": n, "first_ms": first, "build_ms": build, "zoom_ms": statistics.median(zooms),
-            "zoom_kernel_ms": statistics.median(kernels), "rx_first": rx_first,
-            "rx_zoom": statistics.median(rx_zoom), "raw": 24 * n, "points": points}
+    return {
+        "n": n,
+        "first_ms": first,
+        "build_ms": build,
+        "zoom_ms": statistics.median(zooms),
+        "zoom_kernel_ms": statistics.median(kernels),
+        "rx_first": rx_first,
+        "rx_zoom": statistics.median(rx_zoom),
+        "raw": 24 * n,
+        "points": points,
+    }
 
 
 def main() -> None:
@@ -121,16 +130,23 @@ def main() -> None:
     ap.add_argument("--debounce", type=float, default=0.02, help="LightCurveView debounce in seconds")
     args = ap.parse_args()
     with lab_page(f"({OBSERVE})()") as (lab, page):
-        print(f"{'mode':>9} {'points':>10} {'first draw':>11} {'(build)':>9} {'zoom':>9} {'(kernel)':>9} "
-              f"{'bytes first':>12} {'bytes/zoom':>11} {'full f64':>11} {'drawn':>6}")
-        runs = [("decimated", n, 1000) for n in args.sizes] + [("all", n, 10 ** 9) for n in args.full]
+        print(
+            f"{'mode':>9} {'points':>10} {'first draw':>11} {'(build)':>9} {'zoom':>9} {'(kernel)':>9} "
+            f"{'bytes first':>12} {'bytes/zoom':>11} {'full f64':>11} {'drawn':>6}"
+        )
+        runs = [("decimated", n, 1000) for n in args.sizes] + [("all", n, 10**9) for n in args.full]
         for mode, n, columns in runs:
             r = bench(page, lab, n, columns, args.debounce)
-            print(f"{mode:>9} {n:>10,} {r['first_ms']:>8.0f} ms {r['build_ms']:>6.0f} ms "
-                  f"{r['zoom_ms']:>6.0f} ms {r['zoom_kernel_ms']:>6.1f} ms {r['rx_first']:>12,} "
-                  f"{r['rx_zoom']:>11,} {r['raw']:>11,} {r['points']:>6}", flush=True)
-        print(f"goals: 10^6 points first draw < 1 s, zoom < 100 ms (zoom includes the {args.debounce * 1e3:.0f} ms "
-              "debounce)")
+            print(
+                f"{mode:>9} {n:>10,} {r['first_ms']:>8.0f} ms {r['build_ms']:>6.0f} ms "
+                f"{r['zoom_ms']:>6.0f} ms {r['zoom_kernel_ms']:>6.1f} ms {r['rx_first']:>12,} "
+                f"{r['rx_zoom']:>11,} {r['raw']:>11,} {r['points']:>6}",
+                flush=True,
+            )
+        print(
+            f"goals: 10^6 points first draw < 1 s, zoom < 100 ms (zoom includes the {args.debounce * 1e3:.0f} ms "
+            "debounce)"
+        )
 
 
 if __name__ == "__main__":

@@ -18,9 +18,8 @@ import statistics
 import sys
 from pathlib import Path
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import ROOT, Lab, lab_page, open_notebook  # noqa: E402
+from _harness import ROOT, Lab, lab_page, open_notebook
 
 MOSAIC_CELL = """\
 import numpy as np
@@ -81,8 +80,11 @@ SLIDER = """async (value) => {
 
 def bench_mosaic(page, lab: Lab, n: int) -> dict:
     rx0 = open_notebook(page, lab, lab.notebook(MOSAIC_CELL.format(n=n)))
-    page.wait_for_function("() => { const r = document.querySelector('[data-testid=mosaic-root]');"
-                           " return r && r.dataset.firstDrawMs; }", timeout=120_000)
+    page.wait_for_function(
+        "() => { const r = document.querySelector('[data-testid=mosaic-root]');"
+        " return r && r.dataset.firstDrawMs; }",
+        timeout=120_000,
+    )
     page.wait_for_timeout(1000)
     rx = page.evaluate("() => window.__wsBytes.rx") - rx0
     root = page.locator("[data-testid=mosaic-root]")
@@ -92,12 +94,21 @@ def bench_mosaic(page, lab: Lab, n: int) -> dict:
     for stretch in ["sqrt", "log", "asinh", "linear", "sqrt", "log"]:
         draws = int(root.get_attribute("data-draws"))
         page.select_option("[data-testid=mosaic-stretch]", stretch)
-        page.wait_for_function(f"() => +document.querySelector('[data-testid=mosaic-root]').dataset.draws > {draws}")
+        page.wait_for_function(
+            f"() => +document.querySelector('[data-testid=mosaic-root]').dataset.draws > {draws}"
+        )
         times.append(float(root.get_attribute("data-last-draw-ms")))
     esm = len((ROOT / "js" / "mosaic.js").read_bytes()) + len((ROOT / "js" / "mosaic.css").read_bytes())
     lab.close_sessions()
-    return {"n": n, "first_draw_ms": first, "restretch_ms": statistics.median(times[1:]),
-            "rx_bytes": rx, "raw_bytes": n * n * 4, "first_steps": first_steps, "front_end_code_bytes": esm}
+    return {
+        "n": n,
+        "first_draw_ms": first,
+        "restretch_ms": statistics.median(times[1:]),
+        "rx_bytes": rx,
+        "raw_bytes": n * n * 4,
+        "first_steps": first_steps,
+        "front_end_code_bytes": esm,
+    }
 
 
 def bench_slider(page, lab: Lab, rows: int) -> dict:
@@ -107,11 +118,16 @@ def bench_slider(page, lab: Lab, rows: int) -> dict:
     idle = statistics.median(page.evaluate(IDLE_FRAME) for _ in range(9))
     results = [page.evaluate(SLIDER, v) for v in (1, 2, 3, 4, 6, 8, 10, 0.5, 5)]
     lab.close_sessions()
-    return {"rows": rows, "idle_frame_ms": idle, "slider_sync_ms": statistics.median(r["sync"] for r in results),
-            "slider_frame_ms": statistics.median(r["frame"] for r in results),
-            "table_ms": statistics.median(r["table"] for r in results),
-            "overlay_ms": statistics.median(r["overlay"] for r in results),
-            "overlays_at_cut_1": results[0]["overlays"], "overlays_at_cut_10": results[6]["overlays"]}
+    return {
+        "rows": rows,
+        "idle_frame_ms": idle,
+        "slider_sync_ms": statistics.median(r["sync"] for r in results),
+        "slider_frame_ms": statistics.median(r["frame"] for r in results),
+        "table_ms": statistics.median(r["table"] for r in results),
+        "overlay_ms": statistics.median(r["overlay"] for r in results),
+        "overlays_at_cut_1": results[0]["overlays"],
+        "overlays_at_cut_10": results[6]["overlays"],
+    }
 
 
 def main() -> None:
@@ -120,23 +136,31 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=5000)
     args = ap.parse_args()
     with lab_page() as (lab, page):
-        print(f"{'mosaic':>8} {'first draw':>11} {'re-stretch':>11} {'bytes rx':>11} {'raw':>11} {'rx/raw':>7}")
+        print(
+            f"{'mosaic':>8} {'first draw':>11} {'re-stretch':>11} {'bytes rx':>11} {'raw':>11} {'rx/raw':>7}"
+        )
         r = None
         for n in args.sizes:
             r = bench_mosaic(page, lab, n)
-            print(f"{n:>5}²  {r['first_draw_ms']:>8.1f} ms {r['restretch_ms']:>8.1f} ms "
-                  f"{r['rx_bytes']:>11,} {r['raw_bytes']:>11,} {r['rx_bytes'] / r['raw_bytes']:>7.3f}  "
-                  f"first draw steps (ms): {r['first_steps']}")
+            print(
+                f"{n:>5}²  {r['first_draw_ms']:>8.1f} ms {r['restretch_ms']:>8.1f} ms "
+                f"{r['rx_bytes']:>11,} {r['raw_bytes']:>11,} {r['rx_bytes'] / r['raw_bytes']:>7.3f}  "
+                f"first draw steps (ms): {r['first_steps']}"
+            )
         if r:
-            print(f"(rx includes the front-end module sent with each view: {r['front_end_code_bytes']:,} bytes, "
-                  "and Lab's own kernel messages)")
+            print(
+                f"(rx includes the front-end module sent with each view: {r['front_end_code_bytes']:,} bytes, "
+                "and Lab's own kernel messages)"
+            )
         print("goals: 2000² first draw < 150 ms, re-stretch < 60 ms, bytes <= 1.05 × raw")
         s = bench_slider(page, lab, args.rows)
-        print(f"slider on {s['rows']:,} rows (linked mosaic overlays): {s['slider_sync_ms']:.1f} ms in the "
-              f"handler, {s['slider_frame_ms']:.1f} ms to the next painted frame (an idle frame takes "
-              f"{s['idle_frame_ms']:.1f} ms; goal < 50 ms); overlays "
-              f"{s['overlays_at_cut_1']} at σ≥1, {s['overlays_at_cut_10']} at σ≥10; of which table "
-              f"{s['table_ms']:.1f} ms, overlays {s['overlay_ms']:.1f} ms")
+        print(
+            f"slider on {s['rows']:,} rows (linked mosaic overlays): {s['slider_sync_ms']:.1f} ms in the "
+            f"handler, {s['slider_frame_ms']:.1f} ms to the next painted frame (an idle frame takes "
+            f"{s['idle_frame_ms']:.1f} ms; goal < 50 ms); overlays "
+            f"{s['overlays_at_cut_1']} at σ≥1, {s['overlays_at_cut_10']} at σ≥10; of which table "
+            f"{s['table_ms']:.1f} ms, overlays {s['overlay_ms']:.1f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import psutil
 from jupyter_client.manager import start_new_kernel
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import start_demo  # noqa: E402
+from _harness import start_demo
 
 LATENCY_GOAL_MS = 50.0
 CPU_GOAL_PERCENT = 2.0
@@ -93,8 +93,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--jobs", type=int, default=20)
     ap.add_argument("--seconds", type=float, default=30.0, help="CPU measurement window")
-    ap.add_argument("--speed", type=float, default=0.01,
-                    help="demo speed; the default keeps every job running through the measurement")
+    ap.add_argument(
+        "--speed",
+        type=float,
+        default=0.01,
+        help="demo speed; the default keeps every job running through the measurement",
+    )
     args = ap.parse_args()
 
     demo, url = start_demo(args.speed)
@@ -124,8 +128,11 @@ board
         time.sleep(1.0)
         load_lat = latencies(kc, 60, 0.25)
         load_cpu = cpu_percent(kproc, args.seconds, kc)
-        _, out = run(kc, "import json; print(json.dumps({'counts': board.counts(), "
-                         "'polls': board.poller.polls, 'max_in_flight': board.poller.max_in_flight}))")
+        _, out = run(
+            kc,
+            "import json; print(json.dumps({'counts': board.counts(), "
+            "'polls': board.poller.polls, 'max_in_flight': board.poller.max_in_flight}))",
+        )
         info = json.loads(out[-1])
         polls_per_s = info["polls"] / (args.seconds + len(load_lat) * 0.25 + 2)
     finally:
@@ -139,15 +146,23 @@ board
     print(f"  trivial cell latency, idle kernel : {describe(base_lat)}")
     print(f"  trivial cell latency, {args.jobs} jobs    : {describe(load_lat)}")
     print(f"  kernel CPU, idle kernel           : {base_cpu:.2f} %")
-    print(f"  kernel CPU, {args.jobs} jobs polling   : {load_cpu:.2f} %  "
-          f"(polling adds {load_cpu - base_cpu:+.2f} %)")
-    print(f"  polls sent {info['polls']} (~{polls_per_s:.1f}/s), max requests in flight "
-          f"{info['max_in_flight']}, states at the end {info['counts']}")
+    print(
+        f"  kernel CPU, {args.jobs} jobs polling   : {load_cpu:.2f} %  "
+        f"(polling adds {load_cpu - base_cpu:+.2f} %)"
+    )
+    print(
+        f"  polls sent {info['polls']} (~{polls_per_s:.1f}/s), max requests in flight "
+        f"{info['max_in_flight']}, states at the end {info['counts']}"
+    )
     median = statistics.median(load_lat)
-    print(f"  latency ratio to goal: {median / LATENCY_GOAL_MS:.2f} (median {median:.1f} ms / "
-          f"{LATENCY_GOAL_MS:.0f} ms)")
-    print(f"  CPU ratio to goal    : {(load_cpu - base_cpu) / CPU_GOAL_PERCENT:.2f} "
-          f"({load_cpu - base_cpu:.2f} % / {CPU_GOAL_PERCENT:.0f} %)")
+    print(
+        f"  latency ratio to goal: {median / LATENCY_GOAL_MS:.2f} (median {median:.1f} ms / "
+        f"{LATENCY_GOAL_MS:.0f} ms)"
+    )
+    print(
+        f"  CPU ratio to goal    : {(load_cpu - base_cpu) / CPU_GOAL_PERCENT:.2f} "
+        f"({load_cpu - base_cpu:.2f} % / {CPU_GOAL_PERCENT:.0f} %)"
+    )
     ok = median < LATENCY_GOAL_MS and load_cpu - base_cpu < CPU_GOAL_PERCENT
     print("  goals met" if ok else "  GOALS MISSED")
     return 0 if ok else 1

@@ -15,8 +15,9 @@ class OdaError(Exception):
 
     status_code: int | None = None
 
-    def __init__(self, message: str, *, details: dict[str, Any] | None = None,
-                 status_code: int | None = None):
+    def __init__(
+        self, message: str, *, details: dict[str, Any] | None = None, status_code: int | None = None
+    ):
         super().__init__(message)
         self.message = message
         self.details = dict(details or {})
@@ -100,6 +101,14 @@ class InvalidParameter(OdaError, ValueError):
 
 
 __all__ = [
-    "OdaError", "RequestNotUnderstood", "Unauthorized", "TokenExpired", "AnalysisFailed",
-    "DispatcherUnavailable", "ServerError", "Redirected", "UnsafePayload", "InvalidParameter",
+    "OdaError",
+    "RequestNotUnderstood",
+    "Unauthorized",
+    "TokenExpired",
+    "AnalysisFailed",
+    "DispatcherUnavailable",
+    "ServerError",
+    "Redirected",
+    "UnsafePayload",
+    "InvalidParameter",
 ]

@@ -68,8 +68,9 @@ class ResultsView(widgets.VBox):
         yield self._specialised("light_curves", "Light curves", "light_curve", list(_get(c, "light_curves")))
         if mosaic is not None or catalog is not None:
             yield self._mosaic(mosaic, catalog)
-        yield self._specialised("spectra", "Spectra", "spectrum", list(_get(c, "spectra")),
-                                energy_band=_energy_band(c))
+        yield self._specialised(
+            "spectra", "Spectra", "spectrum", list(_get(c, "spectra")), energy_band=_energy_band(c)
+        )
         yield self._simple("tables", "Tables", list(_get(c, "tables")), table_html)
         yield self._simple("pictures", "Pictures", list(_get(c, "pictures")), picture_widget)
         yield self._simple("texts", "Texts", list(_get(c, "texts")), text_widget)
@@ -109,9 +110,13 @@ class ResultsView(widgets.VBox):
         table = None
         if catalog is not None:
             params = dict(getattr(c, "analysis_parameters", None) or {})
-            table_views = self._build("catalog", catalog, dispatcher=self.dispatcher,
-                                      analysis_parameters=params,
-                                      instrument=getattr(c, "instrument", None) or params.get("instrument"))
+            table_views = self._build(
+                "catalog",
+                catalog,
+                dispatcher=self.dispatcher,
+                analysis_parameters=params,
+                instrument=getattr(c, "instrument", None) or params.get("instrument"),
+            )
             self.views["catalog"] = table_views
             table = table_views[0] if len(table_views) == 1 else None
         if mosaic is not None:
@@ -170,8 +175,9 @@ def table_html(table, max_rows: int = MAX_TABLE_ROWS) -> widgets.HTML:
     more = f"<div><i>… {n - max_rows} more rows (of {n})</i></div>" if n > max_rows else ""
     name = _name(table)
     title = f"<b>{html.escape(name)}</b>" if name else ""
-    w = widgets.HTML(f'{title}<div class="oda-results-table" style="max-height:400px;overflow:auto">'
-                     f"{body}</div>{more}")
+    w = widgets.HTML(
+        f'{title}<div class="oda-results-table" style="max-height:400px;overflow:auto">{body}</div>{more}'
+    )
     w.add_class("oda-results-table")
     return w
 
@@ -206,17 +212,23 @@ def generic_view(product, name: str | None = None) -> widgets.HTML:
             shape = getattr(hdu, "shape", None) or ()
             if getattr(hdu, "columns", None) is not None:
                 detail = f"{len(hdu.data) if hdu.data is not None else 0} rows; columns: " + ", ".join(
-                    hdu.columns.names)
+                    hdu.columns.names
+                )
             elif hdu.data is not None:
                 detail = f"{'×'.join(str(s) for s in shape)} {hdu.data.dtype.name}"
                 if "IMATYPE" in hdu.header:  # INTEGRAL mosaics: which of the four images this is
                     detail += f" ({hdu.header['IMATYPE']})"
             else:
                 detail = "no data"
-            rows.append(f"<tr><td>{i}</td><td>{html.escape(hdu.name)}</td><td>{kind}</td>"
-                        f"<td>{html.escape(detail)}</td></tr>")
-        body = ("<table><tr><th>#</th><th>name</th><th>type</th><th>content</th></tr>"
-                + "".join(rows) + "</table>")
+            rows.append(
+                f"<tr><td>{i}</td><td>{html.escape(hdu.name)}</td><td>{kind}</td>"
+                f"<td>{html.escape(detail)}</td></tr>"
+            )
+        body = (
+            "<table><tr><th>#</th><th>name</th><th>type</th><th>content</th></tr>"
+            + "".join(rows)
+            + "</table>"
+        )
     else:
         try:
             t = _as_table(product)
@@ -228,7 +240,9 @@ def generic_view(product, name: str | None = None) -> widgets.HTML:
     meta = getattr(product, "meta_data", None)
     meta_html = ""
     if isinstance(meta, dict) and meta:
-        items = "".join(f"<li>{html.escape(str(k))}: {html.escape(_short_repr(v))}</li>" for k, v in meta.items())
+        items = "".join(
+            f"<li>{html.escape(str(k))}: {html.escape(_short_repr(v))}</li>" for k, v in meta.items()
+        )
         meta_html = f"<ul>{items}</ul>"
     w = widgets.HTML(f"<b>{html.escape(label)}</b>{meta_html}{body}")
     w.add_class("oda-results-generic")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -46,8 +45,11 @@ def free_port() -> int:
 
 def real_token(sub: str = "tester@example.org", roles: str = "general", ttl: float = 3600) -> str:
     """An HS256 JWT the real test dispatcher accepts (signed with its public test secret)."""
-    return jwt.encode({"sub": sub, "email": sub, "name": "Test User", "roles": roles,
-                       "exp": int(time.time() + ttl)}, REAL_SECRET, algorithm="HS256")
+    return jwt.encode(
+        {"sub": sub, "email": sub, "name": "Test User", "roles": roles, "exp": int(time.time() + ttl)},
+        REAL_SECRET,
+        algorithm="HS256",
+    )
 
 
 class RealDispatcher:
@@ -62,8 +64,10 @@ class RealDispatcher:
         py = DISPATCHER_VENV / "bin" / "python"
         script = DISPATCHER_VENV / "bin" / "run_osa_cdci_server.py"
         if not script.exists():
-            raise RuntimeError(f"the real dispatcher is not installed in {DISPATCHER_VENV}: run .ci/run "
-                               "(it creates that venv per ../shared/REAL_DISPATCHER.md)")
+            raise RuntimeError(
+                f"the real dispatcher is not installed in {DISPATCHER_VENV}: run .ci/run "
+                "(it creates that venv per ../shared/REAL_DISPATCHER.md)"
+            )
         cmd = [str(py), str(script), "-conf_file", str(conf)] + (["-multithread"] if multithread else [])
         self.log_path = rundir / "dispatcher.log"
         self._log = open(self.log_path, "w")
@@ -74,8 +78,12 @@ class RealDispatcher:
             if self.proc.poll() is not None:
                 raise RuntimeError("real dispatcher exited:\n" + self.log_path.read_text()[-3000:])
             try:
-                if requests.get(f"{self.url}/api/instr-list", params={"instrument": "mock"},
-                                timeout=2).status_code == 200:
+                if (
+                    requests.get(
+                        f"{self.url}/api/instr-list", params={"instrument": "mock"}, timeout=2
+                    ).status_code
+                    == 200
+                ):
                     break
             except requests.RequestException:
                 pass
@@ -93,9 +101,15 @@ class RealDispatcher:
             f.write_text(state)
 
     def call_back(self, job_id: str, session_id: str, action: str, **extra) -> None:
-        params = {"job_id": job_id, "session_id": session_id, "instrument_name": "empty-async",
-                  "action": action, "node_id": extra.pop("node_id", "node_0"),
-                  "message": extra.pop("message", action), **extra}
+        params = {
+            "job_id": job_id,
+            "session_id": session_id,
+            "instrument_name": "empty-async",
+            "action": action,
+            "node_id": extra.pop("node_id", "node_0"),
+            "message": extra.pop("message", action),
+            **extra,
+        }
         r = requests.get(f"{self.url}/call_back", params=params, timeout=10)
         r.raise_for_status()
 

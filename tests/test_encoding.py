@@ -67,7 +67,9 @@ def test_round_trip_through_decode():
 
 def test_scw_list_as_comma_text():
     assert decode_params({"scw_list": ["066500220010.001, 066500230010.001"]})["scw_list"] == [
-        "066500220010.001", "066500230010.001"]
+        "066500220010.001",
+        "066500230010.001",
+    ]
     assert decode_params({"scw_list": [NUL]})["scw_list"] is None
 
 

@@ -12,9 +12,22 @@ def test_top_level_import_does_not_load_the_widgets():
     assert out.split() == ["False", "False"]
 
 
-@pytest.mark.parametrize("name", ["Explorer", "QueryForm", "JobStatus", "JobBoard", "LightCurveView",
-                                  "SpectrumView", "MosaicView", "CatalogTable", "results_view",
-                                  "Dispatcher", "Job"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Explorer",
+        "QueryForm",
+        "JobStatus",
+        "JobBoard",
+        "LightCurveView",
+        "SpectrumView",
+        "MosaicView",
+        "CatalogTable",
+        "results_view",
+        "Dispatcher",
+        "Job",
+    ],
+)
 def test_each_export_is_the_class_of_its_feature_module(name):
     import importlib
 
@@ -29,4 +42,4 @@ def test_unknown_names_raise_attribute_error():
     import oda_widgets
 
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
-        oda_widgets.Nope  # noqa: B018
+        oda_widgets.Nope

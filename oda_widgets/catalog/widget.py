@@ -9,7 +9,8 @@ without a browser gives the same answers.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import anywidget
 import numpy as np
@@ -42,8 +43,11 @@ def as_catalog(obj: Any) -> Catalog:
     inner = getattr(obj, "catalog", None)
     if inner is not None and inner is not obj:
         return as_catalog(inner)
-    raise InvalidParameter(f"cannot show a {type(obj).__name__} as a catalog: give a Catalog, an astropy "
-                           "Table or the dispatcher's catalog dict", parameter="catalog")
+    raise InvalidParameter(
+        f"cannot show a {type(obj).__name__} as a catalog: give a Catalog, an astropy "
+        "Table or the dispatcher's catalog dict",
+        parameter="catalog",
+    )
 
 
 def _wire_column(col) -> list:
@@ -96,9 +100,18 @@ class CatalogTable(anywidget.AnyWidget):
     status = traitlets.Unicode("").tag(sync=True)
     height = traitlets.Int(300).tag(sync=True)
 
-    def __init__(self, catalog: Any, *, dispatcher=None, analysis_parameters: Mapping | None = None,
-                 instrument: str | None = None, min_significance: float | None = DEFAULT_MIN_SIGNIFICANCE,
-                 exclude_new: bool = True, height: int = 300, **kwargs):
+    def __init__(
+        self,
+        catalog: Any,
+        *,
+        dispatcher=None,
+        analysis_parameters: Mapping | None = None,
+        instrument: str | None = None,
+        min_significance: float | None = DEFAULT_MIN_SIGNIFICANCE,
+        exclude_new: bool = True,
+        height: int = 300,
+        **kwargs,
+    ):
         self.catalog = as_catalog(catalog)
         t = self.catalog.table
         self.dispatcher = dispatcher
@@ -106,8 +119,9 @@ class CatalogTable(anywidget.AnyWidget):
             # a product collection carries the parameters of the image request
             analysis_parameters = getattr(catalog, "analysis_parameters", None)
         self.analysis_parameters = dict(analysis_parameters or {})
-        self.instrument = (instrument or self.analysis_parameters.get("instrument")
-                           or getattr(catalog, "instrument", None))
+        self.instrument = (
+            instrument or self.analysis_parameters.get("instrument") or getattr(catalog, "instrument", None)
+        )
         #: the last follow-up job started from this table (spectrum / light curves)
         self.last_job = None
         has_sig = "significance" in t.colnames
@@ -115,15 +129,25 @@ class CatalogTable(anywidget.AnyWidget):
             sig = np.asarray(t["significance"], dtype=float)
             finite = sig[np.isfinite(sig)]
             lo = float(min(finite.min(), 0.0)) if finite.size else 0.0
-            hi = float(max(finite.max(), DEFAULT_MIN_SIGNIFICANCE)) if finite.size else DEFAULT_MIN_SIGNIFICANCE
+            hi = (
+                float(max(finite.max(), DEFAULT_MIN_SIGNIFICANCE))
+                if finite.size
+                else DEFAULT_MIN_SIGNIFICANCE
+            )
         else:
             lo, hi = 0.0, 1.0
             min_significance = None
         data = {"names": list(t.colnames), "columns": [_wire_column(t[c]) for c in t.colnames]}
-        super().__init__(table_data=data, significance_range=[lo, hi], height=height,
-                         min_significance=min_significance, exclude_new_sources=bool(exclude_new),
-                         significance_column="significance" if has_sig else "",
-                         name_column="src_names" if "src_names" in t.colnames else "", **kwargs)
+        super().__init__(
+            table_data=data,
+            significance_range=[lo, hi],
+            height=height,
+            min_significance=min_significance,
+            exclude_new_sources=bool(exclude_new),
+            significance_column="significance" if has_sig else "",
+            name_column="src_names" if "src_names" in t.colnames else "",
+            **kwargs,
+        )
         self._refilter()
         self.on_msg(self._on_front_end_msg)
 
@@ -135,8 +159,11 @@ class CatalogTable(anywidget.AnyWidget):
             sig = np.asarray(t[self.significance_column], dtype=float)
             with np.errstate(invalid="ignore"):
                 keep &= sig >= float(self.min_significance)
-        names = [str(n.decode() if isinstance(n, bytes) else n) for n in t[self.name_column]] \
-            if self.name_column else [""] * len(t)
+        names = (
+            [str(n.decode() if isinstance(n, bytes) else n) for n in t[self.name_column]]
+            if self.name_column
+            else [""] * len(t)
+        )
         if self.exclude_new_sources:
             keep &= np.array(["NEW" not in n for n in names], dtype=bool)
         needle = self.search_text.strip().lower()
@@ -162,17 +189,19 @@ class CatalogTable(anywidget.AnyWidget):
             self.selected_ids = [i for i in visible if i not in unchecked]
 
     # -- Python twins of the UI actions -----------------------------------------------------------
-    def set_min_significance(self, value: float | None) -> "CatalogTable":
+    def set_min_significance(self, value: float | None) -> CatalogTable:
         """Keep sources with ``significance >= value`` (None: no cut), as the slider does."""
         if value is not None:
             try:
                 value = float(value)
             except (TypeError, ValueError):
-                raise InvalidParameter(f"minimum significance must be a number, got {value!r}",
-                                       parameter="min_significance") from None
+                raise InvalidParameter(
+                    f"minimum significance must be a number, got {value!r}", parameter="min_significance"
+                ) from None
             if not math.isfinite(value):
-                raise InvalidParameter(f"minimum significance must be finite, got {value!r}",
-                                       parameter="min_significance")
+                raise InvalidParameter(
+                    f"minimum significance must be finite, got {value!r}", parameter="min_significance"
+                )
             lo, hi = self.significance_range
             if value < lo or value > hi:
                 # widen the slider so the state it shows is the state in effect
@@ -180,20 +209,21 @@ class CatalogTable(anywidget.AnyWidget):
         self.min_significance = value
         return self
 
-    def exclude_new(self, exclude: bool = True) -> "CatalogTable":
+    def exclude_new(self, exclude: bool = True) -> CatalogTable:
         """Hide sources whose name contains ``NEW`` (new detections), as the toggle does."""
         self.exclude_new_sources = bool(exclude)
         return self
 
-    def search(self, text: str) -> "CatalogTable":
+    def search(self, text: str) -> CatalogTable:
         """Show only sources whose name contains ``text`` (case-insensitive; empty: all)."""
         if not isinstance(text, str):
-            raise InvalidParameter(f"search text must be a string, got {type(text).__name__}",
-                                   parameter="search")
+            raise InvalidParameter(
+                f"search text must be a string, got {type(text).__name__}", parameter="search"
+            )
         self.search_text = text
         return self
 
-    def select(self, meta_ids: Iterable[int] | None) -> "CatalogTable":
+    def select(self, meta_ids: Iterable[int] | None) -> CatalogTable:
         """Tick exactly the rows whose ``meta_ID`` is in ``meta_ids`` (None: tick all rows).
 
         Rows hidden by the filter stay out of :attr:`selected` even when ticked.
@@ -241,12 +271,16 @@ class CatalogTable(anywidget.AnyWidget):
         from oda_widgets.client.job import Job
 
         if not self.instrument:
-            raise InvalidParameter("no instrument known for this catalog: give CatalogTable(..., "
-                                   "instrument='isgri') or the image's analysis_parameters",
-                                   parameter="instrument")
+            raise InvalidParameter(
+                "no instrument known for this catalog: give CatalogTable(..., "
+                "instrument='isgri') or the image's analysis_parameters",
+                parameter="instrument",
+            )
         if self.dispatcher is None:
-            raise OdaError("this table has no dispatcher: create it with CatalogTable(catalog, "
-                           "dispatcher=..., analysis_parameters=...) to run follow-up requests")
+            raise OdaError(
+                "this table has no dispatcher: create it with CatalogTable(catalog, "
+                "dispatcher=..., analysis_parameters=...) to run follow-up requests"
+            )
         product = f"{self.instrument}_{suffix}"
         job = Job(self.dispatcher, self.instrument, product, self.follow_up_parameters(product))
         if submit:
@@ -273,8 +307,10 @@ class CatalogTable(anywidget.AnyWidget):
         if suffix is None:
             raise InvalidParameter(f"kind must be 'spectrum' or 'lc', got {kind!r}", parameter="kind")
         if not self.instrument or self.dispatcher is None:
-            raise OdaError("a follow-up form needs the dispatcher and the image's instrument: "
-                           "CatalogTable(collection, dispatcher=...)")
+            raise OdaError(
+                "a follow-up form needs the dispatcher and the image's instrument: "
+                "CatalogTable(collection, dispatcher=...)"
+            )
         product = f"{self.instrument}_{suffix}"
         params = self.follow_up_parameters(product)
         params.pop("selected_catalog")
@@ -286,8 +322,9 @@ class CatalogTable(anywidget.AnyWidget):
     def _on_front_end_msg(self, _widget, content, _buffers) -> None:
         if not isinstance(content, dict) or content.get("type") != "action":
             return
-        action = {"spectrum": self.spectrum_for_selected,
-                  "light_curve": self.light_curves_for_selected}.get(content.get("name"))
+        action = {"spectrum": self.spectrum_for_selected, "light_curve": self.light_curves_for_selected}.get(
+            content.get("name")
+        )
         if action is None:
             return
         try:
@@ -299,6 +336,8 @@ class CatalogTable(anywidget.AnyWidget):
         self.status = f"{job.product} job {job.job_id or ''} {job.state.value}".replace("  ", " ")
 
     def __repr__(self) -> str:
-        return (f"CatalogTable({len(self.catalog.table)} sources, {len(self.visible_ids)} shown, "
-                f"{len(self.selected_ids)} selected, min_significance={self.min_significance}, "
-                f"exclude_new={self.exclude_new_sources})")
+        return (
+            f"CatalogTable({len(self.catalog.table)} sources, {len(self.visible_ids)} shown, "
+            f"{len(self.selected_ids)} selected, min_significance={self.min_significance}, "
+            f"exclude_new={self.exclude_new_sources})"
+        )

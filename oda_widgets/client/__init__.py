@@ -9,13 +9,36 @@ from oda_widgets.client.dispatcher import Dispatcher, RetryPolicy
 from oda_widgets.client.job import Job, JobState, Progress, WaitTimeout
 from oda_widgets.client.token import TokenInfo, discover_token, redact
 from oda_widgets.errors import (
-    AnalysisFailed, DispatcherUnavailable, InvalidParameter, OdaError, Redirected,
-    RequestNotUnderstood, ServerError, TokenExpired, Unauthorized, UnsafePayload,
+    AnalysisFailed,
+    DispatcherUnavailable,
+    InvalidParameter,
+    OdaError,
+    Redirected,
+    RequestNotUnderstood,
+    ServerError,
+    TokenExpired,
+    Unauthorized,
+    UnsafePayload,
 )
 
 __all__ = [
-    "Dispatcher", "RetryPolicy", "Job", "JobState", "Progress", "WaitTimeout", "TokenInfo",
-    "discover_token", "redact",
-    "OdaError", "RequestNotUnderstood", "Unauthorized", "TokenExpired", "AnalysisFailed",
-    "DispatcherUnavailable", "ServerError", "Redirected", "UnsafePayload", "InvalidParameter",
+    "Dispatcher",
+    "RetryPolicy",
+    "Job",
+    "JobState",
+    "Progress",
+    "WaitTimeout",
+    "TokenInfo",
+    "discover_token",
+    "redact",
+    "OdaError",
+    "RequestNotUnderstood",
+    "Unauthorized",
+    "TokenExpired",
+    "AnalysisFailed",
+    "DispatcherUnavailable",
+    "ServerError",
+    "Redirected",
+    "UnsafePayload",
+    "InvalidParameter",
 ]

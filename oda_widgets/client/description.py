@@ -16,19 +16,45 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from oda_widgets.errors import InvalidParameter, ServerError
 
 __all__ = [
-    "ParameterSpec", "ProductDescription", "InstrumentDescription", "parse_description",
-    "KINDS", "HIDDEN_NAMES", "KNOWN_LIMITS", "KNOWN_CHOICES", "OPEN_CHOICES", "TIME_FORMATS",
+    "ParameterSpec",
+    "ProductDescription",
+    "InstrumentDescription",
+    "parse_description",
+    "KINDS",
+    "HIDDEN_NAMES",
+    "KNOWN_LIMITS",
+    "KNOWN_CHOICES",
+    "OPEN_CHOICES",
+    "TIME_FORMATS",
 ]
 
-KINDS = ("string", "name", "long_string", "file_url", "float", "integer", "angle", "energy",
-         "threshold", "time_interval", "time", "time_delta", "input_prod_list", "user_catalog",
-         "boolean", "structured", "enum", "unknown")
+KINDS = (
+    "string",
+    "name",
+    "long_string",
+    "file_url",
+    "float",
+    "integer",
+    "angle",
+    "energy",
+    "threshold",
+    "time_interval",
+    "time",
+    "time_delta",
+    "input_prod_list",
+    "user_catalog",
+    "boolean",
+    "structured",
+    "enum",
+    "unknown",
+)
 
 #: Names that are never shown as form fields.
 HIDDEN_NAMES = frozenset({"token", "user_catalog"})
@@ -58,8 +84,23 @@ _OVERRIDDEN_CHOICES = frozenset({"osa_version"})
 OPEN_CHOICES = frozenset({"osa_version"})
 
 #: Time formats ``units`` may carry for a time instant (astropy format names).
-TIME_FORMATS = frozenset({"isot", "iso", "mjd", "jd", "unix", "cxcsec", "gps", "decimalyear",
-                          "fits", "byear", "jyear", "datetime", "ijd"})
+TIME_FORMATS = frozenset(
+    {
+        "isot",
+        "iso",
+        "mjd",
+        "jd",
+        "unix",
+        "cxcsec",
+        "gps",
+        "decimalyear",
+        "fits",
+        "byear",
+        "jyear",
+        "datetime",
+        "ijd",
+    }
+)
 _TIME_DELTA_FORMATS = frozenset({"sec", "jd"})
 _ANGLE_UNITS = frozenset({"deg", "arcsec", "arcmin", "rad", "mas", "hourangle"})
 _ENERGY_UNITS = frozenset({"ev", "kev", "mev", "gev", "tev", "hz", "khz", "mhz", "ghz"})
@@ -150,8 +191,7 @@ class ProductDescription:
         for spec in self.parameters:
             if spec.name == name:
                 return spec
-        raise InvalidParameter(f"{self.instrument}/{self.name} has no parameter {name!r}",
-                               parameter=name)
+        raise InvalidParameter(f"{self.instrument}/{self.name} has no parameter {name!r}", parameter=name)
 
     @property
     def names(self) -> list[str]:
@@ -202,22 +242,24 @@ class InstrumentDescription:
         """The description of product ``name`` (a key of ``products``)."""
         if name not in self.products:
             raise InvalidParameter(
-                f"{self.instrument} has no product {name!r}; it offers: "
-                f"{', '.join(self.products) or 'none'}", parameter="product_type")
+                f"{self.instrument} has no product {name!r}; it offers: {', '.join(self.products) or 'none'}",
+                parameter="product_type",
+            )
         if name not in self.product_parameters:
             raise InvalidParameter(
                 f"this description of {self.instrument} does not include product {name!r} "
                 "(it was asked for another product); ask the dispatcher for it",
-                parameter="product_type")
+                parameter="product_type",
+            )
         seen: set[str] = set()
         params: list[ParameterSpec] = []
-        for spec in (*self.source_parameters, *self.instrument_parameters,
-                     *self.product_parameters[name]):
+        for spec in (*self.source_parameters, *self.instrument_parameters, *self.product_parameters[name]):
             if spec.name not in seen:
                 seen.add(spec.name)
                 params.append(spec)
-        return ProductDescription(self.instrument, name,
-                                  self.query_names.get(name, self.products[name]), params)
+        return ProductDescription(
+            self.instrument, name, self.query_names.get(name, self.products[name]), params
+        )
 
     @property
     def described_products(self) -> list[str]:
@@ -255,8 +297,9 @@ def _fragment(uri: str) -> str:
     return uri.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
 
 
-def _kind(name: str, units: str | None, value: Any, restrictions: Mapping[str, Any],
-          owl: tuple[str, ...]) -> str:
+def _kind(
+    name: str, units: str | None, value: Any, restrictions: Mapping[str, Any], owl: tuple[str, ...]
+) -> str:
     if name in ("selected_catalog", "user_catalog"):
         return "user_catalog"
     allowed = restrictions.get("allowed_values")
@@ -270,8 +313,7 @@ def _kind(name: str, units: str | None, value: Any, restrictions: Mapping[str, A
         kind = "structured"
     if kind is None:
         kind = _legacy_kind(name, units, value)
-    if (allowed or name in KNOWN_CHOICES) and kind in ("string", "name", "integer", "float",
-                                                       "unknown"):
+    if (allowed or name in KNOWN_CHOICES) and kind in ("string", "name", "integer", "float", "unknown"):
         return "enum"
     return kind
 
@@ -354,7 +396,11 @@ def _spec(entry: Mapping[str, Any], block: str, instrument: str) -> ParameterSpe
 
     schema = restrictions.get("schema")
     return ParameterSpec(
-        name=name, kind=kind, units=units, default=_copy(value), optional=optional,
+        name=name,
+        kind=kind,
+        units=units,
+        default=_copy(value),
+        optional=optional,
         min_value=None if min_value is None else float(min_value),
         max_value=None if max_value is None else float(max_value),
         allowed_values=None if not allowed else tuple(allowed),
@@ -362,7 +408,8 @@ def _spec(entry: Mapping[str, Any], block: str, instrument: str) -> ParameterSpe
         label=extra.get("label") if isinstance(extra.get("label"), str) else None,
         description=extra.get("description") if isinstance(extra.get("description"), str) else None,
         group=extra.get("group") if isinstance(extra.get("group"), str) else None,
-        owl_uri=owl, block=block,
+        owl_uri=owl,
+        block=block,
     )
 
 
@@ -396,14 +443,14 @@ def _parse_block(entries: Iterable[Any], block: str, instrument: str) -> list[Pa
     for comp, index in owner.items():
         kind = specs[index].kind
         for i, spec in enumerate(specs):
-            if spec.kind == kind and spec.format_name is None and (
-                    i == index or kind == "time"):
+            if spec.kind == kind and spec.format_name is None and (i == index or kind == "time"):
                 specs[i] = _replace(spec, format_name=comp, format_default=companions[comp])
     return [s for s in specs if s.name not in HIDDEN_NAMES]
 
 
 def _replace(spec: ParameterSpec, **changes) -> ParameterSpec:
     from dataclasses import replace
+
     return replace(spec, **changes)
 
 
@@ -418,10 +465,12 @@ def _block_entries(block: Any) -> tuple[dict[str, str], list[Any]]:
     for entry in block:
         if isinstance(entry, str):
             entry = _loads(entry)
-        if isinstance(entry, dict) and "name" not in entry and (
-                "query_name" in entry or "product_name" in entry):
-            header.update({k: str(v) for k, v in entry.items()
-                           if k in ("query_name", "product_name")})
+        if (
+            isinstance(entry, dict)
+            and "name" not in entry
+            and ("query_name" in entry or "product_name" in entry)
+        ):
+            header.update({k: str(v) for k, v in entry.items() if k in ("query_name", "product_name")})
         else:
             params.append(entry)
     return header, params

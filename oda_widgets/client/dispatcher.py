@@ -22,11 +22,22 @@ import requests
 
 from oda_widgets.client.encoding import encode_params, should_post
 from oda_widgets.client.token import (
-    HOW_TO_GET_A_TOKEN, TokenInfo, discover_token, ensure_valid, redact,
+    HOW_TO_GET_A_TOKEN,
+    TokenInfo,
+    discover_token,
+    ensure_valid,
+    redact,
 )
 from oda_widgets.errors import (
-    AnalysisFailed, DispatcherUnavailable, InvalidParameter, OdaError, Redirected,
-    RequestNotUnderstood, ServerError, TokenExpired, Unauthorized,
+    AnalysisFailed,
+    DispatcherUnavailable,
+    InvalidParameter,
+    OdaError,
+    Redirected,
+    RequestNotUnderstood,
+    ServerError,
+    TokenExpired,
+    Unauthorized,
 )
 
 if TYPE_CHECKING:
@@ -44,10 +55,22 @@ KNOWN_SITES = {
 }
 
 #: Keys the client manages itself; they never belong to a job's user parameters.
-BOOKKEEPING = frozenset({
-    "instrument", "product_type", "query_type", "query_status", "job_id", "session_id",
-    "token", "api", "off_line", "oda_api_version", "dry_run", "async_dispatcher",
-})
+BOOKKEEPING = frozenset(
+    {
+        "instrument",
+        "product_type",
+        "query_type",
+        "query_status",
+        "job_id",
+        "session_id",
+        "token",
+        "api",
+        "off_line",
+        "oda_api_version",
+        "dry_run",
+        "async_dispatcher",
+    }
+)
 
 #: Statuses a proxy or a restarting dispatcher answer with: worth retrying.
 TRANSIENT_STATUS = frozenset({502, 503, 504})
@@ -165,9 +188,16 @@ def missing_roles_in_message(message: str) -> list[str]:
     return []
 
 
-def error_from_response(status_code: int, content: bytes, *, url: str, reason: str = "",
-                        location: str | None = None, sent: Mapping[str, Any] | None = None,
-                        token: str | None = None) -> OdaError:
+def error_from_response(
+    status_code: int,
+    content: bytes,
+    *,
+    url: str,
+    reason: str = "",
+    location: str | None = None,
+    sent: Mapping[str, Any] | None = None,
+    token: str | None = None,
+) -> OdaError:
     """The typed error for a dispatcher answer with a non-200 status (PROTOCOL §1.4).
 
     30x → ``Redirected``; 400 → ``RequestNotUnderstood`` (``parameter`` when the message names
@@ -184,9 +214,12 @@ def error_from_response(status_code: int, content: bytes, *, url: str, reason: s
         location = redact(location, token) if location else location
         base = re.split(r"/(?:api/)?(?:run_analysis|instr-list|meta-data|par-names)\b", location or "")[0]
         hint = f" If the dispatcher has moved, use Dispatcher({base!r})." if base else ""
-        return Redirected(f"The dispatcher at {url} redirects this request (HTTP {code}) to "
-                          f"{location or 'an unstated address'}.{hint}", location=location,
-                          status_code=code)
+        return Redirected(
+            f"The dispatcher at {url} redirects this request (HTTP {code}) to "
+            f"{location or 'an unstated address'}.{hint}",
+            location=location,
+            status_code=code,
+        )
     try:
         body = json.loads(content)
     except ValueError:
@@ -211,7 +244,10 @@ def error_from_response(status_code: int, content: bytes, *, url: str, reason: s
         parameter = parameter_in_message(message, sent)
         return RequestNotUnderstood(
             message or "The dispatcher did not understand the request (HTTP 400).",
-            parameter=parameter, details=details, status_code=400)
+            parameter=parameter,
+            details=details,
+            status_code=400,
+        )
     if code in (401, 403):
         roles = missing_roles_in_message(message)
         if "expired" in message.lower():
@@ -221,18 +257,26 @@ def error_from_response(status_code: int, content: bytes, *, url: str, reason: s
         if debug and len(message) < 80:
             message = f"{message.rstrip('.')}: {debug}"
         if "does not match" in debug and "job_id" in debug:
-            message += ("\nThis job belongs to another user (or was submitted with other parameters): "
-                        "follow it with the token it was submitted with.")
+            message += (
+                "\nThis job belongs to another user (or was submitted with other parameters): "
+                "follow it with the token it was submitted with."
+            )
         if token is None and not (sent or {}).get("token"):
             message += "\nYou sent no token. " + HOW_TO_GET_A_TOKEN
         return Unauthorized(message, missing_roles=roles, details=details, status_code=code)
     if code == 500:
         what = message or "internal server error"
-        return ServerError(f"The dispatcher at {url} failed while handling the request "
-                           f"(HTTP 500): {what}", details=details, status_code=500)
-    return ServerError(f"The dispatcher at {url} answered with an unexpected HTTP {code}: "
-                       + (message or reason or "no explanation"), details=details,
-                       status_code=code)
+        return ServerError(
+            f"The dispatcher at {url} failed while handling the request (HTTP 500): {what}",
+            details=details,
+            status_code=500,
+        )
+    return ServerError(
+        f"The dispatcher at {url} answered with an unexpected HTTP {code}: "
+        + (message or reason or "no explanation"),
+        details=details,
+        status_code=code,
+    )
 
 
 class Dispatcher:
@@ -245,12 +289,22 @@ class Dispatcher:
     retried per ``retries``; everything else raises a typed error with a readable message.
     """
 
-    def __init__(self, url: str, token: str | None = None, *, timeout: float = 120.0,
-                 retries: RetryPolicy | None = None, session: requests.Session | None = None):
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        timeout: float = 120.0,
+        retries: RetryPolicy | None = None,
+        session: requests.Session | None = None,
+    ):
         url = KNOWN_SITES.get(url, url)
         if not isinstance(url, str) or not re.match(r"^https?://", url):
-            raise InvalidParameter(f"The dispatcher URL must start with http:// or https://, got {url!r} "
-                                   f"(known site names: {', '.join(KNOWN_SITES)}).", parameter="url")
+            raise InvalidParameter(
+                f"The dispatcher URL must start with http:// or https://, got {url!r} "
+                f"(known site names: {', '.join(KNOWN_SITES)}).",
+                parameter="url",
+            )
         self.url = url.rstrip("/")
         self.timeout = float(timeout)
         self.retries = retries or RetryPolicy()
@@ -281,17 +335,25 @@ class Dispatcher:
         return f"Dispatcher({self.url!r}, user={who})"
 
     # -- HTTP ----------------------------------------------------------------------------------
-    def _attempt(self, method: str, path: str, params: list[tuple[str, str]] | Mapping[str, Any],
-                 *, allow_redirects: bool = True) -> requests.Response:
+    def _attempt(
+        self,
+        method: str,
+        path: str,
+        params: list[tuple[str, str]] | Mapping[str, Any],
+        *,
+        allow_redirects: bool = True,
+    ) -> requests.Response:
         """One HTTP exchange; unreachable-server outcomes become ``TransientFailure``."""
         url = self.url + path
         try:
             if method == "POST":
-                resp = self.session.post(url, data=params, timeout=self.timeout,
-                                         allow_redirects=allow_redirects)
+                resp = self.session.post(
+                    url, data=params, timeout=self.timeout, allow_redirects=allow_redirects
+                )
             else:
-                resp = self.session.get(url, params=params, timeout=self.timeout,
-                                        allow_redirects=allow_redirects)
+                resp = self.session.get(
+                    url, params=params, timeout=self.timeout, allow_redirects=allow_redirects
+                )
         except requests.Timeout:
             raise TransientFailure(f"no answer within {self.timeout:g} s") from None
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
@@ -312,13 +374,16 @@ class Dispatcher:
             return "host name not found"
         return "connection failed"
 
-    def _unavailable(self, failure: TransientFailure, tries: int, seconds: float,
-                     job_hint: str = "") -> DispatcherUnavailable:
-        message = (f"The dispatcher at {self.url} is unreachable ({failure.reason}) after {tries} "
-                   f"{'try' if tries == 1 else 'tries'} over {seconds:.0f} s."
-                   + (job_hint or " Try again later."))
-        return DispatcherUnavailable(message, details={"reason": failure.reason, "tries": tries},
-                                     status_code=failure.status_code)
+    def _unavailable(
+        self, failure: TransientFailure, tries: int, seconds: float, job_hint: str = ""
+    ) -> DispatcherUnavailable:
+        message = (
+            f"The dispatcher at {self.url} is unreachable ({failure.reason}) after {tries} "
+            f"{'try' if tries == 1 else 'tries'} over {seconds:.0f} s." + (job_hint or " Try again later.")
+        )
+        return DispatcherUnavailable(
+            message, details={"reason": failure.reason, "tries": tries}, status_code=failure.status_code
+        )
 
     def _retrying(self, attempt: Callable[[], T]) -> T:
         """Run ``attempt`` until it gets through or the retry budget is spent."""
@@ -331,8 +396,13 @@ class Dispatcher:
                 if failures >= self.retries.max_tries:
                     raise self._unavailable(failure, failures, time.monotonic() - t0) from None
                 delay = self.retries.delay(failures)
-                log.info("dispatcher unreachable (%s), retry %d/%d in %.1f s", failure.reason,
-                         failures + 1, self.retries.max_tries, delay)
+                log.info(
+                    "dispatcher unreachable (%s), retry %d/%d in %.1f s",
+                    failure.reason,
+                    failures + 1,
+                    self.retries.max_tries,
+                    delay,
+                )
                 time.sleep(delay)
 
     def _json(self, resp: requests.Response) -> Any:
@@ -348,12 +418,20 @@ class Dispatcher:
                 f"The dispatcher at {self.url} answered {resp.request.path_url.split('?')[0]} with "
                 f"something that is not JSON (HTTP {resp.status_code}): "
                 + self.redact(_text_of(resp.text or "(empty)")),
-                status_code=resp.status_code) from None
+                status_code=resp.status_code,
+            ) from None
 
     def _error(self, resp: requests.Response, sent: Mapping[str, Any] | None = None) -> OdaError:
         """The typed error for a non-200 answer (30x, 400, 403, 500, …)."""
-        return error_from_response(resp.status_code, resp.content, url=self.url, reason=resp.reason or "",
-                                   location=resp.headers.get("Location"), sent=sent, token=self._token)
+        return error_from_response(
+            resp.status_code,
+            resp.content,
+            url=self.url,
+            reason=resp.reason or "",
+            location=resp.headers.get("Location"),
+            sent=sent,
+            token=self._token,
+        )
 
     def _get_json(self, path: str, params: Mapping[str, Any], *, with_token: bool) -> Any:
         """GET an endpoint (redirects followed), retried per policy; the JSON or a typed error."""
@@ -387,31 +465,35 @@ class Dispatcher:
             raise ServerError(f"The dispatcher at {self.url} sent an instrument list that is not a list.")
         return [str(n) for n in names]
 
-    def description(self, instrument: str, product: str | None = None) -> "InstrumentDescription":
+    def description(self, instrument: str, product: str | None = None) -> InstrumentDescription:
         """The parameters of an instrument (all products, or just ``product``) as a typed model."""
         from oda_widgets.client.description import parse_description
 
         try:
-            payload = self._get_json("/api/meta-data",
-                                     {"instrument": instrument, "product_type": product},
-                                     with_token=True)
+            payload = self._get_json(
+                "/api/meta-data", {"instrument": instrument, "product_type": product}, with_token=True
+            )
         except ServerError as exc:
             if product is not None and exc.status_code == 500:
-                raise ServerError(f"{exc} (dispatchers answer this way when instrument "
-                                  f"{instrument!r} has no product {product!r})",
-                                  details=exc.details, status_code=500) from None
+                raise ServerError(
+                    f"{exc} (dispatchers answer this way when instrument "
+                    f"{instrument!r} has no product {product!r})",
+                    details=exc.details,
+                    status_code=500,
+                ) from None
             raise
         return parse_description(payload)
 
     def par_names(self, instrument: str, product: str) -> list[str | None]:
         """Every argument name ``product`` accepts, format companions included (may hold ``None``)."""
-        names = self._get_json("/api/par-names", {"instrument": instrument, "product_type": product},
-                               with_token=False)
+        names = self._get_json(
+            "/api/par-names", {"instrument": instrument, "product_type": product}, with_token=False
+        )
         if not isinstance(names, list):
             raise ServerError(f"The dispatcher at {self.url} sent parameter names that are not a list.")
         return [None if n is None else str(n) for n in names]
 
-    def resolve(self, name: str) -> "SkyCoord":
+    def resolve(self, name: str) -> SkyCoord:
         """Sky position of a source name, from the dispatcher's resolver (``/resolve_name``).
 
         Raises ``RequestNotUnderstood`` (``parameter="src_name"``) when the name is unknown,
@@ -427,18 +509,23 @@ class Dispatcher:
             body = self._get_json("/resolve_name", {"name": name.strip()}, with_token=True)
         except ServerError as exc:
             if exc.status_code == 404:
-                raise OdaError(f"The dispatcher at {self.url} offers no name resolver; enter RA and "
-                               "DEC yourself.", status_code=404) from None
+                raise OdaError(
+                    f"The dispatcher at {self.url} offers no name resolver; enter RA and DEC yourself.",
+                    status_code=404,
+                ) from None
             raise
         if not isinstance(body, dict) or body.get("RA") is None or body.get("DEC") is None:
             message = body.get("message") if isinstance(body, dict) else None
-            raise RequestNotUnderstood(message or f"{name} could not be resolved",
-                                       parameter="src_name", details={"response": body})
+            raise RequestNotUnderstood(
+                message or f"{name} could not be resolved", parameter="src_name", details={"response": body}
+            )
         try:
             coord = SkyCoord(float(body["RA"]) * u.deg, float(body["DEC"]) * u.deg, frame="icrs")
         except (TypeError, ValueError):
-            raise ServerError(f"The resolver returned unreadable coordinates for {name!r}: "
-                              f"RA={body['RA']!r}, DEC={body['DEC']!r}") from None
+            raise ServerError(
+                f"The resolver returned unreadable coordinates for {name!r}: "
+                f"RA={body['RA']!r}, DEC={body['DEC']!r}"
+            ) from None
         coord.info.name = str(body.get("name") or name)
         return coord
 
@@ -467,8 +554,9 @@ class Dispatcher:
             raise self._error(resp, prepared)
         body = self._json(resp)
         if not isinstance(body, dict):
-            raise ServerError(f"The dispatcher at {self.url} sent a run_analysis answer that is "
-                              "not a JSON object.")
+            raise ServerError(
+                f"The dispatcher at {self.url} sent a run_analysis answer that is not a JSON object."
+            )
         self.last_response = self.redact(body)
         return body
 
@@ -479,22 +567,32 @@ class Dispatcher:
         message = str(exit_status.get("message") or "").strip()
         error_message = str(exit_status.get("error_message") or "").strip()
         debug_message = str(exit_status.get("debug_message") or "").strip()
-        details = {"exit_status": exit_status, "job_id": (body.get("job_monitor") or {}).get("job_id"),
-                   "session_id": body.get("session_id")}
+        details = {
+            "exit_status": exit_status,
+            "job_id": (body.get("job_monitor") or {}).get("job_id"),
+            "session_id": body.get("session_id"),
+        }
         if body.get("status_code") in (401, 403):
-            return Unauthorized(message or "The dispatcher refused the request (not authorized).",
-                                missing_roles=missing_roles_in_message(message), details=details,
-                                status_code=body["status_code"])
+            return Unauthorized(
+                message or "The dispatcher refused the request (not authorized).",
+                missing_roles=missing_roles_in_message(message),
+                details=details,
+                status_code=body["status_code"],
+            )
         if not message:
             message = error_message.split("\n")[0].strip() if error_message else ""
         if not message:
             report = (body.get("job_monitor") or {}).get("full_report_dict") or {}
             last = report.get("message") if isinstance(report, dict) else None
             node = (report.get("node") or report.get("node_id")) if isinstance(report, dict) else None
-            message = "The analysis failed" + (f" ({node}: {last})" if last and node else
-                                               f" ({last})" if last else "") + "."
-        return AnalysisFailed(message, error_message=error_message, debug_message=debug_message,
-                              details=details)
+            message = (
+                "The analysis failed"
+                + (f" ({node}: {last})" if last and node else f" ({last})" if last else "")
+                + "."
+            )
+        return AnalysisFailed(
+            message, error_message=error_message, debug_message=debug_message, details=details
+        )
 
     def run_analysis(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Send one ``/run_analysis`` request (retried while the server is unreachable).
@@ -511,8 +609,14 @@ class Dispatcher:
             raise self.failure(body)
         return self.redact(body)
 
-    def submit(self, instrument: str, product: str, params: Mapping[str, Any] | None = None, *,
-               query_type: str = "Real") -> "Job":
+    def submit(
+        self,
+        instrument: str,
+        product: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        query_type: str = "Real",
+    ) -> Job:
         """Start a job and return it after the first answer (``job.wait()`` / ``await job`` for the result).
 
         Raises right away if the dispatcher refuses the request (bad parameter, missing role…).
@@ -522,5 +626,13 @@ class Dispatcher:
         return Job(self, instrument, product, params or {}, query_type=query_type).submit()
 
 
-__all__ = ["Dispatcher", "RetryPolicy", "TransientFailure", "KNOWN_SITES", "new_session_id",
-           "error_from_response", "parameter_in_message", "missing_roles_in_message"]
+__all__ = [
+    "Dispatcher",
+    "RetryPolicy",
+    "TransientFailure",
+    "KNOWN_SITES",
+    "new_session_id",
+    "error_from_response",
+    "parameter_in_message",
+    "missing_roles_in_message",
+]

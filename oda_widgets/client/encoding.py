@@ -109,5 +109,12 @@ def decode_params(multi: Mapping[str, list[str]]) -> dict[str, Any]:
     return out
 
 
-__all__ = ["NUL", "POST_THRESHOLD", "encode_value", "encode_params", "should_post",
-           "decode_value", "decode_params"]
+__all__ = [
+    "NUL",
+    "POST_THRESHOLD",
+    "encode_value",
+    "encode_params",
+    "should_post",
+    "decode_value",
+    "decode_params",
+]

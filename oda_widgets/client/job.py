@@ -23,7 +23,10 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from oda_widgets.client.dispatcher import (
-    BOOKKEEPING, Dispatcher, TransientFailure, new_session_id,
+    BOOKKEEPING,
+    Dispatcher,
+    TransientFailure,
+    new_session_id,
 )
 from oda_widgets.client.token import redact
 from oda_widgets.errors import OdaError, TokenExpired, Unauthorized
@@ -105,7 +108,7 @@ class Progress:
     steps: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
 
     @classmethod
-    def from_job_monitor(cls, job_monitor: Mapping[str, Any] | None) -> "Progress":
+    def from_job_monitor(cls, job_monitor: Mapping[str, Any] | None) -> Progress:
         """Progress from a response's ``job_monitor`` (its callback dicts are read, never kept)."""
         if not isinstance(job_monitor, Mapping):
             return cls()
@@ -131,8 +134,7 @@ class Progress:
             message = str(report.get("message") or "").strip().lower()
             if node:
                 steps.setdefault(node, {})[scw] = _step_kind(message)
-            entry = per_scw.setdefault(scw, {"computed": False, "cached": False, "failed": False,
-                                             "last": ""})
+            entry = per_scw.setdefault(scw, {"computed": False, "cached": False, "failed": False, "last": ""})
             entry["computed"] |= message in _COMPUTED
             entry["cached"] |= message in _CACHED
             entry["failed"] |= message in _FAILED
@@ -157,12 +159,13 @@ class Progress:
             parts = [f"{progress.scw_done} computed", f"{progress.scw_cached} from cache"]
             if progress.scw_failed:
                 parts.append(f"{progress.scw_failed} failed")
-            progress.summary = (f"{finished}/{progress.scw_total} science windows "
-                                f"({', '.join(parts)})")
+            progress.summary = f"{finished}/{progress.scw_total} science windows ({', '.join(parts)})"
 
         stage = last.get("stage") if last else None
-        done, total = _number(last.get("progress")) if last else None, \
-            _number(last.get("progress_max")) if last else None
+        done, total = (
+            _number(last.get("progress")) if last else None,
+            _number(last.get("progress_max")) if last else None,
+        )
         if stage is not None or (done is not None and total):
             progress.stage = None if stage is None else str(stage)
             if done is not None and total:
@@ -175,9 +178,15 @@ class Progress:
             else:
                 counter = ""
             sub = last.get("substage")
-            progress.summary = " ".join(p for p in (
-                f"stage {progress.stage}" if progress.stage else "", counter,
-                f"({sub})" if sub else "") if p)
+            progress.summary = " ".join(
+                p
+                for p in (
+                    f"stage {progress.stage}" if progress.stage else "",
+                    counter,
+                    f"({sub})" if sub else "",
+                )
+                if p
+            )
 
         tail = f"{last_node}: {last_message}" if last_node and last_message else last_message
         if tail:
@@ -207,10 +216,19 @@ class Job:
     poll_factor = 1.2
     poll_cap = 20.0
 
-    def __init__(self, dispatcher: Dispatcher, instrument: str, product: str,
-                 params: Mapping[str, Any] | None = None, *, query_type: str = "Real",
-                 job_id: str | None = None, session_id: str | None = None,
-                 state: JobState | str = JobState.NEW, query_status: str | None = None):
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        instrument: str,
+        product: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        query_type: str = "Real",
+        job_id: str | None = None,
+        session_id: str | None = None,
+        state: JobState | str = JobState.NEW,
+        query_status: str | None = None,
+    ):
         self.dispatcher = dispatcher
         self.instrument = str(instrument)
         self.product = str(product)
@@ -239,8 +257,8 @@ class Job:
         self._result: Any = None
         self._observers: list[Callable[[Job], Any]] = []
         self._last_snapshot: tuple | None = None
-        self._refused = False                # the dispatcher answered with an error status
-        self._lock = threading.RLock()       # guards the attributes above
+        self._refused = False  # the dispatcher answered with an error status
+        self._lock = threading.RLock()  # guards the attributes above
         # One request in flight per job; re-entrant so an observer may poll from its callback.
         self._poll_lock = threading.RLock()
 
@@ -252,9 +270,13 @@ class Job:
     def _wire_params(self) -> dict[str, Any]:
         with self._lock:
             wire = dict(self.params)
-            wire.update(instrument=self.instrument, product_type=self.product,
-                        query_type=self.query_type, query_status=self.query_status,
-                        session_id=self.session_id)
+            wire.update(
+                instrument=self.instrument,
+                product_type=self.product,
+                query_type=self.query_type,
+                query_status=self.query_status,
+                session_id=self.session_id,
+            )
             if self.job_id and self.state is not JobState.NEW:
                 wire["job_id"] = self.job_id
             if self._token:
@@ -262,7 +284,7 @@ class Job:
         return wire
 
     # -- the state machine ---------------------------------------------------------------------
-    def submit(self) -> "Job":
+    def submit(self) -> Job:
         """Send the request (``query_status=new``) and return ``self``.
 
         Raises the typed error if the dispatcher refuses it (``RequestNotUnderstood`` with the
@@ -271,8 +293,9 @@ class Job:
         """
         with self._lock:
             if self.state is not JobState.NEW:
-                raise OdaError(f"This job was already submitted (state {self.state}); "
-                               "make a new one to run it again.")
+                raise OdaError(
+                    f"This job was already submitted (state {self.state}); make a new one to run it again."
+                )
         self.poll()
         if self._refused and self.error is not None:
             raise self.error
@@ -318,13 +341,17 @@ class Job:
             self.failures += 1
             self.polls += 1
             self.retrying = True
-            self.transient_error = (f"dispatcher unreachable, retrying ({failure.reason}; "
-                                    f"attempt {self.failures} of {policy.max_tries})")
+            self.transient_error = (
+                f"dispatcher unreachable, retrying ({failure.reason}; "
+                f"attempt {self.failures} of {policy.max_tries})"
+            )
             give_up = self.failures >= policy.max_tries
             if give_up:
                 waited = sum(policy.delay(n) for n in range(1, self.failures))
-                hint = (f" The job ({self.describe_ids()}) is kept: call wait() again, or "
-                        "Job.from_dict(saved) later, to resume it.")
+                hint = (
+                    f" The job ({self.describe_ids()}) is kept: call wait() again, or "
+                    "Job.from_dict(saved) later, to resume it."
+                )
                 unavailable = self.dispatcher._unavailable(failure, self.failures, waited, hint)
                 # A fresh budget for whoever resumes the job.
                 self.failures = 0
@@ -384,7 +411,7 @@ class Job:
         with self._lock:
             if self.retrying and self.failures:
                 return self.dispatcher.retries.delay(self.failures)
-            return min(self.poll_cap, self.poll_initial * self.poll_factor ** self._polls_since_change)
+            return min(self.poll_cap, self.poll_initial * self.poll_factor**self._polls_since_change)
 
     @property
     def finished(self) -> bool:
@@ -392,7 +419,7 @@ class Job:
         return self.state.finished
 
     # -- results -------------------------------------------------------------------------------
-    def result(self) -> "ProductCollection":
+    def result(self) -> ProductCollection:
         """The products of a finished job, decoded (``ProductCollection``).
 
         Raises the job's error (``AnalysisFailed``, ``Unauthorized``…) if it failed, and
@@ -402,8 +429,10 @@ class Job:
             if self.state is JobState.FAILED and self.error is not None:
                 raise self.error
             if self.state is not JobState.DONE:
-                raise OdaError(f"The job is not finished (state {self.state}); use job.wait() or "
-                               "await job to get its products.")
+                raise OdaError(
+                    f"The job is not finished (state {self.state}); use job.wait() or "
+                    "await job to get its products."
+                )
             if self._result is not None:
                 return self._result
             products = self._products
@@ -416,8 +445,10 @@ class Job:
         except OdaError:
             raise
         except Exception as exc:  # malformed server data: a readable error, not a traceback
-            raise OdaError(f"The products of {self.instrument}/{self.product} job "
-                           f"{self.job_id or ''} could not be read: {type(exc).__name__}: {exc}") from exc
+            raise OdaError(
+                f"The products of {self.instrument}/{self.product} job "
+                f"{self.job_id or ''} could not be read: {type(exc).__name__}: {exc}"
+            ) from exc
         with self._lock:
             self._result = collection
         return collection
@@ -427,8 +458,7 @@ class Job:
         wire = self._wire_params()
         wire["query_status"] = "ready"
         wire["job_id"] = self.job_id
-        body = self.dispatcher._retrying(
-            lambda: self.dispatcher._run_attempt(self.dispatcher.prepare(wire)))
+        body = self.dispatcher._retrying(lambda: self.dispatcher._run_attempt(self.dispatcher.prepare(wire)))
         if body.get("query_status") == "failed":
             error = self.dispatcher.failure(body)
             self._fail(error)
@@ -439,7 +469,7 @@ class Job:
                 raise OdaError("The dispatcher did not return the products of this job again.")
             return self._products
 
-    def wait(self, timeout: float | None = None) -> "ProductCollection":
+    def wait(self, timeout: float | None = None) -> ProductCollection:
         """Poll with back-off until the job finishes; returns its products.
 
         Raises the job's error if it failed, ``DispatcherUnavailable`` if the dispatcher stayed
@@ -461,12 +491,15 @@ class Job:
             return delay
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise WaitTimeout(f"The job is still {self.state} after {timeout:g} s "
-                              f"({self.describe_ids()}); it keeps running on the dispatcher, "
-                              "wait again to follow it.", details=self.to_dict())
+            raise WaitTimeout(
+                f"The job is still {self.state} after {timeout:g} s "
+                f"({self.describe_ids()}); it keeps running on the dispatcher, "
+                "wait again to follow it.",
+                details=self.to_dict(),
+            )
         return min(delay, remaining)
 
-    async def wait_async(self, timeout: float | None = None) -> "ProductCollection":
+    async def wait_async(self, timeout: float | None = None) -> ProductCollection:
         """Like :meth:`wait` without blocking the event loop (requests run in a thread)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self.finished:
@@ -480,14 +513,14 @@ class Job:
         return self.wait_async().__await__()
 
     # -- observers -----------------------------------------------------------------------------
-    def observe(self, callback: Callable[["Job"], Any]) -> Callable[["Job"], Any]:
+    def observe(self, callback: Callable[[Job], Any]) -> Callable[[Job], Any]:
         """Call ``callback(job)`` after every poll that changed something (state, progress,
         retrying). Returns the callback, so it can be given to :meth:`unobserve`."""
         with self._lock:
             self._observers.append(callback)
         return callback
 
-    def unobserve(self, callback: Callable[["Job"], Any]) -> None:
+    def unobserve(self, callback: Callable[[Job], Any]) -> None:
         """Stop calling ``callback``."""
         with self._lock:
             if callback in self._observers:
@@ -508,8 +541,17 @@ class Job:
 
     def _snapshot(self) -> tuple:
         p = self.progress
-        return (self.state, self.job_id, p.fraction, p.summary, p.last_message, self.comment,
-                self.retrying, self.transient_error, self.error is not None)
+        return (
+            self.state,
+            self.job_id,
+            p.fraction,
+            p.summary,
+            p.last_message,
+            self.comment,
+            self.retrying,
+            self.transient_error,
+            self.error is not None,
+        )
 
     # -- persistence ---------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -530,7 +572,7 @@ class Job:
             }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any], dispatcher: Dispatcher | None = None) -> "Job":
+    def from_dict(cls, d: Mapping[str, Any], dispatcher: Dispatcher | None = None) -> Job:
         """A job rebuilt from :meth:`to_dict`; poll or wait to follow it again.
 
         ``dispatcher`` supplies the token (the dict has none); by default a ``Dispatcher`` for the
@@ -542,10 +584,17 @@ class Job:
             raise OdaError(f"A saved job needs {exc.args[0]!r}; got keys {sorted(d)}") from None
         dispatcher = dispatcher or Dispatcher(url)
         state = JobState(d.get("state") or "new")
-        job = cls(dispatcher, instrument, product, d.get("params") or {},
-                  query_type=d.get("query_type") or "Real", job_id=d.get("job_id"),
-                  session_id=d.get("session_id"), state=state,
-                  query_status=d.get("query_status") or state.value)
+        job = cls(
+            dispatcher,
+            instrument,
+            product,
+            d.get("params") or {},
+            query_type=d.get("query_type") or "Real",
+            job_id=d.get("job_id"),
+            session_id=d.get("session_id"),
+            state=state,
+            query_status=d.get("query_status") or state.value,
+        )
         job.comment = d.get("comment") or ""
         job.submitted_at = d.get("submitted_at")
         if state is JobState.FAILED:
@@ -558,8 +607,12 @@ class Job:
 
     def __repr__(self) -> str:
         with self._lock:
-            parts = [f"{self.product}@{self.instrument}", f"state={self.state.value}",
-                     f"job_id={self.job_id}", f"session_id={self.session_id}"]
+            parts = [
+                f"{self.product}@{self.instrument}",
+                f"state={self.state.value}",
+                f"job_id={self.job_id}",
+                f"session_id={self.session_id}",
+            ]
             if self.progress.summary:
                 parts.append(f"progress={self.progress.summary!r}")
             if self.retrying:

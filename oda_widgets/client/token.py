@@ -33,7 +33,7 @@ JWT_PATTERN = re.compile(r"eyJ[A-Za-z0-9_-]*\.eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*"
 
 #: Where users are told to get a fresh token.
 HOW_TO_GET_A_TOKEN = (
-    "Log in at https://www.astro.unige.ch/mmoda/, open your user menu → \"API token\", copy it, "
+    'Log in at https://www.astro.unige.ch/mmoda/, open your user menu → "API token", copy it, '
     "and pass it as token=... or store it in the ODA_TOKEN environment variable or ~/.oda-token."
 )
 
@@ -54,7 +54,7 @@ class TokenInfo:
     claims: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_token(cls, token: str) -> "TokenInfo":
+    def from_token(cls, token: str) -> TokenInfo:
         """Read the token's payload (no signature check). Raises ``InvalidParameter`` if it is not a JWT."""
         if not isinstance(token, str) or not token.strip():
             raise InvalidParameter("The token is empty: " + HOW_TO_GET_A_TOKEN, parameter="token")
@@ -62,8 +62,9 @@ class TokenInfo:
             claims = jwt.decode(token.strip(), options={"verify_signature": False, "verify_exp": False})
         except jwt.PyJWTError as exc:
             # The exception text never contains the token, only what is wrong with it.
-            raise InvalidParameter(f"The token is not a readable JWT ({exc}). " + HOW_TO_GET_A_TOKEN,
-                                   parameter="token") from None
+            raise InvalidParameter(
+                f"The token is not a readable JWT ({exc}). " + HOW_TO_GET_A_TOKEN, parameter="token"
+            ) from None
         if not isinstance(claims, dict):
             raise InvalidParameter("The token's payload is not a JSON object.", parameter="token")
         exp = claims.get("exp")
@@ -72,9 +73,13 @@ class TokenInfo:
             expires = Time(float(exp), format="unix", scale="utc")
             expires.format = "iso"
         email = claims.get("sub") or claims.get("email")
-        return cls(email=str(email) if email else None,
-                   name=str(claims["name"]) if claims.get("name") else None,
-                   roles=_roles(claims.get("roles")), expires=expires, claims=redact(claims))
+        return cls(
+            email=str(email) if email else None,
+            name=str(claims["name"]) if claims.get("name") else None,
+            roles=_roles(claims.get("roles")),
+            expires=expires,
+            claims=redact(claims),
+        )
 
     @property
     def expired(self) -> bool:
@@ -93,8 +98,10 @@ class TokenInfo:
     def __repr__(self) -> str:
         expires = "never" if self.expires is None else f"{self.expires.iso} UTC"
         state = ", expired" if self.expired else ""
-        return (f"TokenInfo(email={self.email!r}, name={self.name!r}, roles={self.roles!r}, "
-                f"expires={expires}{state})")
+        return (
+            f"TokenInfo(email={self.email!r}, name={self.name!r}, roles={self.roles!r}, "
+            f"expires={expires}{state})"
+        )
 
     __str__ = __repr__
 
@@ -122,8 +129,10 @@ def expired_message(info: TokenInfo) -> str:
         span = f"{ago / 3600:.1f} h ago"
     else:
         span = f"{ago / 86400:.1f} days ago"
-    return (f"Your ODA token expired on {info.expires.iso[:19]} UTC ({span}); nothing was sent. "
-            + HOW_TO_GET_A_TOKEN)
+    return (
+        f"Your ODA token expired on {info.expires.iso[:19]} UTC ({span}); nothing was sent. "
+        + HOW_TO_GET_A_TOKEN
+    )
 
 
 def ensure_valid(token: str | None) -> TokenInfo | None:
@@ -209,5 +218,13 @@ def _redact(obj: Any, secret: str | None) -> Any:
     return obj
 
 
-__all__ = ["TokenInfo", "discover_token", "redact", "ensure_valid", "expired_message",
-           "REDACTED", "JWT_PATTERN", "HOW_TO_GET_A_TOKEN"]
+__all__ = [
+    "TokenInfo",
+    "discover_token",
+    "redact",
+    "ensure_valid",
+    "expired_message",
+    "REDACTED",
+    "JWT_PATTERN",
+    "HOW_TO_GET_A_TOKEN",
+]

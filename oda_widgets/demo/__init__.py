@@ -42,18 +42,22 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 DEMO_SECRET = "oda-widgets-demo-secret-not-for-production"
 
 
-def make_token(email: str = "student@example.org", roles=("general",), ttl: float = 86400,
-               expired: bool = False) -> str:
+def make_token(
+    email: str = "student@example.org", roles=("general",), ttl: float = 86400, expired: bool = False
+) -> str:
     """A token the demo server accepts: ``sub``/``email`` = ``email``, ``roles`` as the
     comma-separated string MMODA issues, valid ``ttl`` seconds (already expired if ``expired``)."""
     now = int(time.time())
     roles = [roles] if isinstance(roles, str) else list(roles)
     payload = {
-        "sub": email, "email": email, "name": email.split("@")[0],
+        "sub": email,
+        "email": email,
+        "name": email.split("@")[0],
         "roles": ", ".join(roles),
         "iat": now - (int(ttl) + 120 if expired else 0),
         "exp": now - 60 if expired else now + int(ttl),
-        "msdone": False, "msfail": False,
+        "msdone": False,
+        "msfail": False,
     }
     return jwt.encode(payload, DEMO_SECRET, algorithm="HS256")
 
@@ -68,18 +72,30 @@ class _QuietHandler(WSGIRequestHandler):
 class DemoServer:
     """A running demo dispatcher: ``url``, ``stop()``; a context manager; ``str(server) == url``."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, speed: float = 1.0,
-                 legacy_meta_data: bool = False, quiet: bool = True):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        speed: float = 1.0,
+        legacy_meta_data: bool = False,
+        quiet: bool = True,
+    ):
         from oda_widgets.demo.app import create_app
 
         self.app = create_app(speed=speed, legacy_meta_data=legacy_meta_data)
-        self._server = make_server(host, port, self.app, threaded=True,
-                                   request_handler=_QuietHandler if quiet else WSGIRequestHandler)
+        self._server = make_server(
+            host,
+            port,
+            self.app,
+            threaded=True,
+            request_handler=_QuietHandler if quiet else WSGIRequestHandler,
+        )
         self.host = host
         self.port = self._server.server_port
         self.url = f"http://{host}:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"oda-demo-{self.port}",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name=f"oda-demo-{self.port}", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -91,7 +107,7 @@ class DemoServer:
         self._server.server_close()
         self._thread = None
 
-    def __enter__(self) -> "DemoServer":
+    def __enter__(self) -> DemoServer:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -105,8 +121,14 @@ class DemoServer:
         return f"<DemoServer {self.url} {state}>"
 
 
-def start(port: int = 0, speed: float = 1.0, *, host: str = "127.0.0.1",
-          legacy_meta_data: bool = False, quiet: bool = True) -> DemoServer:
+def start(
+    port: int = 0,
+    speed: float = 1.0,
+    *,
+    host: str = "127.0.0.1",
+    legacy_meta_data: bool = False,
+    quiet: bool = True,
+) -> DemoServer:
     """Start a demo dispatcher in a background thread; ``port=0`` picks a free port.
 
     ``speed`` scales how fast ISGRI/JEM-X jobs progress (``speed=20`` finishes in well under a

@@ -10,19 +10,22 @@ from oda_widgets.demo import make_token, start
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m oda_widgets.demo",
-                                     description="Run the demo ODA dispatcher (ISGRI, JEM-X, SPI-ACS).")
+    parser = argparse.ArgumentParser(
+        prog="python -m oda_widgets.demo", description="Run the demo ODA dispatcher (ISGRI, JEM-X, SPI-ACS)."
+    )
     parser.add_argument("--port", type=int, default=0, help="port to listen on (0: any free port)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--speed", type=float, default=1.0, help="job speed factor (default 1)")
-    parser.add_argument("--legacy-meta-data", action="store_true",
-                        help="answer /api/meta-data in the old JSON-string form")
+    parser.add_argument(
+        "--legacy-meta-data", action="store_true", help="answer /api/meta-data in the old JSON-string form"
+    )
     args = parser.parse_args(argv)
     # Installed before anything is printed, so a SIGTERM right after start-up still stops cleanly.
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    server = start(port=args.port, speed=args.speed, host=args.host, legacy_meta_data=args.legacy_meta_data,
-                   quiet=False)
+    server = start(
+        port=args.port, speed=args.speed, host=args.host, legacy_meta_data=args.legacy_meta_data, quiet=False
+    )
     print(f"demo dispatcher at {server.url}", flush=True)
     print(f"a token it accepts (24 h): {make_token()}", flush=True)
     try:

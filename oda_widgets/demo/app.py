@@ -27,10 +27,14 @@ ODA_API_VERSION = "1.3.5"
 #: Largest request body accepted (a selected_catalog of a few thousand rows fits easily).
 MAX_CONTENT_LENGTH = 4 * 1024 * 1024
 
-_EXPIRED = ("The token provided is expired, please try to logout and login again. "
-            "If already logged out, please clean the cookies, and resubmit you request.")
-_INVALID = ("The token provided is not valid, please try to logout and login again. "
-            "If already logged out, please clean the cookies, and resubmit you request.")
+_EXPIRED = (
+    "The token provided is expired, please try to logout and login again. "
+    "If already logged out, please clean the cookies, and resubmit you request."
+)
+_INVALID = (
+    "The token provided is not valid, please try to logout and login again. "
+    "If already logged out, please clean the cookies, and resubmit you request."
+)
 
 
 def _json(obj: Any, status: int = 200) -> Response:
@@ -42,17 +46,23 @@ def api_error(err: DemoError) -> Response:
     body: dict[str, Any] = {"error_message": err.message}
     if err.debug_message is not None:
         body["debug_message"] = err.debug_message
-    body.update({
-        "error": f"{err.kind}():{err.message}",
-        "cdci_data_analysis_version": DISPATCHER_VERSION,
-        "cdci_data_analysis_version_details": "unknown",
-        "oda_api_version": ODA_API_VERSION,
-        "installed_instruments": list(INSTRUMENTS),
-        "debug_mode": "no",
-        "config": {"dispatcher-config": {"origin": {"set_by": "oda_widgets.demo"},
-                                         "cfg_dict": {"dispatcher": {"products_url": "demo"}}},
-                   "plugins": {"oda_widgets_demo": {"instruments": list(INSTRUMENTS)}}},
-    })
+    body.update(
+        {
+            "error": f"{err.kind}():{err.message}",
+            "cdci_data_analysis_version": DISPATCHER_VERSION,
+            "cdci_data_analysis_version_details": "unknown",
+            "oda_api_version": ODA_API_VERSION,
+            "installed_instruments": list(INSTRUMENTS),
+            "debug_mode": "no",
+            "config": {
+                "dispatcher-config": {
+                    "origin": {"set_by": "oda_widgets.demo"},
+                    "cfg_dict": {"dispatcher": {"products_url": "demo"}},
+                },
+                "plugins": {"oda_widgets_demo": {"instruments": list(INSTRUMENTS)}},
+            },
+        }
+    )
     return _json(body, err.status)
 
 
@@ -71,8 +81,10 @@ def api_code(analysis_parameters: dict, url: str) -> str:
             continue
         d[rename.get(k, k)] = v
     text = json.dumps(dict(sorted(d.items())), indent=4).replace("true", "True").replace("false", "False")
-    return (f"from oda_api.api import DispatcherAPI\ndisp=DispatcherAPI(url='{url}', instrument='mock')\n\n"
-            f"par_dict={text}\n\ndata_collection = disp.get_product(**par_dict)\n")
+    return (
+        f"from oda_api.api import DispatcherAPI\ndisp=DispatcherAPI(url='{url}', instrument='mock')\n\n"
+        f"par_dict={text}\n\ndata_collection = disp.get_product(**par_dict)\n"
+    )
 
 
 def _request_params() -> dict:
@@ -80,7 +92,7 @@ def _request_params() -> dict:
     for source in (request.args, request.form if request.method == "POST" else None):
         if source is None:
             continue
-        for k in source.keys():
+        for k in source:
             multi.setdefault(str(k)[:200], []).extend(source.getlist(k))
     return decode_params(multi)
 
@@ -92,17 +104,19 @@ def _token_claims(token: Any) -> dict | None:
     if token is None or token == "" or token == "None":
         return None
     if not isinstance(token, str):
-        raise DemoError("[ InstrumentQueryBackEnd : instrument-not-set ] constructor failed: token is not a string")
+        raise DemoError(
+            "[ InstrumentQueryBackEnd : instrument-not-set ] constructor failed: token is not a string"
+        )
     try:
         return jwt.decode(token, DEMO_SECRET, algorithms=["HS256"])
     except jwt.ExpiredSignatureError:
-        raise DemoError(_EXPIRED, "RequestNotAuthorized", 403, debug_message="")
+        raise DemoError(_EXPIRED, "RequestNotAuthorized", 403, debug_message="") from None
     except jwt.InvalidSignatureError:
-        raise DemoError(_INVALID, "RequestNotAuthorized", 403, debug_message="")
+        raise DemoError(_INVALID, "RequestNotAuthorized", 403, debug_message="") from None
     except jwt.DecodeError as e:
-        raise DemoError(f"[ InstrumentQueryBackEnd : instrument-not-set ] constructor failed: {e}")
+        raise DemoError(f"[ InstrumentQueryBackEnd : instrument-not-set ] constructor failed: {e}") from None
     except jwt.InvalidTokenError:
-        raise DemoError(_INVALID, "RequestNotAuthorized", 403, debug_message="")
+        raise DemoError(_INVALID, "RequestNotAuthorized", 403, debug_message="") from None
 
 
 def _roles(claims: dict | None) -> list[str]:
@@ -115,17 +129,35 @@ def _roles(claims: dict | None) -> list[str]:
 
 
 def _exit_status(job_status: str, comment: str = "", **kw) -> dict:
-    es = {"job_status": job_status, "status": 0, "message": "", "error_message": "", "debug_message": "",
-          "comment": comment, "warning": ""}
+    es = {
+        "job_status": job_status,
+        "status": 0,
+        "message": "",
+        "error_message": "",
+        "debug_message": "",
+        "comment": comment,
+        "warning": "",
+    }
     es.update(kw)
     return es
 
 
-def _body(query_status: str, products: dict, exit_status: dict, job_monitor: dict, session_id: str,
-          status_code: int | None = None) -> dict:
-    body = {"query_status": query_status, "products": products, "exit_status": exit_status,
-            "job_monitor": job_monitor, "job_status": job_monitor.get("status", query_status),
-            "session_id": session_id}
+def _body(
+    query_status: str,
+    products: dict,
+    exit_status: dict,
+    job_monitor: dict,
+    session_id: str,
+    status_code: int | None = None,
+) -> dict:
+    body = {
+        "query_status": query_status,
+        "products": products,
+        "exit_status": exit_status,
+        "job_monitor": job_monitor,
+        "job_status": job_monitor.get("status", query_status),
+        "session_id": session_id,
+    }
     if status_code is not None:
         body["status_code"] = status_code
     body["time_request"] = time.time()
@@ -152,8 +184,15 @@ def create_app(speed: float = 1.0, legacy_meta_data: bool = False) -> Flask:
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):
         app.logger.exception("unexpected error")
-        return _json({"message": "request not valid", "error_message": str(err)[:500],
-                      "cdci_data_analysis_version": DISPATCHER_VERSION, "oda_api_version": ODA_API_VERSION}, 500)
+        return _json(
+            {
+                "message": "request not valid",
+                "error_message": str(err)[:500],
+                "cdci_data_analysis_version": DISPATCHER_VERSION,
+                "oda_api_version": ODA_API_VERSION,
+            },
+            500,
+        )
 
     def no_instrument(params: dict) -> DemoError:
         names = [k for k in params if k != "session_id"] + ["session_id"]
@@ -175,8 +214,9 @@ def create_app(speed: float = 1.0, legacy_meta_data: bool = False) -> Flask:
         if not isinstance(instrument, str) or instrument not in INSTRUMENTS:
             raise instruments.unknown_instrument(instrument)
         product = params.get("product_type")
-        if product is not None and (not isinstance(product, str)
-                                    or product not in INSTRUMENTS[instrument].products):
+        if product is not None and (
+            not isinstance(product, str) or product not in INSTRUMENTS[instrument].products
+        ):
             # The real dispatcher does not handle this case: Flask's HTML 500 page.
             raise InternalServerError()
         return instrument, product
@@ -216,8 +256,9 @@ def create_app(speed: float = 1.0, legacy_meta_data: bool = False) -> Flask:
         else:
             out["RA"] = src.ra
             out["DEC"] = src.dec
-            out["entity_portal_link"] = ("http://cdsportal.u-strasbg.fr/?target="
-                                         + urllib.parse.quote(name.strip()))
+            out["entity_portal_link"] = "http://cdsportal.u-strasbg.fr/?target=" + urllib.parse.quote(
+                name.strip()
+            )
             out["message"] = f"{name} successfully resolved"
         return _json(out)
 
@@ -244,9 +285,17 @@ def create_app(speed: float = 1.0, legacy_meta_data: bool = False) -> Flask:
             req = instruments.normalise(params, roles)
         except RolesMissing as e:
             failed_id = job_id_for({k: v for k, v in params.items() if isinstance(v, (str, int, float))}, sub)
-            return _json(_body("failed", {}, _exit_status("failed", status=1, message=e.message),
-                               {"job_id": failed_id, "session_id": session_id, "status": "failed"},
-                               session_id, status_code=403), 403)
+            return _json(
+                _body(
+                    "failed",
+                    {},
+                    _exit_status("failed", status=1, message=e.message),
+                    {"job_id": failed_id, "session_id": session_id, "status": "failed"},
+                    session_id,
+                    status_code=403,
+                ),
+                403,
+            )
         ap = req.analysis_parameters
         computed = job_id_for(ap, sub)
         if query_status != "new":
@@ -256,27 +305,49 @@ def create_app(speed: float = 1.0, legacy_meta_data: bool = False) -> Flask:
                 known = store.get(job_id)
                 if known is None:
                     raise DemoError(f"unable to find any record for {job_id[:64]}", "InvalidJobIDProvided")
-                return _json(_body(
-                    "failed", {},
-                    _exit_status("failed", status=1, message="Request not authorized",
-                                 debug_message="the parameters or the user of this request do not match "
-                                               f"those of job {job_id}"),
-                    {"job_id": job_id, "session_id": session_id, "status": "failed"},
-                    session_id, status_code=403), 403)
+                return _json(
+                    _body(
+                        "failed",
+                        {},
+                        _exit_status(
+                            "failed",
+                            status=1,
+                            message="Request not authorized",
+                            debug_message="the parameters or the user of this request do not match "
+                            f"those of job {job_id}",
+                        ),
+                        {"job_id": job_id, "session_id": session_id, "status": "failed"},
+                        session_id,
+                        status_code=403,
+                    ),
+                    403,
+                )
         url = request.url_root.rstrip("/")
         job = store.get(computed)
         if job is None:
             if query_status != "new":
                 raise DemoError(f"unable to find any record for {computed}", "InvalidJobIDProvided")
             synchronous = req.instrument.synchronous or ap.get("query_type") == "Dummy"
-            scw_ids = [] if req.instrument.name == "spi_acs" else \
-                [s.scw_id for s in generate.observation(req).scws]
+            scw_ids = (
+                [] if req.instrument.name == "spi_acs" else [s.scw_id for s in generate.observation(req).scws]
+            )
             if req.instrument.name != "spi_acs" and not scw_ids:
-                return _json(_body("failed", {}, _exit_status(
-                    "failed", req.comment, status=1, message="no science windows found",
-                    error_message="No INTEGRAL science windows match this time range and sky region; "
-                                  "widen T1-T2 or the radius, or give scw_list."),
-                    {"job_id": computed, "session_id": session_id, "status": "failed"}, session_id))
+                return _json(
+                    _body(
+                        "failed",
+                        {},
+                        _exit_status(
+                            "failed",
+                            req.comment,
+                            status=1,
+                            message="no science windows found",
+                            error_message="No INTEGRAL science windows match this time range and sky region; "
+                            "widen T1-T2 or the radius, or give scw_list.",
+                        ),
+                        {"job_id": computed, "session_id": session_id, "status": "failed"},
+                        session_id,
+                    )
+                )
             job = store.create(computed, sub, req, session_id, params.get("token"), scw_ids, synchronous)
         return _json(_respond(store, job, req, query_status, session_id, url))
 
@@ -284,30 +355,51 @@ def create_app(speed: float = 1.0, legacy_meta_data: bool = False) -> Flask:
 
 
 def _bookkeeping(req, job: Job, session_id: str, url: str) -> dict:
-    return {"session_id": session_id, "job_id": job.job_id, "analysis_parameters": req.analysis_parameters,
-            "api_code": api_code(req.analysis_parameters, url)}
+    return {
+        "session_id": session_id,
+        "job_id": job.job_id,
+        "analysis_parameters": req.analysis_parameters,
+        "api_code": api_code(req.analysis_parameters, url),
+    }
 
 
 def _failure(req, job: Job, session_id: str, url: str) -> dict:
     node = "ii_skyimage" if req.instrument.name != "spi_acs" else "spi_acs_lc"
-    products = {"analysis_parameters": req.analysis_parameters,
-                "api_code": api_code(req.analysis_parameters, url)}
-    debug = json.dumps({"node": node, "exception": "AnalysisException('demo backend failure requested with "
-                                                   f"src_name={FAIL_TRIGGER}')", "exception_kind": "handled"})
-    return _body("failed", products,
-                 _exit_status("failed", req.comment, status=1, message="failed: get dataserver products ",
-                              error_message=f"Instrument: {req.instrument.name}, product: {req.product}\n\n"
-                                            "The demo backend failed on purpose "
-                                            f"(src_name={FAIL_TRIGGER}).",
-                              debug_message=debug),
-                 {"job_id": job.job_id, "session_id": session_id, "status": "failed"}, session_id)
+    products = {
+        "analysis_parameters": req.analysis_parameters,
+        "api_code": api_code(req.analysis_parameters, url),
+    }
+    debug = json.dumps(
+        {
+            "node": node,
+            "exception": f"AnalysisException('demo backend failure requested with src_name={FAIL_TRIGGER}')",
+            "exception_kind": "handled",
+        }
+    )
+    return _body(
+        "failed",
+        products,
+        _exit_status(
+            "failed",
+            req.comment,
+            status=1,
+            message="failed: get dataserver products ",
+            error_message=f"Instrument: {req.instrument.name}, product: {req.product}\n\n"
+            "The demo backend failed on purpose "
+            f"(src_name={FAIL_TRIGGER}).",
+            debug_message=debug,
+        ),
+        {"job_id": job.job_id, "session_id": session_id, "status": "failed"},
+        session_id,
+    )
 
 
 def _respond(store: JobStore, job: Job, req, query_status: str, session_id: str, url: str) -> dict:
     now = time.monotonic()
     backend = job.backend_status(now)
-    assemble = job.finished is not None or backend == "ready" and (
-        query_status in ("ready", "done", "failed") or job.duration == 0)
+    assemble = job.finished is not None or (
+        backend == "ready" and (query_status in ("ready", "done", "failed") or job.duration == 0)
+    )
     if not assemble:
         reports = job.reports(now)
         monitor: dict[str, Any] = {"job_id": job.job_id, "session_id": session_id, "status": backend}
@@ -332,9 +424,20 @@ def _respond(store: JobStore, job: Job, req, query_status: str, session_id: str,
                 store.remember_products(job.job_id, payload)
     job.finished = "done"
     products = {k: v for k, v in payload.items() if k != "input_prod_list"}
-    products.update({"prod_process_message": "", "session_id": session_id, "job_id": job.job_id,
-                     "input_prod_list": payload.get("input_prod_list", []),
-                     "analysis_parameters": req.analysis_parameters,
-                     "api_code": api_code(req.analysis_parameters, url)})
-    return _body("done", products, _exit_status("done", req.comment),
-                 {"job_id": job.job_id, "session_id": session_id, "status": "done"}, session_id)
+    products.update(
+        {
+            "prod_process_message": "",
+            "session_id": session_id,
+            "job_id": job.job_id,
+            "input_prod_list": payload.get("input_prod_list", []),
+            "analysis_parameters": req.analysis_parameters,
+            "api_code": api_code(req.analysis_parameters, url),
+        }
+    )
+    return _body(
+        "done",
+        products,
+        _exit_status("done", req.comment),
+        {"job_id": job.job_id, "session_id": session_id, "status": "done"},
+        session_id,
+    )

@@ -20,23 +20,33 @@ from oda_widgets.demo import sky
 from oda_widgets.demo.instruments import DemoError, Request
 from oda_widgets.products import encode_numpy_data_product
 
-ISGRI_PIXEL = 0.0823                 # deg, ISGRI mosaic pixel
-JEMX_PIXEL = 0.03                    # deg
+ISGRI_PIXEL = 0.0823  # deg, ISGRI mosaic pixel
+JEMX_PIXEL = 0.03  # deg
 #: (half-width of the fully coded field, half-width where the response reaches zero), deg
 FOV = {"isgri": (4.5, 14.5), "jemx": (2.4, 6.6)}
-PSF_SIGMA = {"isgri": 0.085, "jemx": 0.025}       # deg (ISGRI FWHM 12', JEM-X 3.5')
+PSF_SIGMA = {"isgri": 0.085, "jemx": 0.025}  # deg (ISGRI FWHM 12', JEM-X 3.5')
 #: Variance of a rate measured for 1 s at the centre of the field, (count/s)^2 s, reference band
 VAR0 = {"isgri": 871.0, "jemx": 300.0}
-MAX_SIDE = 1400                      # pixels; larger pointing sets are clipped to this mosaic
-SPI_NATIVE_BIN = 0.05                # s
-SPI_MAX_NATIVE_BINS = 4_000_000      # ~2.3 days at 0.05 s
+MAX_SIDE = 1400  # pixels; larger pointing sets are clipped to this mosaic
+SPI_NATIVE_BIN = 0.05  # s
+SPI_MAX_NATIVE_BINS = 4_000_000  # ~2.3 days at 0.05 s
 IJD_UNITS = 86400.0
 
 
 def seed_of(params: dict) -> int:
     """A 64-bit seed from the normalised parameters (bookkeeping keys excluded)."""
-    skip = {"session_id", "job_id", "token", "query_status", "api", "oda_api_version", "off_line",
-            "dry_run", "async_dispatcher", "verbose"}
+    skip = {
+        "session_id",
+        "job_id",
+        "token",
+        "query_status",
+        "api",
+        "oda_api_version",
+        "off_line",
+        "dry_run",
+        "async_dispatcher",
+        "verbose",
+    }
     text = json.dumps({k: v for k, v in params.items() if k not in skip}, sort_keys=True, default=str)
     return int(hashlib.sha256(text.encode()).hexdigest()[:16], 16)
 
@@ -78,7 +88,7 @@ def coding_at(instr: str, scws, ra: float, dec: float) -> np.ndarray:
 def _band_var(instr: str, e1: float, e2: float) -> float:
     # The background grows with the band width like a soft power law.
     lo, hi = (20.0, 40.0) if instr == "isgri" else (3.0, 20.0)
-    return VAR0[instr] * (e1 ** -0.5 - e2 ** -0.5) / (lo ** -0.5 - hi ** -0.5)
+    return VAR0[instr] * (e1**-0.5 - e2**-0.5) / (lo**-0.5 - hi**-0.5)
 
 
 @dataclass
@@ -115,9 +125,18 @@ class Observation:
         return "IBIS" if self.instr == "isgri" else f"JMX{self.jemx_num}"
 
     def time_keywords(self) -> dict:
-        return {"TIMESYS": "TT", "MJDREF": sky.MJDREF, "TIMEUNIT": "d", "TSTART": self.t_start,
-                "TSTOP": self.t_stop, "DATE-OBS": _iso(self.t_start), "DATE-END": _iso(self.t_stop),
-                "TELESCOP": "INTEGRAL", "INSTRUME": self.instrume, "DETNAM": self.detnam}
+        return {
+            "TIMESYS": "TT",
+            "MJDREF": sky.MJDREF,
+            "TIMEUNIT": "d",
+            "TSTART": self.t_start,
+            "TSTOP": self.t_stop,
+            "DATE-OBS": _iso(self.t_start),
+            "DATE-END": _iso(self.t_stop),
+            "TELESCOP": "INTEGRAL",
+            "INSTRUME": self.instrume,
+            "DETNAM": self.detnam,
+        }
 
 
 def observation(req: Request) -> Observation:
@@ -127,8 +146,9 @@ def observation(req: Request) -> Observation:
     if v.get("scw_list"):
         scws = sky.science_windows_from_ids(v["scw_list"], v["RA"], v["DEC"])
     else:
-        scws = sky.science_windows(_ijd(v["T1"]), _ijd(v["T2"]), v["RA"], v["DEC"], v["radius"],
-                                   v["max_pointings"], seed)
+        scws = sky.science_windows(
+            _ijd(v["T1"]), _ijd(v["T2"]), v["RA"], v["DEC"], v["radius"], v["max_pointings"], seed
+        )
     return Observation(req.instrument.name, scws, seed, v["E1_keV"], v["E2_keV"], int(v.get("jemx_num") or 2))
 
 
@@ -174,8 +194,9 @@ def mosaic(req: Request, obs: Observation):
         fy = _coding(instr, (axis - ppy[i]) * pix)
         ix, iy = np.nonzero(fx)[0], np.nonzero(fy)[0]
         if len(ix) and len(iy):
-            exposure[iy[0]:iy[-1] + 1, ix[0]:ix[-1] + 1] += s.exposure * np.outer(fy[iy[0]:iy[-1] + 1],
-                                                                                   fx[ix[0]:ix[-1] + 1])
+            exposure[iy[0] : iy[-1] + 1, ix[0] : ix[-1] + 1] += s.exposure * np.outer(
+                fy[iy[0] : iy[-1] + 1], fx[ix[0] : ix[-1] + 1]
+            )
     covered = exposure > 1.0
     var0 = _band_var(instr, obs.e1, obs.e2)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -202,7 +223,7 @@ def mosaic(req: Request, obs: Observation):
         y0, y1 = max(iy - half, 0), min(iy + half + 1, side)
         x0, x1 = max(ix - half, 0), min(ix + half + 1, side)
         yy, xx = np.mgrid[y0:y1, x0:x1]
-        model[y0:y1, x0:x1] += rate * np.exp(-((xx - sx[i]) ** 2 + (yy - sy[i]) ** 2) / (2 * sigma_px ** 2))
+        model[y0:y1, x0:x1] += rate * np.exp(-((xx - sx[i]) ** 2 + (yy - sy[i]) ** 2) / (2 * sigma_px**2))
         candidates.append((i, src, ix, iy))
 
     noise = rng.standard_normal((side, side), dtype=np.float32)
@@ -227,13 +248,21 @@ def mosaic(req: Request, obs: Observation):
         if src.new:
             new_count += 1
             name = f"NEW_{new_count}"
-        rows.append({"meta_ID": i, "src_names": name, "significance": sig,
-                     "ra": float((src.ra + d_ra / max(math.cos(math.radians(src.dec)), 0.05)) % 360.0)
-                     if instr == "isgri" else src.ra,
-                     "dec": float(src.dec + d_dec) if instr == "isgri" else src.dec,
-                     "NEW_SOURCE": 1 if src.new else -32768,
-                     "ISGRI_FLAG": 0 if src.new else 1, "FLAG": 1 if src.name in forced_names else 0,
-                     "ERR_RAD": float(err)})
+        rows.append(
+            {
+                "meta_ID": i,
+                "src_names": name,
+                "significance": sig,
+                "ra": float((src.ra + d_ra / max(math.cos(math.radians(src.dec)), 0.05)) % 360.0)
+                if instr == "isgri"
+                else src.ra,
+                "dec": float(src.dec + d_dec) if instr == "isgri" else src.dec,
+                "NEW_SOURCE": 1 if src.new else -32768,
+                "ISGRI_FLAG": 0 if src.new else 1,
+                "FLAG": 1 if src.name in forced_names else 0,
+                "ERR_RAD": float(err),
+            }
+        )
 
     tkw = obs.time_keywords()
     e_mean = (obs.e1 + obs.e2) / 2
@@ -241,24 +270,31 @@ def mosaic(req: Request, obs: Observation):
     primary = fits.PrimaryHDU()
     for k, val in tkw.items():
         primary.header[k] = val
-    grouping = fits.BinTableHDU.from_columns([
-        fits.Column("MEMBER_POSITION", "J", array=np.arange(1, 5)),
-        fits.Column("IMATYPE", "20A", array=["INTENSITY", "VARIANCE", "SIGNIFICANCE", "EXPOSURE"]),
-        fits.Column("E_MIN", "E", unit="keV", array=[obs.e1] * 4),
-        fits.Column("E_MEAN", "E", unit="keV", array=[e_mean] * 4),
-        fits.Column("E_MAX", "E", unit="keV", array=[obs.e2] * 4),
-        fits.Column("TFIRST", "D", unit="d", array=[obs.t_start] * 4),
-        fits.Column("TLAST", "D", unit="d", array=[obs.t_stop] * 4),
-        fits.Column("TELAPSE", "D", unit="s", array=[(obs.t_stop - obs.t_start) * IJD_UNITS] * 4),
-        fits.Column("ONTIME", "D", unit="s", array=[ontime] * 4),
-    ], name="GROUPING")
+    grouping = fits.BinTableHDU.from_columns(
+        [
+            fits.Column("MEMBER_POSITION", "J", array=np.arange(1, 5)),
+            fits.Column("IMATYPE", "20A", array=["INTENSITY", "VARIANCE", "SIGNIFICANCE", "EXPOSURE"]),
+            fits.Column("E_MIN", "E", unit="keV", array=[obs.e1] * 4),
+            fits.Column("E_MEAN", "E", unit="keV", array=[e_mean] * 4),
+            fits.Column("E_MAX", "E", unit="keV", array=[obs.e2] * 4),
+            fits.Column("TFIRST", "D", unit="d", array=[obs.t_start] * 4),
+            fits.Column("TLAST", "D", unit="d", array=[obs.t_stop] * 4),
+            fits.Column("TELAPSE", "D", unit="s", array=[(obs.t_stop - obs.t_start) * IJD_UNITS] * 4),
+            fits.Column("ONTIME", "D", unit="s", array=[ontime] * 4),
+        ],
+        name="GROUPING",
+    )
     for k, val in tkw.items():
         grouping.header[k] = val
     extname = "ISGR-MOSA-IMA" if instr == "isgri" else f"JMX{obs.jemx_num}-MOSA-IMA"
     hdus = [primary, grouping]
     wcs_header = w.to_header()
-    for imatype, data, bunit in (("INTENSITY", intensity, "count/s"), ("VARIANCE", variance, "count2/s2"),
-                                 ("SIGNIFICANCE", significance, ""), ("EXPOSURE", exposure_img, "s")):
+    for imatype, data, bunit in (
+        ("INTENSITY", intensity, "count/s"),
+        ("VARIANCE", variance, "count2/s2"),
+        ("SIGNIFICANCE", significance, ""),
+        ("EXPOSURE", exposure_img, "s"),
+    ):
         h = fits.ImageHDU(data=data, name=extname)
         h.header.update(wcs_header)
         h.header["IMATYPE"] = imatype
@@ -279,13 +315,26 @@ def catalog_dict(instr: str, rows: list[dict]) -> dict:
     from oda_widgets.products import Catalog
 
     if instr == "isgri":
-        names = ["meta_ID", "src_names", "significance", "ra", "dec", "NEW_SOURCE", "ISGRI_FLAG", "FLAG", "ERR_RAD"]
+        names = [
+            "meta_ID",
+            "src_names",
+            "significance",
+            "ra",
+            "dec",
+            "NEW_SOURCE",
+            "ISGRI_FLAG",
+            "FLAG",
+            "ERR_RAD",
+        ]
         dtypes = ["<i8", "<U20", "<f8", "<f8", "<f8", "<i8", "<i8", "<i8", "<f8"]
     else:
         names = ["meta_ID", "src_names", "significance", "ra", "dec", "FLAG", "ERR_RAD"]
         dtypes = ["<i8", "<U20", "<f8", "<f8", "<f8", "<i8", "<f8"]
-    table = Table([np.array([r[n] for r in rows], dtype=dt) for n, dt in zip(names, dtypes)], names=names,
-                  meta={"FRAME": "fk5", "COORD_UNIT": "deg", "LON_NAME": "ra", "LAT_NAME": "dec"})
+    table = Table(
+        [np.array([r[n] for r in rows], dtype=dt) for n, dt in zip(names, dtypes)],
+        names=names,
+        meta={"FRAME": "fk5", "COORD_UNIT": "deg", "LON_NAME": "ra", "LAT_NAME": "dec"},
+    )
     d = Catalog(table).to_dict()
     d["cat_meta"] = {}
     return d
@@ -298,9 +347,17 @@ def catalog_dict(instr: str, rows: list[dict]) -> dict:
 def _match_sky(ra: float, dec: float) -> sky.Source | None:
     best, best_d = None, 0.2
     for s in sky.SOURCES:
-        d = math.degrees(math.acos(min(1.0, math.sin(math.radians(dec)) * math.sin(math.radians(s.dec))
-                                       + math.cos(math.radians(dec)) * math.cos(math.radians(s.dec))
-                                       * math.cos(math.radians(ra - s.ra)))))
+        d = math.degrees(
+            math.acos(
+                min(
+                    1.0,
+                    math.sin(math.radians(dec)) * math.sin(math.radians(s.dec))
+                    + math.cos(math.radians(dec))
+                    * math.cos(math.radians(s.dec))
+                    * math.cos(math.radians(ra - s.ra)),
+                )
+            )
+        )
         if d < best_d:
             best, best_d = s, d
     return best
@@ -340,13 +397,13 @@ def _response(instr: str):
         e_grid = np.geomspace(13.0, 1000.0, 201)
         ch = np.geomspace(15.0, 1000.0, 63)
         e = np.sqrt(e_grid[:-1] * e_grid[1:])
-        area = 900.0 * (1 - np.exp(-(e / 25.0) ** 3)) * np.exp(-e / 600.0)
+        area = 900.0 * (1 - np.exp(-((e / 25.0) ** 3))) * np.exp(-e / 600.0)
         fwhm = 0.08 * e * np.sqrt(100.0 / e) ** 0.5
     else:
         e_grid = np.geomspace(2.0, 40.0, 151)
         ch = np.geomspace(3.0, 35.0, 33)
         e = np.sqrt(e_grid[:-1] * e_grid[1:])
-        area = 110.0 * (1 - np.exp(-(e / 4.0) ** 3)) * np.exp(-e / 25.0)
+        area = 110.0 * (1 - np.exp(-((e / 4.0) ** 3))) * np.exp(-e / 25.0)
         fwhm = 0.4 * np.sqrt(e)
     sigma = fwhm / 2.355
     # Probability that a photon of energy e lands in channel [ch_lo, ch_hi): Gaussian integrals.
@@ -370,35 +427,61 @@ def response(instr: str):
 
 def _arf_hdul(instr: str, tkw: dict) -> fits.HDUList:
     e_grid, _, area, _ = response(instr)
-    h = fits.BinTableHDU.from_columns([
-        fits.Column("ENERG_LO", "E", unit="keV", array=e_grid[:-1]),
-        fits.Column("ENERG_HI", "E", unit="keV", array=e_grid[1:]),
-        fits.Column("SPECRESP", "E", unit="cm**2", array=area),
-    ], name="SPECRESP")
+    h = fits.BinTableHDU.from_columns(
+        [
+            fits.Column("ENERG_LO", "E", unit="keV", array=e_grid[:-1]),
+            fits.Column("ENERG_HI", "E", unit="keV", array=e_grid[1:]),
+            fits.Column("SPECRESP", "E", unit="cm**2", array=area),
+        ],
+        name="SPECRESP",
+    )
     h.header.update({"HDUCLASS": "OGIP", "HDUCLAS1": "RESPONSE", "HDUCLAS2": "SPECRESP", **tkw})
     return fits.HDUList([fits.PrimaryHDU(), h])
 
 
 def _rmf_hdul(instr: str, jemx_num: int, tkw: dict) -> fits.HDUList:
-    e_grid, ch, area, matrix = response(instr)
+    e_grid, ch, _area, matrix = response(instr)
     n_e, n_ch = matrix.shape
-    m = fits.BinTableHDU.from_columns([
-        fits.Column("ENERG_LO", "E", unit="keV", array=e_grid[:-1]),
-        fits.Column("ENERG_HI", "E", unit="keV", array=e_grid[1:]),
-        fits.Column("N_GRP", "I", array=np.ones(n_e, dtype=np.int16)),
-        fits.Column("F_CHAN", "I", array=np.zeros(n_e, dtype=np.int16)),
-        fits.Column("N_CHAN", "I", array=np.full(n_e, n_ch, dtype=np.int16)),
-        fits.Column("MATRIX", f"{n_ch}E", array=matrix),
-    ], name="SPECRESP MATRIX")
-    m.header.update({"HDUCLASS": "OGIP", "HDUCLAS1": "RESPONSE", "HDUCLAS2": "RSP_MATRIX",
-                     "CHANTYPE": "PI", "DETCHANS": n_ch, "TLMIN4": 0, **tkw})
-    eb = fits.BinTableHDU.from_columns([
-        fits.Column("CHANNEL", "I", array=np.arange(n_ch, dtype=np.int16)),
-        fits.Column("E_MIN", "E", unit="keV", array=ch[:-1]),
-        fits.Column("E_MAX", "E", unit="keV", array=ch[1:]),
-    ], name="EBOUNDS")
-    eb.header.update({"HDUCLASS": "OGIP", "HDUCLAS1": "RESPONSE", "HDUCLAS2": "EBOUNDS",
-                      "CHANTYPE": "PI", "DETCHANS": n_ch, **tkw})
+    m = fits.BinTableHDU.from_columns(
+        [
+            fits.Column("ENERG_LO", "E", unit="keV", array=e_grid[:-1]),
+            fits.Column("ENERG_HI", "E", unit="keV", array=e_grid[1:]),
+            fits.Column("N_GRP", "I", array=np.ones(n_e, dtype=np.int16)),
+            fits.Column("F_CHAN", "I", array=np.zeros(n_e, dtype=np.int16)),
+            fits.Column("N_CHAN", "I", array=np.full(n_e, n_ch, dtype=np.int16)),
+            fits.Column("MATRIX", f"{n_ch}E", array=matrix),
+        ],
+        name="SPECRESP MATRIX",
+    )
+    m.header.update(
+        {
+            "HDUCLASS": "OGIP",
+            "HDUCLAS1": "RESPONSE",
+            "HDUCLAS2": "RSP_MATRIX",
+            "CHANTYPE": "PI",
+            "DETCHANS": n_ch,
+            "TLMIN4": 0,
+            **tkw,
+        }
+    )
+    eb = fits.BinTableHDU.from_columns(
+        [
+            fits.Column("CHANNEL", "I", array=np.arange(n_ch, dtype=np.int16)),
+            fits.Column("E_MIN", "E", unit="keV", array=ch[:-1]),
+            fits.Column("E_MAX", "E", unit="keV", array=ch[1:]),
+        ],
+        name="EBOUNDS",
+    )
+    eb.header.update(
+        {
+            "HDUCLASS": "OGIP",
+            "HDUCLAS1": "RESPONSE",
+            "HDUCLAS2": "EBOUNDS",
+            "CHANTYPE": "PI",
+            "DETCHANS": n_ch,
+            **tkw,
+        }
+    )
     hdus = [fits.PrimaryHDU(), m, eb]
     if instr == "jemx":
         for kind in ("AXIS", "IMAG"):
@@ -416,23 +499,50 @@ def _folded(instr: str, photon_index: float, norm_28: float) -> np.ndarray:
     return (photons * area) @ matrix
 
 
-def _spectrum_hdul(obs: Observation, name: str, ra: float, dec: float, rate: np.ndarray, err: np.ndarray,
-                   exposure: float, tkw: dict) -> fits.HDUList:
+def _spectrum_hdul(
+    obs: Observation,
+    name: str,
+    ra: float,
+    dec: float,
+    rate: np.ndarray,
+    err: np.ndarray,
+    exposure: float,
+    tkw: dict,
+) -> fits.HDUList:
     n_ch = len(rate)
     extname = "ISGR-EVTS-SPE" if obs.instr == "isgri" else f"JMX{obs.jemx_num}-PHA1-SPE"
-    h = fits.BinTableHDU.from_columns([
-        fits.Column("CHANNEL", "I", array=np.arange(n_ch, dtype=np.int16)),
-        fits.Column("RATE", "E", unit="count/s", array=rate),
-        fits.Column("SYS_ERR", "E", array=np.full(n_ch, 0.01, dtype=np.float32)),
-        fits.Column("STAT_ERR", "E", unit="count/s", array=err),
-        fits.Column("QUALITY", "I", array=np.zeros(n_ch, dtype=np.int16)),
-        fits.Column("GROUPING", "I", array=np.zeros(n_ch, dtype=np.int16)),
-    ], name=extname)
-    h.header.update({"HDUCLASS": "OGIP", "HDUCLAS1": "SPECTRUM", "HDUCLAS2": "TOTAL", "HDUCLAS3": "RATE",
-                     "CHANTYPE": "PI", "DETCHANS": n_ch, "POISSERR": False, "EXPOSURE": exposure,
-                     "ONTIME": exposure, "TELAPSE": (obs.t_stop - obs.t_start) * IJD_UNITS,
-                     "NAME": name, "RA_OBJ": ra, "DEC_OBJ": dec, "ANCRFILE": "NONE", "RESPFILE": "NONE",
-                     "BACKFILE": "NONE", **tkw})
+    h = fits.BinTableHDU.from_columns(
+        [
+            fits.Column("CHANNEL", "I", array=np.arange(n_ch, dtype=np.int16)),
+            fits.Column("RATE", "E", unit="count/s", array=rate),
+            fits.Column("SYS_ERR", "E", array=np.full(n_ch, 0.01, dtype=np.float32)),
+            fits.Column("STAT_ERR", "E", unit="count/s", array=err),
+            fits.Column("QUALITY", "I", array=np.zeros(n_ch, dtype=np.int16)),
+            fits.Column("GROUPING", "I", array=np.zeros(n_ch, dtype=np.int16)),
+        ],
+        name=extname,
+    )
+    h.header.update(
+        {
+            "HDUCLASS": "OGIP",
+            "HDUCLAS1": "SPECTRUM",
+            "HDUCLAS2": "TOTAL",
+            "HDUCLAS3": "RATE",
+            "CHANTYPE": "PI",
+            "DETCHANS": n_ch,
+            "POISSERR": False,
+            "EXPOSURE": exposure,
+            "ONTIME": exposure,
+            "TELAPSE": (obs.t_stop - obs.t_start) * IJD_UNITS,
+            "NAME": name,
+            "RA_OBJ": ra,
+            "DEC_OBJ": dec,
+            "ANCRFILE": "NONE",
+            "RESPFILE": "NONE",
+            "BACKFILE": "NONE",
+            **tkw,
+        }
+    )
     return fits.HDUList([fits.PrimaryHDU(), h])
 
 
@@ -451,8 +561,11 @@ def spectra(req: Request, obs: Observation) -> list[tuple[str, str, fits.HDUList
         exposure = float(weights.sum())
         if src is not None and exposure > 0:
             mean_mcrab = float((src.flux(obs.t_mid) * weights).sum() / exposure)
-            model = _folded(instr, src.photon_index, 10.0 * (28.3 if instr == "isgri" else 7.7) ** -2.1
-                            * mean_mcrab / 1000.0)
+            model = _folded(
+                instr,
+                src.photon_index,
+                10.0 * (28.3 if instr == "isgri" else 7.7) ** -2.1 * mean_mcrab / 1000.0,
+            )
         else:
             model = np.zeros_like(bkg)
         err = np.sqrt((bkg + model) / max(exposure, 1.0)).astype(np.float32)
@@ -466,7 +579,9 @@ def spectra(req: Request, obs: Observation) -> list[tuple[str, str, fits.HDUList
         exposure = float(obs.exposures.sum())
         err = np.sqrt(bkg / max(exposure, 1.0)).astype(np.float32)
         rate = (bkg + rng.standard_normal(len(bkg)) * err).astype(np.float32)
-        out.append(("Background", kinds[0], _spectrum_hdul(obs, "Background", 0.0, 0.0, rate, err, exposure, tkw)))
+        out.append(
+            ("Background", kinds[0], _spectrum_hdul(obs, "Background", 0.0, 0.0, rate, err, exposure, tkw))
+        )
         out.append(("Background", kinds[1], _arf_hdul(instr, tkw)))
         out.append(("Background", kinds[2], _rmf_hdul(instr, obs.jemx_num, tkw)))
     return out
@@ -510,25 +625,37 @@ def light_curves(req: Request, obs: Observation) -> list[tuple[str, fits.HDUList
         back = np.full(len(c), bkg_rate)
         cols = [fits.Column("TIME", "D", unit="d", array=c)]
         if instr == "isgri":
-            cols += [fits.Column("TOT_COUNTS", "E", unit="count", array=np.maximum((rate + back) * wdt * f, 0)),
-                     fits.Column("BACKV", "E", unit="count/s", array=back),
-                     fits.Column("BACKE", "E", unit="count/s", array=np.sqrt(back / wdt)),
-                     fits.Column("RATE", "E", unit="count/s", array=rate),
-                     fits.Column("ERROR", "E", unit="count/s", array=err),
-                     fits.Column("FRACEXP", "E", array=f),
-                     fits.Column("XAX_E", "E", unit="d", array=wdt / 2 / IJD_UNITS),
-                     fits.Column("TIMEDEL", "E", unit="d", array=wdt / IJD_UNITS)]
+            cols += [
+                fits.Column("TOT_COUNTS", "E", unit="count", array=np.maximum((rate + back) * wdt * f, 0)),
+                fits.Column("BACKV", "E", unit="count/s", array=back),
+                fits.Column("BACKE", "E", unit="count/s", array=np.sqrt(back / wdt)),
+                fits.Column("RATE", "E", unit="count/s", array=rate),
+                fits.Column("ERROR", "E", unit="count/s", array=err),
+                fits.Column("FRACEXP", "E", array=f),
+                fits.Column("XAX_E", "E", unit="d", array=wdt / 2 / IJD_UNITS),
+                fits.Column("TIMEDEL", "E", unit="d", array=wdt / IJD_UNITS),
+            ]
         else:
-            cols += [fits.Column("RATE", "E", unit="count/s", array=rate),
-                     fits.Column("ERROR", "E", unit="count/s", array=err),
-                     fits.Column("BRATE", "E", unit="count/s", array=back),
-                     fits.Column("BERROR", "E", unit="count/s", array=np.sqrt(back / wdt)),
-                     fits.Column("BARYTIME", "D", unit="d", array=c + 0.004 * np.cos(2 * np.pi * c / 365.25)),
-                     fits.Column("FRACEXP", "E", array=f),
-                     fits.Column("TIMEDEL", "E", unit="d", array=wdt / IJD_UNITS)]
+            cols += [
+                fits.Column("RATE", "E", unit="count/s", array=rate),
+                fits.Column("ERROR", "E", unit="count/s", array=err),
+                fits.Column("BRATE", "E", unit="count/s", array=back),
+                fits.Column("BERROR", "E", unit="count/s", array=np.sqrt(back / wdt)),
+                fits.Column("BARYTIME", "D", unit="d", array=c + 0.004 * np.cos(2 * np.pi * c / 365.25)),
+                fits.Column("FRACEXP", "E", array=f),
+                fits.Column("TIMEDEL", "E", unit="d", array=wdt / IJD_UNITS),
+            ]
         h = fits.BinTableHDU.from_columns(cols, name=extname)
-        h.header.update({"NAME": name, "E_MIN": obs.e1, "E_MAX": obs.e2, "TIMEDEL": time_bin / IJD_UNITS,
-                         "TIMEPIXR": 0.5, **tkw})
+        h.header.update(
+            {
+                "NAME": name,
+                "E_MIN": obs.e1,
+                "E_MAX": obs.e2,
+                "TIMEDEL": time_bin / IJD_UNITS,
+                "TIMEPIXR": 0.5,
+                **tkw,
+            }
+        )
         out.append((name, fits.HDUList([fits.PrimaryHDU(), h])))
     return out
 
@@ -547,15 +674,20 @@ def spi_acs_lc(req: Request) -> fits.HDUList:
     bin_s = k * SPI_NATIVE_BIN
     n_native = int(round((t2 - t1) / SPI_NATIVE_BIN))
     if n_native > SPI_MAX_NATIVE_BINS:
-        raise DemoError(f"SPI-ACS requests are limited to {SPI_MAX_NATIVE_BINS * SPI_NATIVE_BIN / 86400:.1f} "
-                        f"days (T2 - T1 is {(t2 - t1) / 86400:.2f} days)")
+        raise DemoError(
+            f"SPI-ACS requests are limited to {SPI_MAX_NATIVE_BINS * SPI_NATIVE_BIN / 86400:.1f} "
+            f"days (T2 - T1 is {(t2 - t1) / 86400:.2f} days)"
+        )
     n_bins = max(n_native // k, 1)
     n_native = n_bins * k
     rng = np.random.default_rng(seed_of(req.analysis_parameters))
     t_native = t1 + (np.arange(n_native) + 0.5) * SPI_NATIVE_BIN
     orbit = sky.REVOLUTION_DAYS * IJD_UNITS
-    lam = SPI_NATIVE_BIN * (80000.0 + 6000.0 * np.sin(2 * np.pi * t_native / orbit)
-                            + 1500.0 * np.sin(2 * np.pi * t_native / 5400.0))
+    lam = SPI_NATIVE_BIN * (
+        80000.0
+        + 6000.0 * np.sin(2 * np.pi * t_native / orbit)
+        + 1500.0 * np.sin(2 * np.pi * t_native / 5400.0)
+    )
     for t0, peak, tau in sky.bursts_between(t1, t1 + n_native * SPI_NATIVE_BIN):
         i0 = max(int((t0 - t1) / SPI_NATIVE_BIN), 0)
         i1 = min(int((t0 + 12 * tau - t1) / SPI_NATIVE_BIN) + 1, n_native)
@@ -573,16 +705,33 @@ def spi_acs_lc(req: Request) -> fits.HDUList:
     time = (np.arange(n_bins) + 0.5) * bin_s - (timezero - t1)
     rate = (counts / bin_s).astype(np.float32)
     error = (np.sqrt(counts) / bin_s).astype(np.float32)
-    h = fits.BinTableHDU.from_columns([
-        fits.Column("TIME", "D", unit="s", array=time),
-        fits.Column("RATE", "E", unit="count/s", array=rate),
-        fits.Column("ERROR", "E", unit="count/s", array=error),
-    ], name="RATE")
+    h = fits.BinTableHDU.from_columns(
+        [
+            fits.Column("TIME", "D", unit="s", array=time),
+            fits.Column("RATE", "E", unit="count/s", array=rate),
+            fits.Column("ERROR", "E", unit="count/s", array=error),
+        ],
+        name="RATE",
+    )
     t_stop = t1 + n_bins * bin_s
-    h.header.update({"INSTRUME": "SPI-ACS", "TELESCOP": "INTEGRAL", "TIMEDEL": bin_s, "TIMEZERO": timezero,
-                     "TIMEUNIT": "s", "MJDREF": sky.MJDREF, "TIMESYS": "TT", "TSTART": t1, "TSTOP": t_stop,
-                     "ONTIME": t_stop - t1, "DATE-OBS": _iso(t1 / IJD_UNITS), "DATE-END": _iso(t_stop / IJD_UNITS),
-                     "TASSIGN": "SATELLITE", "EPHS": "demo ephemeris"})
+    h.header.update(
+        {
+            "INSTRUME": "SPI-ACS",
+            "TELESCOP": "INTEGRAL",
+            "TIMEDEL": bin_s,
+            "TIMEZERO": timezero,
+            "TIMEUNIT": "s",
+            "MJDREF": sky.MJDREF,
+            "TIMESYS": "TT",
+            "TSTART": t1,
+            "TSTOP": t_stop,
+            "ONTIME": t_stop - t1,
+            "DATE-OBS": _iso(t1 / IJD_UNITS),
+            "DATE-END": _iso(t_stop / IJD_UNITS),
+            "TASSIGN": "SATELLITE",
+            "EPHS": "demo ephemeris",
+        }
+    )
     return fits.HDUList([fits.PrimaryHDU(), h])
 
 
@@ -595,9 +744,17 @@ def products(req: Request) -> dict:
     instr = req.instrument.name
     if instr == "spi_acs":
         hdul = spi_acs_lc(req)
-        d = encode_numpy_data_product(hdul, "spi_acs_lc", {
-            "src_name": "query", "time_bin": float(hdul[1].header["TIMEDEL"]),
-            "time": "TIME", "rate": "RATE", "rate_err": "ERROR"})
+        d = encode_numpy_data_product(
+            hdul,
+            "spi_acs_lc",
+            {
+                "src_name": "query",
+                "time_bin": float(hdul[1].header["TIMEDEL"]),
+                "time": "TIME",
+                "rate": "RATE",
+                "rate_err": "ERROR",
+            },
+        )
         d["data_unit_list"][0]["name"] = "Primary"
         d["data_unit_list"][1]["units_dict"] = {"TIME": "s", "RATE": "count/s", "ERROR": "count/s"}
         return {"numpy_data_product_list": [d], "binary_data_product_list": [], "input_prod_list": [1]}
@@ -615,12 +772,23 @@ def products(req: Request) -> dict:
     elif kind == "spectrum":
         out["numpy_data_product_list"] = [
             encode_numpy_data_product(h, req.product, {"src_name": name, "product": k})
-            for name, k, h in spectra(req, obs)]
+            for name, k, h in spectra(req, obs)
+        ]
     else:
         time_bin_days = float(req.values["time_bin"]) / IJD_UNITS
         out["numpy_data_product_list"] = [
-            encode_numpy_data_product(h, req.product, {"src_name": name, "time_bin": time_bin_days,
-                                                       "time": "TIME", "rate": "RATE", "rate_err": "ERROR"})
-            for name, h in light_curves(req, obs)]
+            encode_numpy_data_product(
+                h,
+                req.product,
+                {
+                    "src_name": name,
+                    "time_bin": time_bin_days,
+                    "time": "TIME",
+                    "rate": "RATE",
+                    "rate_err": "ERROR",
+                },
+            )
+            for name, h in light_curves(req, obs)
+        ]
     out["input_prod_list"] = [s.scw_id for s in obs.scws]
     return out

@@ -36,8 +36,13 @@ SCW_PATTERN = re.compile(r"^\d{12}\.\d{3}$")
 class DemoError(Exception):
     """A request the server refuses; rendered as the real dispatcher's APIerror JSON."""
 
-    def __init__(self, message: str, kind: str = "RequestNotUnderstood", status: int = 400,
-                 debug_message: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        kind: str = "RequestNotUnderstood",
+        status: int = 400,
+        debug_message: str | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.kind = kind
@@ -50,11 +55,13 @@ class RolesMissing(Exception):
 
     def __init__(self, roles: list[str], lacking: dict[str, str]):
         lines = "\n".join(f" - {r}: {why}" for r, why in lacking.items())
-        self.message = ("Unfortunately, your priviledges are not sufficient to make the request for this "
-                        "particular product and parameter combination.\n"
-                        f"- Your priviledge roles include {roles!r}\n"
-                        f"- You are lacking all of the following roles:\n{lines}\n"
-                        "You can request support if you think you should be able to make this request.")
+        self.message = (
+            "Unfortunately, your priviledges are not sufficient to make the request for this "
+            "particular product and parameter combination.\n"
+            f"- Your priviledge roles include {roles!r}\n"
+            f"- You are lacking all of the following roles:\n{lines}\n"
+            "You can request support if you think you should be able to make this request."
+        )
         super().__init__(self.message)
 
 
@@ -107,18 +114,22 @@ SOURCE_BLOCK = (
 
 
 def _osa_block(instr: str) -> list[Param]:
-    return [
-        Param("user_catalog", "UserCatalog", None, None, optional=True),
-        Param("scw_list", "InputProdList", None, [], optional=True),
-        Param("selected_catalog", "UserCatalog", None, None, optional=True),
-        Param("radius", "Angle", "deg", 15.0 if instr == "isgri" else 4.0),
-        Param("max_pointings", "Integer", None, 50),
-        Param("osa_version", "String", "str", "OSA11.2"),
-        Param("integral_data_rights", "String", "str", "public", allowed=("public", "all-private")),
-    ] + ([Param("jemx_num", "Integer", None, 2, allowed=(1, 2))] if instr == "jemx" else []) + [
-        Param("E1_keV", "Energy", "keV", 20.0 if instr == "isgri" else 3.0),
-        Param("E2_keV", "Energy", "keV", 40.0 if instr == "isgri" else 20.0),
-    ]
+    return (
+        [
+            Param("user_catalog", "UserCatalog", None, None, optional=True),
+            Param("scw_list", "InputProdList", None, [], optional=True),
+            Param("selected_catalog", "UserCatalog", None, None, optional=True),
+            Param("radius", "Angle", "deg", 15.0 if instr == "isgri" else 4.0),
+            Param("max_pointings", "Integer", None, 50),
+            Param("osa_version", "String", "str", "OSA11.2"),
+            Param("integral_data_rights", "String", "str", "public", allowed=("public", "all-private")),
+        ]
+        + ([Param("jemx_num", "Integer", None, 2, allowed=(1, 2))] if instr == "jemx" else [])
+        + [
+            Param("E1_keV", "Energy", "keV", 20.0 if instr == "isgri" else 3.0),
+            Param("E2_keV", "Energy", "keV", 40.0 if instr == "isgri" else 20.0),
+        ]
+    )
 
 
 def _image_block(instr: str) -> list[Param]:
@@ -159,26 +170,38 @@ class Instrument:
 
 def _osa_instrument(instr: str) -> Instrument:
     return Instrument(
-        instr, f"{instr}_parameters", _osa_block(instr),
+        instr,
+        f"{instr}_parameters",
+        _osa_block(instr),
         {
             f"{instr}_image": (f"{instr}_image_query", _image_block(instr)),
             f"{instr}_spectrum": (f"{instr}_spectrum_query", []),
             f"{instr}_lc": (f"{instr}_lc_query", _lc_block()),
-        })
+        },
+    )
 
 
 INSTRUMENTS: dict[str, Instrument] = {
     "isgri": _osa_instrument("isgri"),
     "jemx": _osa_instrument("jemx"),
     "spi_acs": Instrument(
-        "spi_acs", "spi_acs_parameters",
-        [Param(None, "InputProdList", None, [1], optional=True),
-         Param("selected_catalog", "UserCatalog", None, None, optional=True)],
-        {"spi_acs_lc": ("spi_acs_lc_query", [
-            Param("data_level", "String", "str", "ordinary", allowed=("ordinary", "realtime")),
-            Param("time_bin", "TimeDelta", "sec", 1.0, format_name="time_bin_format"),
-        ])},
-        synchronous=True),
+        "spi_acs",
+        "spi_acs_parameters",
+        [
+            Param(None, "InputProdList", None, [1], optional=True),
+            Param("selected_catalog", "UserCatalog", None, None, optional=True),
+        ],
+        {
+            "spi_acs_lc": (
+                "spi_acs_lc_query",
+                [
+                    Param("data_level", "String", "str", "ordinary", allowed=("ordinary", "realtime")),
+                    Param("time_bin", "TimeDelta", "sec", 1.0, format_name="time_bin_format"),
+                ],
+            )
+        },
+        synchronous=True,
+    ),
 }
 
 ENERGY_LIMITS = {"isgri": ("ISGRI", 15.0, 800.0), "jemx": ("JEM-X", 3.0, 35.0)}
@@ -213,9 +236,12 @@ def meta_data(instrument: str, product: str | None, legacy: bool = False) -> lis
                 entries.append(e)
         return json.dumps(entries) if legacy else entries
 
-    out: list = [{"instrumet": instrument}, {"prod_dict": instr.prod_dict},
-                 block(SOURCE_BLOCK[0], SOURCE_BLOCK[1]),
-                 block(instr.query_name, instr.params)]
+    out: list = [
+        {"instrumet": instrument},
+        {"prod_dict": instr.prod_dict},
+        block(SOURCE_BLOCK[0], SOURCE_BLOCK[1]),
+        block(instr.query_name, instr.params),
+    ]
     for name, (query_name, params) in instr.products.items():
         if product is None or product == name:
             out.append(block(query_name, params, name))
@@ -244,17 +270,35 @@ def par_names(instrument: str, product: str | None, legacy: bool = False) -> lis
 # Checking and normalising a request
 
 #: Request keys the dispatcher understands besides the product parameters.
-CONTROL_KEYS = ("instrument", "product_type", "query_type", "query_status", "job_id", "session_id",
-                "token", "api", "oda_api_version", "off_line", "dry_run", "verbose", "allow_unknown_args",
-                "return_progress", "run_asynch", "async_dispatcher", "client-name",
-                "catalog_selected_objects", "T_format", "time_bin_format")
+CONTROL_KEYS = (
+    "instrument",
+    "product_type",
+    "query_type",
+    "query_status",
+    "job_id",
+    "session_id",
+    "token",
+    "api",
+    "oda_api_version",
+    "off_line",
+    "dry_run",
+    "verbose",
+    "allow_unknown_args",
+    "return_progress",
+    "run_asynch",
+    "async_dispatcher",
+    "client-name",
+    "catalog_selected_objects",
+    "T_format",
+    "time_bin_format",
+)
 
 
 def _float(name: str, v: Any) -> float:
     try:
         x = float(v)
     except (TypeError, ValueError) as e:
-        raise DemoError(f"Parameter {name} wrong value {v}. {e}")
+        raise DemoError(f"Parameter {name} wrong value {v}. {e}") from None
     if not math.isfinite(x):
         raise DemoError(f"Parameter {name} wrong value {v}: should be a finite number")
     return x
@@ -268,14 +312,18 @@ def _int(name: str, v: Any) -> int:
     try:
         return int(str(v).strip())
     except (TypeError, ValueError) as e:
-        raise DemoError(f"Parameter {name} wrong value {v}. {e}")
+        raise DemoError(f"Parameter {name} wrong value {v}. {e}") from None
 
 
 def _bounds(p: Param, x: float) -> None:
     if p.min_value is not None and x < p.min_value:
-        raise DemoError(f"Parameter {p.name} wrong value {x}: should be greater or equal than {float(p.min_value)}")
+        raise DemoError(
+            f"Parameter {p.name} wrong value {x}: should be greater or equal than {float(p.min_value)}"
+        )
     if p.max_value is not None and x > p.max_value:
-        raise DemoError(f"Parameter {p.name} wrong value {x}: should be lower or equal than {float(p.max_value)}")
+        raise DemoError(
+            f"Parameter {p.name} wrong value {x}: should be lower or equal than {float(p.max_value)}"
+        )
     if p.allowed is not None and x not in p.allowed:
         raise DemoError(f"Parameter {p.name} wrong value {x}: not in allowed {tuple(p.allowed)!r}")
 
@@ -290,7 +338,7 @@ def _time(name: str, v: Any, fmt: str) -> str:
             t = Time(str(v), format=fmt, scale="utc")
         iso = t.isot
     except Exception as e:  # astropy raises many kinds for bad text
-        raise DemoError(f"Parameter {name} wrong value {v}. {e}")
+        raise DemoError(f"Parameter {name} wrong value {v}. {e}") from None
     return iso
 
 
@@ -298,11 +346,15 @@ def _osa_version(v: Any) -> str:
     text = str(v).strip()
     base = text.split("-", 1)[0]
     if base in ("OSA11.0", "OSA11.1") and "-" not in text:
-        raise DemoError(f"Please note {base} is being phased out. We consider that for all or almost all "
-                        f"likely user requests OSA11.2 shoud be used instead of {base}.")
+        raise DemoError(
+            f"Please note {base} is being phased out. We consider that for all or almost all "
+            f"likely user requests OSA11.2 shoud be used instead of {base}."
+        )
     if base not in ("OSA10.2", "OSA11.2"):
-        raise DemoError(f"value {text} is not allowed. The OSA version should start with one of "
-                        "['OSA10.2', 'OSA11.2'], and may contain a subversion after a dash")
+        raise DemoError(
+            f"value {text} is not allowed. The OSA version should start with one of "
+            "['OSA10.2', 'OSA11.2'], and may contain a subversion after a dash"
+        )
     return text
 
 
@@ -314,8 +366,10 @@ def _scw_list(v: Any) -> list[str]:
     for item in items:
         s = str(item).strip()
         if not SCW_PATTERN.match(s):
-            raise DemoError(f"scw_list parameter should be a list of science window ids like "
-                            f"066500220010.001, got: {str(item)[:100]}")
+            raise DemoError(
+                f"scw_list parameter should be a list of science window ids like "
+                f"066500220010.001, got: {str(item)[:100]}"
+            )
         out.append(s)
     return out
 
@@ -342,11 +396,18 @@ def check_catalog(text: Any) -> dict:
         rows = []
         for i in range(n):
             row = {k: cols[j][i] for j, k in enumerate(names)}
-            rows.append({"name": str(row["src_names"]), "ra": float(row[lon]), "dec": float(row[lat]),
-                         "meta_ID": int(row["meta_ID"]), "FLAG": int(row.get("FLAG") or 0),
-                         "ISGRI_FLAG": int(row.get("ISGRI_FLAG") or 0)})
+            rows.append(
+                {
+                    "name": str(row["src_names"]),
+                    "ra": float(row[lon]),
+                    "dec": float(row[lat]),
+                    "meta_ID": int(row["meta_ID"]),
+                    "FLAG": int(row.get("FLAG") or 0),
+                    "ISGRI_FLAG": int(row.get("ISGRI_FLAG") or 0),
+                }
+            )
     except (ValueError, KeyError, TypeError, IndexError) as e:
-        raise DemoError(f"Error while setting catalog object : {e}")
+        raise DemoError(f"Error while setting catalog object : {e}") from None
     return {"raw": cat, "rows": rows}
 
 
@@ -355,8 +416,10 @@ def _select_objects(catalog: dict, objects: Any) -> dict:
     try:
         wanted = {int(x) for x in str(objects).split(",") if x.strip()}
     except ValueError:
-        raise DemoError(f"Parameter catalog_selected_objects wrong value {str(objects)[:100]}: "
-                        "expected comma-separated meta_ID integers")
+        raise DemoError(
+            f"Parameter catalog_selected_objects wrong value {str(objects)[:100]}: "
+            "expected comma-separated meta_ID integers"
+        ) from None
     return {"raw": catalog["raw"], "rows": [r for r in catalog["rows"] if r["meta_ID"] in wanted]}
 
 
@@ -379,17 +442,19 @@ def normalise(raw: dict, roles: list[str]) -> Request:
     instr = INSTRUMENTS[instrument]
     product = raw.get("product_type")
     if not isinstance(product, str) or product not in instr.products:
-        raise DemoError(f"[ InstrumentQueryBackEnd : {instrument} ] constructor failed: product type "
-                        f"{product} not in query_dictionary {instr.prod_dict!r}")
+        raise DemoError(
+            f"[ InstrumentQueryBackEnd : {instrument} ] constructor failed: product type "
+            f"{product} not in query_dictionary {instr.prod_dict!r}"
+        )
     params = instr.all_params(product)
     unknown = [k for k in raw if k not in params and k not in CONTROL_KEYS]
     allow_unknown = str(raw.get("allow_unknown_args", "")).lower() in ("true", "yes", "1")
 
     ap: dict[str, Any] = {}
     for k, v in raw.items():
-        if k in CONTROL_KEYS and k not in ("T_format", "time_bin_format"):
-            ap[k] = v
-        elif allow_unknown and k in unknown:
+        if (k in CONTROL_KEYS and k not in ("T_format", "time_bin_format")) or (
+            allow_unknown and k in unknown
+        ):
             ap[k] = v
 
     values: dict[str, Any] = {}
@@ -457,8 +522,11 @@ def normalise(raw: dict, roles: list[str]) -> Request:
     comment = ""
     if unknown and not allow_unknown:
         shown = [u[:60] for u in unknown[:10]]
-        comment = ("Please note that argument " + shown[0] + " is not used" if len(shown) == 1 else
-                   "Please note that arguments " + ", ".join(shown) + " are not used")
+        comment = (
+            "Please note that argument " + shown[0] + " is not used"
+            if len(shown) == 1
+            else "Please note that arguments " + ", ".join(shown) + " are not used"
+        )
     return Request(instr, product, ap, values, comment)
 
 
@@ -472,18 +540,24 @@ def _instrument_checks(instr: Instrument, v: dict, roles: list[str]) -> None:
         if v["E1_keV"] < lo or v["E2_keV"] > hi:
             raise DemoError(f"{label} energy range is restricted to {lo:g} - {hi:g} keV")
         if v["E2_keV"] <= v["E1_keV"]:
-            raise DemoError(f"Parameter E2_keV wrong value {v['E2_keV']}: should be greater than E1_keV "
-                            f"({v['E1_keV']})")
+            raise DemoError(
+                f"Parameter E2_keV wrong value {v['E2_keV']}: should be greater than E1_keV ({v['E1_keV']})"
+            )
         if v["radius"] <= 0 or v["radius"] > 60:
             raise DemoError(f"Parameter radius wrong value {v['radius']}: should be between 0 and 60 deg")
         if v["max_pointings"] < 1:
-            raise DemoError(f"Parameter max_pointings wrong value {v['max_pointings']}: "
-                            "should be greater or equal than 1")
+            raise DemoError(
+                f"Parameter max_pointings wrong value {v['max_pointings']}: should be greater or equal than 1"
+            )
         if "time_bin" in v and v["time_bin"] < 1.0:
-            raise DemoError(f"Parameter time_bin wrong value {v['time_bin']}: should be greater or equal than 1.0")
+            raise DemoError(
+                f"Parameter time_bin wrong value {v['time_bin']}: should be greater or equal than 1.0"
+            )
         if "detection_threshold" in v and v["detection_threshold"] < 0:
-            raise DemoError("Parameter detection_threshold wrong value "
-                            f"{v['detection_threshold']}: should be greater or equal than 0.0")
+            raise DemoError(
+                "Parameter detection_threshold wrong value "
+                f"{v['detection_threshold']}: should be greater or equal than 0.0"
+            )
         lacking: dict[str, str] = {}
         n_scw = len(v.get("scw_list") or []) or v["max_pointings"]
         if n_scw > 500 and "unige-hpc-extreme" not in roles:

@@ -17,8 +17,17 @@ from dataclasses import dataclass, field
 from oda_widgets.demo.instruments import Request
 
 #: Request keys that do not enter the job identity (as in the real dispatcher).
-JOB_ID_EXCLUDED = ("session_id", "job_id", "token", "dry_run", "oda_api_version", "api", "off_line",
-                   "query_status", "async_dispatcher")
+JOB_ID_EXCLUDED = (
+    "session_id",
+    "job_id",
+    "token",
+    "dry_run",
+    "oda_api_version",
+    "api",
+    "off_line",
+    "query_status",
+    "async_dispatcher",
+)
 
 #: Analysis nodes reported per science window, and the final node, per product kind.
 NODES = {
@@ -54,7 +63,7 @@ class Job:
     duration: float
     scw_ids: list[str]
     events: list[tuple[float, dict]] = field(default_factory=list)
-    finished: str | None = None          # "done" | "failed" once a ready-poll assembled it
+    finished: str | None = None  # "done" | "failed" once a ready-poll assembled it
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -84,9 +93,11 @@ def _plan(job: Job) -> None:
     kind = job.request.product.rsplit("_", 1)[1]
     node, final = NODES[(instr, kind)]
     base = {
-        "session_id": job.session_id, "job_id": job.job_id,
+        "session_id": job.session_id,
+        "job_id": job.job_id,
         "work_dir": f"scratch_sid_{job.session_id}_jid_{job.job_id}",
-        "file_name": "job_monitor.json", "instrument_name": instr,
+        "file_name": "job_monitor.json",
+        "instrument_name": instr,
     }
     if job.token:
         base["token"] = job.token
@@ -125,8 +136,16 @@ class JobStore:
         with self._lock:
             return self._jobs.get(job_id)
 
-    def create(self, job_id: str, sub: str | None, request: Request, session_id: str, token: str | None,
-               scw_ids: list[str], synchronous: bool) -> Job:
+    def create(
+        self,
+        job_id: str,
+        sub: str | None,
+        request: Request,
+        session_id: str,
+        token: str | None,
+        scw_ids: list[str],
+        synchronous: bool,
+    ) -> Job:
         with self._lock:
             job = self._jobs.get(job_id)
             if job is not None:

@@ -55,10 +55,12 @@ class Source:
     def flux(self, ijd) -> np.ndarray:
         """Flux in mCrab (20-40 keV equivalent) at IJD time(s)."""
         ijd = np.asarray(ijd, dtype=float)
-        phase = (_hash_float(self.name) * 2 * math.pi)
-        f = self.flux_mcrab * (1.0 + self.variability * np.sin(2 * math.pi * ijd / self.period_days + phase)
-                               + 0.5 * self.variability * np.sin(2 * math.pi * ijd / (self.period_days / 7.3)
-                                                                  + 2 * phase))
+        phase = _hash_float(self.name) * 2 * math.pi
+        f = self.flux_mcrab * (
+            1.0
+            + self.variability * np.sin(2 * math.pi * ijd / self.period_days + phase)
+            + 0.5 * self.variability * np.sin(2 * math.pi * ijd / (self.period_days / 7.3) + 2 * phase)
+        )
         if self.active_ijd is not None:
             lo, hi = self.active_ijd
             f = np.where((ijd >= lo) & (ijd <= hi), f, 0.0)
@@ -131,9 +133,10 @@ def find_source(name: str) -> Source | None:
 
 def crab_rate(e1: float, e2: float, instrument: str = "isgri") -> float:
     """Count rate (count/s) of 1 Crab in the band, roughly as ISGRI / JEM-X see it."""
+
     # Photon index 2.1 -> counts per band ~ E^-1.1 differences; normalised on a reference band.
     def band(a, b):
-        return (a ** -1.1 - b ** -1.1) / 1.1
+        return (a**-1.1 - b**-1.1) / 1.1
 
     if instrument == "jemx":
         return 80.0 * band(e1, e2) / band(3.0, 20.0)
@@ -155,9 +158,9 @@ def source_rate(src: Source, ijd, e1: float, e2: float, instrument: str = "isgri
 @dataclass(frozen=True)
 class ScienceWindow:
     scw_id: str
-    t_start: float   # IJD
-    t_stop: float    # IJD
-    ra: float        # pointing
+    t_start: float  # IJD
+    t_stop: float  # IJD
+    ra: float  # pointing
     dec: float
 
     @property
@@ -196,8 +199,9 @@ def scw_id(rev: int, k: int) -> str:
     return f"{rev:04d}{k + 1:04d}0010.001"
 
 
-def science_windows(t1_ijd: float, t2_ijd: float, ra: float, dec: float, radius: float,
-                    max_pointings: int, seed: int) -> list[ScienceWindow]:
+def science_windows(
+    t1_ijd: float, t2_ijd: float, ra: float, dec: float, radius: float, max_pointings: int, seed: int
+) -> list[ScienceWindow]:
     """The ScWs in [T1, T2] pointed within ``radius`` of (RA, DEC): a random subset of
     ``max_pointings`` of them, as the INTEGRAL plugin picks, in time order."""
     n_slots = slots_per_revolution()
@@ -209,7 +213,9 @@ def science_windows(t1_ijd: float, t2_ijd: float, ra: float, dec: float, radius:
     for rev in range(rev0, rev1 + 1):
         base = REVOLUTION_ZERO_IJD + rev * REVOLUTION_DAYS
         k_lo = max(0, int(math.ceil((t1_ijd - base) * 86400.0 / SCW_SLOT)))
-        k_hi = min(n_slots - 1, int(math.floor((t2_ijd - base) * 86400.0 / SCW_SLOT - SCW_EXPOSURE / SCW_SLOT)))
+        k_hi = min(
+            n_slots - 1, int(math.floor((t2_ijd - base) * 86400.0 / SCW_SLOT - SCW_EXPOSURE / SCW_SLOT))
+        )
         candidates.extend((rev, k) for k in range(k_lo, k_hi + 1))
         if len(candidates) > 200000:
             break
@@ -241,9 +247,9 @@ def science_windows_from_ids(ids: list[str], ra: float, dec: float) -> list[Scie
 
 #: (UTC trigger time, peak count rate above background, decay time s)
 FAMOUS_BURSTS = (
-    ("2022-10-09T13:17:00.000", 3.0e6, 60.0),     # GRB 221009A
-    ("2017-08-17T12:41:06.470", 8.0e3, 0.6),      # GRB 170817A
-    ("2012-07-11T02:44:53.000", 2.0e5, 40.0),     # GRB 120711A
+    ("2022-10-09T13:17:00.000", 3.0e6, 60.0),  # GRB 221009A
+    ("2017-08-17T12:41:06.470", 8.0e3, 0.6),  # GRB 170817A
+    ("2012-07-11T02:44:53.000", 2.0e5, 40.0),  # GRB 120711A
 )
 #: A synthetic burst somewhere in every such interval (s).
 BURST_INTERVAL = 4 * 3600.0

@@ -44,8 +44,17 @@ class Explorer(widgets.VBox):
     widgets; in a script ``ex.wait(job)`` does.
     """
 
-    def __init__(self, url: str | None = None, token: str | None = None, *, instrument: str | None = None,
-                 product: str | None = None, store: Any = None, demo_speed: float = 1.0, **kwargs):
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        *,
+        instrument: str | None = None,
+        product: str | None = None,
+        store: Any = None,
+        demo_speed: float = 1.0,
+        **kwargs,
+    ):
         from oda_widgets.form import QueryForm
         from oda_widgets.job_status import JobBoard
 
@@ -80,16 +89,22 @@ class Explorer(widgets.VBox):
         # the demo's die with this kernel, so remembering them would only leave dead entries
         self.board = JobBoard(store=(self.demo_server is None) if store is None else store)
 
-        self.job_picker = widgets.Dropdown(description="Job", options=[], layout=widgets.Layout(width="420px"))
+        self.job_picker = widgets.Dropdown(
+            description="Job", options=[], layout=widgets.Layout(width="420px")
+        )
         self.job_picker.add_class("oda-explorer-job-picker")
-        self.results_button = self._button("Show results", "table", "oda-explorer-show-results",
-                                           lambda: self.show_results())
-        self.api_code_button = self._button("API code", "code", "oda-explorer-api-code-button",
-                                            lambda: self.show_api_code())
-        self.save_button = self._button("Save products", "save", "oda-explorer-save",
-                                        lambda: self.save_products())
-        self.directory = widgets.Text(placeholder="folder (default: oda-products/<job>)",
-                                      layout=widgets.Layout(width="300px"))
+        self.results_button = self._button(
+            "Show results", "table", "oda-explorer-show-results", lambda: self.show_results()
+        )
+        self.api_code_button = self._button(
+            "API code", "code", "oda-explorer-api-code-button", lambda: self.show_api_code()
+        )
+        self.save_button = self._button(
+            "Save products", "save", "oda-explorer-save", lambda: self.save_products()
+        )
+        self.directory = widgets.Text(
+            placeholder="folder (default: oda-products/<job>)", layout=widgets.Layout(width="300px")
+        )
         self.directory.add_class("oda-explorer-directory")
         self.message = widgets.HTML()
         self.message.add_class("oda-explorer-message")
@@ -104,15 +119,30 @@ class Explorer(widgets.VBox):
         self._picking = False
         self.job_picker.observe(self._job_picked, "value")
 
-        super().__init__(children=[
-            self.banner,
-            _heading("Query"), self.form,
-            _heading("Jobs"), self.board,
-            _heading("Results"),
-            widgets.HBox([self.job_picker, self.results_button, self.api_code_button, self.save_button,
-                          self.directory]),
-            self.message, self.code_view, self.results_title, self.results_area,
-        ], **kwargs)
+        super().__init__(
+            children=[
+                self.banner,
+                _heading("Query"),
+                self.form,
+                _heading("Jobs"),
+                self.board,
+                _heading("Results"),
+                widgets.HBox(
+                    [
+                        self.job_picker,
+                        self.results_button,
+                        self.api_code_button,
+                        self.save_button,
+                        self.directory,
+                    ]
+                ),
+                self.message,
+                self.code_view,
+                self.results_title,
+                self.results_area,
+            ],
+            **kwargs,
+        )
         self.add_class("oda-explorer")
 
     # -- jobs -----------------------------------------------------------------------------------
@@ -171,7 +201,9 @@ class Explorer(widgets.VBox):
             self._guarded(lambda: self.show_results(job))
 
     def _update_picker(self, select: Job | None = None) -> None:
-        options = [(f"{i + 1}. {j.instrument}/{j.product} {short_id(j.job_id)}", j) for i, j in enumerate(self.jobs)]
+        options = [
+            (f"{i + 1}. {j.instrument}/{j.product} {short_id(j.job_id)}", j) for i, j in enumerate(self.jobs)
+        ]
         current = select if select is not None else self.job_picker.value
         self._picking = True  # a change made here is not the user picking a job
         try:
@@ -187,8 +219,10 @@ class Explorer(widgets.VBox):
         if job.finished:
             self._guarded(lambda: self.show_results(job))
         else:
-            self._say(f"{job.product} job {short_id(job.job_id)} is {job.state.value}: its products "
-                      "open here when it is done.")
+            self._say(
+                f"{job.product} job {short_id(job.job_id)} is {job.state.value}: its products "
+                "open here when it is done."
+            )
 
     # -- results --------------------------------------------------------------------------------
     def show_results(self, job: Job | None = None):
@@ -206,12 +240,16 @@ class Explorer(widgets.VBox):
                 self.results[id(job)] = view
                 self._connect(view)
             self.shown_job = job
-            self.results_title.value = (f"<b>{html.escape(job.instrument)}/{html.escape(job.product)}</b> "
-                                        f"job <code>{html.escape(short_id(job.job_id))}</code>")
+            self.results_title.value = (
+                f"<b>{html.escape(job.instrument)}/{html.escape(job.product)}</b> "
+                f"job <code>{html.escape(short_id(job.job_id))}</code>"
+            )
             self.results_area.children = [view]
         self._update_picker(select=job)
-        self._say(f"Showing the products of {job.instrument}/{job.product} job {short_id(job.job_id)}"
-                  + (f" — {len(view.problems)} shown as summaries" if view.problems else ""))
+        self._say(
+            f"Showing the products of {job.instrument}/{job.product} job {short_id(job.job_id)}"
+            + (f" — {len(view.problems)} shown as summaries" if view.problems else "")
+        )
         return view
 
     def _connect(self, view) -> None:
@@ -237,14 +275,15 @@ class Explorer(widgets.VBox):
                 raise OdaError(f"The {job.product} job has no {key.replace('_', ' ')} to work with.")
             return view
         picked = self.job
-        candidates = ([self.results[id(picked)]] if picked is not None and id(picked) in self.results else [])
+        candidates = [self.results[id(picked)]] if picked is not None and id(picked) in self.results else []
         candidates += [self.results[id(j)] for j in reversed(self.jobs) if id(j) in self.results]
         for view in candidates:
             found = view.first(key)
             if found is not None and not isinstance(found, widgets.HTML):
                 return found
-        what = {"catalog": "an image with a catalog (e.g. isgri_image)",
-                "light_curves": "a light curve"}.get(key, key)
+        what = {"catalog": "an image with a catalog (e.g. isgri_image)", "light_curves": "a light curve"}.get(
+            key, key
+        )
         raise OdaError(f"No results with {what} yet: run one first.")
 
     # -- follow-ups -----------------------------------------------------------------------------
@@ -291,8 +330,11 @@ class Explorer(widgets.VBox):
         Returns the paths written."""
         job = self._job(job)
         collection = job.result()
-        folder = directory or self.directory.value.strip() or \
-            Path("oda-products") / re.sub(r"[^\w.-]", "_", f"{job.product}_{job.job_id or 'job'}")
+        folder = (
+            directory
+            or self.directory.value.strip()
+            or Path("oda-products") / re.sub(r"[^\w.-]", "_", f"{job.product}_{job.job_id or 'job'}")
+        )
         paths = collection.save(Path(folder))
         self._say(f"Saved {len(paths)} file(s) of {job.product} into {Path(folder).resolve()}")
         return paths
@@ -309,13 +351,18 @@ class Explorer(widgets.VBox):
     def _banner_html(self) -> str:
         url = html.escape(self.dispatcher.url)
         if self.demo_server is not None:
-            return (f"<div style='background:#eef6ff;border-left:4px solid #1f77b4;padding:4px 8px'>"
-                    f"<b>Demo dispatcher</b> running in this kernel at <code>{url}</code>: simulated INTEGRAL "
-                    f"data, nothing leaves this machine. For the real service use "
-                    f"<code>Explorer(url=...)</code> or set <code>${DISPATCHER_URL_ENV}</code>.</div>")
+            return (
+                f"<div style='background:#eef6ff;border-left:4px solid #1f77b4;padding:4px 8px'>"
+                f"<b>Demo dispatcher</b> running in this kernel at <code>{url}</code>: simulated INTEGRAL "
+                f"data, nothing leaves this machine. For the real service use "
+                f"<code>Explorer(url=...)</code> or set <code>${DISPATCHER_URL_ENV}</code>.</div>"
+            )
         info = self.dispatcher.token_info
-        who = (f"as {html.escape(info.email or info.name or 'token user')}" if info is not None
-               else "without a token (public data only)")
+        who = (
+            f"as {html.escape(info.email or info.name or 'token user')}"
+            if info is not None
+            else "without a token (public data only)"
+        )
         return f"<div>Dispatcher <code>{url}</code>, {who}.</div>"
 
     def _button(self, description: str, icon: str, css: str, action) -> widgets.Button:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import ast
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from oda_widgets.errors import InvalidParameter
 
@@ -31,13 +32,17 @@ def py_literal(value: Any, indent: int = 4, level: int = 1) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(py_literal(v, indent, level + 1) for v in value) + "]"
     if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{json.dumps(str(k))}: {py_literal(v, indent, level + 1)}"
-                               for k, v in value.items()) + "}"
+        return (
+            "{"
+            + ", ".join(f"{json.dumps(str(k))}: {py_literal(v, indent, level + 1)}" for k, v in value.items())
+            + "}"
+        )
     return json.dumps(str(value))
 
 
-def api_code(par_dict: Mapping[str, Any], url: str, *, with_token: bool = False,
-             query_type: str | None = None) -> str:
+def api_code(
+    par_dict: Mapping[str, Any], url: str, *, with_token: bool = False, query_type: str | None = None
+) -> str:
     """oda_api code that asks ``url`` for the same product as ``par_dict``.
 
     Like the dispatcher's own API code: keys sorted, ``product_type`` renamed ``product`` and the
@@ -53,19 +58,21 @@ def api_code(par_dict: Mapping[str, Any], url: str, *, with_token: bool = False,
     if with_token:
         lines.append("    \"token\": os.environ['ODA_TOKEN'],")
     head = ["import os", ""] if with_token else []
-    return "\n".join([
-        *head,
-        "from oda_api.api import DispatcherAPI",
-        "",
-        f"disp = DispatcherAPI(url={json.dumps(url)}, instrument='mock')",
-        "",
-        "par_dict = {",
-        *lines,
-        "}",
-        "",
-        "data_collection = disp.get_product(**par_dict)",
-        "",
-    ])
+    return "\n".join(
+        [
+            *head,
+            "from oda_api.api import DispatcherAPI",
+            "",
+            f"disp = DispatcherAPI(url={json.dumps(url)}, instrument='mock')",
+            "",
+            "par_dict = {",
+            *lines,
+            "}",
+            "",
+            "data_collection = disp.get_product(**par_dict)",
+            "",
+        ]
+    )
 
 
 # literal_eval raises TypeError for e.g. {[1]} (unhashable) and RecursionError/MemoryError for
@@ -100,22 +107,31 @@ def par_dict_from_code(text: str) -> tuple[dict[str, Any], list[str]]:
     try:
         tree = ast.parse(text)
     except SyntaxError as exc:
-        raise InvalidParameter(f"The pasted code is not valid Python (line {exc.lineno}: {exc.msg})")
+        raise InvalidParameter(
+            f"The pasted code is not valid Python (line {exc.lineno}: {exc.msg})"
+        ) from None
     except (RecursionError, MemoryError, ValueError) as exc:  # absurd nesting, NUL bytes
         raise InvalidParameter(f"The pasted code cannot be read ({type(exc).__name__})") from None
     skipped: list[str] = []
     found: dict[str, Any] = {}
     seen_any = False
     for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict) and any(
-                isinstance(t, ast.Name) and t.id == "par_dict" for t in node.targets):
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Dict)
+            and any(isinstance(t, ast.Name) and t.id == "par_dict" for t in node.targets)
+        ):
             found.update(_literal_items(node.value.keys, node.value.values, skipped))
             seen_any = True
-        elif isinstance(node, ast.Call) and isinstance(node.func, (ast.Attribute, ast.Name)) and \
-                getattr(node.func, "attr", getattr(node.func, "id", None)) == "get_product":
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, (ast.Attribute, ast.Name))
+            and getattr(node.func, "attr", getattr(node.func, "id", None)) == "get_product"
+        ):
             kws = [kw for kw in node.keywords if kw.arg is not None]
-            found.update(_literal_items([ast.Constant(kw.arg) for kw in kws],
-                                        [kw.value for kw in kws], skipped))
+            found.update(
+                _literal_items([ast.Constant(kw.arg) for kw in kws], [kw.value for kw in kws], skipped)
+            )
             seen_any = seen_any or bool(kws)
     if not seen_any:
         body = tree.body
@@ -123,6 +139,8 @@ def par_dict_from_code(text: str) -> tuple[dict[str, Any], list[str]]:
             found.update(_literal_items(body[0].value.keys, body[0].value.values, skipped))
             seen_any = True
     if not seen_any:
-        raise InvalidParameter("No par_dict found in the pasted text: paste the API code "
-                               "(par_dict = {...}) or a dict of parameters.")
+        raise InvalidParameter(
+            "No par_dict found in the pasted text: paste the API code "
+            "(par_dict = {...}) or a dict of parameters."
+        )
     return found, skipped

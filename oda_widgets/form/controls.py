@@ -13,9 +13,10 @@ import html
 import json
 import math
 import numbers
-from abc import ABC, abstractmethod
 import re
-from typing import Any, Callable
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any
 
 import ipywidgets as W
 from ipywidgets.widgets.widget_description import DescriptionStyle
@@ -25,16 +26,27 @@ from oda_widgets.client.description import OPEN_CHOICES, ParameterSpec
 from oda_widgets.errors import InvalidParameter
 
 __all__ = [
-    "Control", "TextControl", "LongTextControl", "FileURLControl", "NumberControl",
-    "IntegerControl", "AngleControl", "TimeControl", "TimeDeltaControl", "EnumControl",
-    "BooleanControl", "StructuredControl", "InputListControl", "CatalogControl",
-    "SCW_PATTERN", "format_number",
+    "Control",
+    "TextControl",
+    "LongTextControl",
+    "FileURLControl",
+    "NumberControl",
+    "IntegerControl",
+    "AngleControl",
+    "TimeControl",
+    "TimeDeltaControl",
+    "EnumControl",
+    "BooleanControl",
+    "StructuredControl",
+    "InputListControl",
+    "CatalogControl",
+    "SCW_PATTERN",
+    "format_number",
 ]
 
 SCW_PATTERN = re.compile(r"^\d{12}\.\d{3}$")
 _TITLE_LAYOUT = {"width": "190px", "min_width": "190px"}
 _INPUT_LAYOUT = {"width": "320px"}
-
 
 
 # Layouts and styles are widgets of their own (one comm each); controls share the ones nobody
@@ -93,9 +105,11 @@ class Control(ABC):
         self.spec = spec
         self.instrument = instrument
         title = (spec.label or spec.name) if self.shows_units else spec.title
-        self.title = W.HTML(value=f"<b>{_escape(title)}</b>"
-                                  + (" <i>(optional)</i>" if spec.optional else ""),
-                            layout=_layout(**_TITLE_LAYOUT), style=_style(HTMLStyle))
+        self.title = W.HTML(
+            value=f"<b>{_escape(title)}</b>" + (" <i>(optional)</i>" if spec.optional else ""),
+            layout=_layout(**_TITLE_LAYOUT),
+            style=_style(HTMLStyle),
+        )
         if spec.description:
             self.title.tooltip = spec.description
         self.message = W.HTML(value="", layout=_layout(min_width="0"), style=_style(HTMLStyle))
@@ -104,11 +118,10 @@ class Control(ABC):
         if spec.description:
             for w in self.value_widgets():
                 w.tooltip = spec.description
-        self.row = W.HBox([self.title, self.input, self.message],
-                          layout=_layout(align_items="center"))
+        self.row = W.HBox([self.title, self.input, self.message], layout=_layout(align_items="center"))
         self.row.add_class("oda-field")
         self.row.add_class(f"oda-field-{_css_name(spec.name)}")
-        self._callbacks: list[Callable[["Control"], None]] = []
+        self._callbacks: list[Callable[[Control], None]] = []
         for w in self.value_widgets():
             w.observe(self._changed, names="value")
 
@@ -134,7 +147,8 @@ class Control(ABC):
         return {}
 
     def set_companion(self, name: str, value: Any) -> None:
-        """Apply a companion value (a format) read from a par_dict."""
+        """Apply a companion value (a format) read from a par_dict (controls without one ignore it)."""
+        return None
 
     # -- shared ----------------------------------------------------------------------------
     @property
@@ -154,15 +168,18 @@ class Control(ABC):
 
     def show(self, message: str | None) -> None:
         """Show ``message`` next to the field (red), or clear it."""
-        self.message.value = "" if not message else (
-            f'<span class="oda-field-error" style="color:#c62828">{_escape(message)}</span>')
+        self.message.value = (
+            ""
+            if not message
+            else (f'<span class="oda-field-error" style="color:#c62828">{_escape(message)}</span>')
+        )
 
     @property
     def shown_message(self) -> str:
         """The text shown next to the field ('' when none)."""
         return html.unescape(re.sub(r"<[^>]+>", "", self.message.value))
 
-    def on_change(self, callback: Callable[["Control"], None]) -> None:
+    def on_change(self, callback: Callable[[Control], None]) -> None:
         self._callbacks.append(callback)
 
     def _changed(self, _change=None) -> None:
@@ -196,8 +213,9 @@ class TextControl(Control):
     placeholder = ""
 
     def build(self):
-        return W.Text(value=self._text(self.spec.default), placeholder=self.placeholder,
-                      layout=_layout(**_INPUT_LAYOUT))
+        return W.Text(
+            value=self._text(self.spec.default), placeholder=self.placeholder, layout=_layout(**_INPUT_LAYOUT)
+        )
 
     _text = staticmethod(_json_text)
 
@@ -220,8 +238,7 @@ class LongTextControl(TextControl):
     """Multi-line text (``LongString``)."""
 
     def build(self):
-        return W.Textarea(value=self._text(self.spec.default), rows=4,
-                          layout=_layout(**_INPUT_LAYOUT))
+        return W.Textarea(value=self._text(self.spec.default), rows=4, layout=_layout(**_INPUT_LAYOUT))
 
 
 class FileURLControl(TextControl):
@@ -247,10 +264,14 @@ class NumberControl(Control):
     shows_units = True
 
     def build(self):
-        box = W.Text(value=self._text(self.spec.default), layout=_layout(width="200px"),
-                     style=_style(TextStyle))
-        self.units = W.HTML(value=_escape(self.spec.units or "") if self.spec.units not in (None, "str") else "",
-                            layout=_layout(width="110px"), style=_style(HTMLStyle))
+        box = W.Text(
+            value=self._text(self.spec.default), layout=_layout(width="200px"), style=_style(TextStyle)
+        )
+        self.units = W.HTML(
+            value=_escape(self.spec.units or "") if self.spec.units not in (None, "str") else "",
+            layout=_layout(width="110px"),
+            style=_style(HTMLStyle),
+        )
         self.text = box
         return W.HBox([box, self.units], layout=_layout())
 
@@ -287,11 +308,15 @@ class NumberControl(Control):
         units = f" {self.spec.units}" if self.spec.units and self.spec.units != "str" else ""
         lo, hi = self.spec.min_value, self.spec.max_value
         if lo is not None and x < lo:
-            raise self.fail(f"{self.spec.name} must be ≥ {_bound(lo)}{units}"
-                            + (f" (allowed {_bound(lo)}–{_bound(hi)}{units})" if hi is not None else ""))
+            raise self.fail(
+                f"{self.spec.name} must be ≥ {_bound(lo)}{units}"
+                + (f" (allowed {_bound(lo)}–{_bound(hi)}{units})" if hi is not None else "")
+            )
         if hi is not None and x > hi:
-            raise self.fail(f"{self.spec.name} must be ≤ {_bound(hi)}{units}"
-                            + (f" (allowed {_bound(lo)}–{_bound(hi)}{units})" if lo is not None else ""))
+            raise self.fail(
+                f"{self.spec.name} must be ≤ {_bound(hi)}{units}"
+                + (f" (allowed {_bound(lo)}–{_bound(hi)}{units})" if lo is not None else "")
+            )
 
     def get(self):
         text = self.text.value.strip()
@@ -345,14 +370,20 @@ class AngleControl(NumberControl):
         try:
             angle = Angle(text, unit=u.hourangle if hours else u.deg)
         except (ValueError, u.UnitsError):
-            raise self.fail(f"{self.spec.name} must be an angle in {self.spec.units or 'deg'} "
-                            f"or sexagesimal (e.g. 17:45:40.0 or -29d00m28s), not {text!r}") from None
+            raise self.fail(
+                f"{self.spec.name} must be an angle in {self.spec.units or 'deg'} "
+                f"or sexagesimal (e.g. 17:45:40.0 or -29d00m28s), not {text!r}"
+            ) from None
         return float(angle.to_value(_unit(self.spec.units or "deg")))
 
     def get(self):
         x = super().get()
-        if x is not None and self.spec.name.upper() == "DEC" and not -90 <= x <= 90 \
-                and (self.spec.units or "deg") == "deg":
+        if (
+            x is not None
+            and self.spec.name.upper() == "DEC"
+            and not -90 <= x <= 90
+            and (self.spec.units or "deg") == "deg"
+        ):
             raise self.fail("DEC must be between -90 and 90 deg")
         return x
 
@@ -377,7 +408,7 @@ class _FormatSwitch:
     def set_companion(self, name, value):
         if name == self.spec.format_name and value:
             if value not in self.fmt.options:
-                self.fmt.options = list(self.fmt.options) + [value]
+                self.fmt.options = [*list(self.fmt.options), value]
             self.fmt.value = value
 
 
@@ -394,8 +425,9 @@ class TimeControl(_FormatSwitch, Control):
         options = list(_TIME_CHOICES) + ([fmt] if fmt not in _TIME_CHOICES else [])
         if self.spec.format_name is None:
             options = [fmt]  # no companion to send: the server reads only its own format
-        self.fmt = W.Dropdown(options=options, value=fmt, layout=_layout(width="90px"),
-                              style=_style(DescriptionStyle))
+        self.fmt = W.Dropdown(
+            options=options, value=fmt, layout=_layout(width="90px"), style=_style(DescriptionStyle)
+        )
         self.fmt.disabled = self.spec.format_name is None
         self._format = fmt
         self.fmt.observe(self._format_changed, names="value")
@@ -430,8 +462,10 @@ class TimeControl(_FormatSwitch, Control):
                 return Time(number, format=fmt, scale="utc")
             return Time(text, scale="utc")
         except ValueError:
-            raise self.fail(f"{self.spec.name} must be a time in ISO (2017-03-06T13:26:48) or "
-                            f"MJD (57818.56), not {text!r}") from None
+            raise self.fail(
+                f"{self.spec.name} must be a time in ISO (2017-03-06T13:26:48) or "
+                f"MJD (57818.56), not {text!r}"
+            ) from None
 
     def get(self):
         text = self.text.value.strip()
@@ -491,13 +525,14 @@ class TimeDeltaControl(_FormatSwitch, NumberControl):
     """A duration with a format companion (``time_bin`` with ``time_bin_format`` sec|jd)."""
 
     def build(self):
-        box = super().build()
+        super().build()
         fmt = self.spec.format_default or self.spec.units or "sec"
         options = ["sec", "jd"] + ([fmt] if fmt not in ("sec", "jd") else [])
         if self.spec.format_name is None:
             options = [fmt]
-        self.fmt = W.Dropdown(options=options, value=fmt, layout=_layout(width="90px"),
-                              style=_style(DescriptionStyle))
+        self.fmt = W.Dropdown(
+            options=options, value=fmt, layout=_layout(width="90px"), style=_style(DescriptionStyle)
+        )
         self.fmt.disabled = self.spec.format_name is None
         self._format = fmt
         self.fmt.observe(self._format_changed, names="value")
@@ -546,8 +581,9 @@ class EnumControl(Control):
         values = [v for _, v in options]
         if default not in values:
             options.append((str(default), default))
-        return W.Dropdown(options=options, value=default, layout=_layout(width="200px"),
-                          style=_style(DescriptionStyle))
+        return W.Dropdown(
+            options=options, value=default, layout=_layout(width="200px"), style=_style(DescriptionStyle)
+        )
 
     def get(self):
         value = self.input.value
@@ -567,9 +603,11 @@ class EnumControl(Control):
             if value is None and not self.spec.optional:
                 raise self.fail(f"{self.spec.name} is required")
             if not self._extra_allowed:
-                raise self.fail(f"{self.spec.name} must be one of "
-                                f"{', '.join(str(v) for v in values if v is not None)}; got {value!r}")
-            self.input.options = list(self.input.options) + [(str(value), value)]
+                raise self.fail(
+                    f"{self.spec.name} must be one of "
+                    f"{', '.join(str(v) for v in values if v is not None)}; got {value!r}"
+                )
+            self.input.options = [*list(self.input.options), (str(value), value)]
         self.input.value = value
 
 
@@ -601,8 +639,7 @@ class StructuredControl(Control):
     """A JSON editor validated against ``restrictions.schema`` (with ``jsonschema``)."""
 
     def build(self):
-        return W.Textarea(value=self._text(self.spec.default), rows=4,
-                          layout=_layout(**_INPUT_LAYOUT))
+        return W.Textarea(value=self._text(self.spec.default), rows=4, layout=_layout(**_INPUT_LAYOUT))
 
     _text = staticmethod(_json_text)
 
@@ -636,9 +673,12 @@ class InputListControl(Control):
     """
 
     def build(self):
-        return W.Textarea(value=self._text(self.spec.default), rows=2,
-                          placeholder="066500220010.001, 066500230010.001" if self._is_scw() else "",
-                          layout=_layout(**_INPUT_LAYOUT))
+        return W.Textarea(
+            value=self._text(self.spec.default),
+            rows=2,
+            placeholder="066500220010.001, 066500230010.001" if self._is_scw() else "",
+            layout=_layout(**_INPUT_LAYOUT),
+        )
 
     def _is_scw(self) -> bool:
         return self.spec.name == "scw_list"
@@ -670,8 +710,10 @@ class InputListControl(Control):
         if self._is_scw():
             bad = [i for i in items if not SCW_PATTERN.match(i)]
             if bad:
-                raise self.fail(f"scw_list: {', '.join(bad[:3])}{'…' if len(bad) > 3 else ''} "
-                                "not a ScW id (12 digits, a dot, 3 digits: 066500220010.001)")
+                raise self.fail(
+                    f"scw_list: {', '.join(bad[:3])}{'…' if len(bad) > 3 else ''} "
+                    "not a ScW id (12 digits, a dot, 3 digits: 066500220010.001)"
+                )
         return items
 
     def set(self, value):
@@ -687,14 +729,16 @@ class CatalogControl(Control):
     def build(self):
         self.catalog = None
         self.summary = W.HTML(value="")
-        self.text = W.Textarea(value="", rows=2, placeholder="link a Catalog or paste its JSON",
-                               layout=W.Layout(**_INPUT_LAYOUT))
+        self.text = W.Textarea(
+            value="", rows=2, placeholder="link a Catalog or paste its JSON", layout=W.Layout(**_INPUT_LAYOUT)
+        )
         self.clear_button = W.Button(description="Unlink", layout=W.Layout(width="80px"))
         self.clear_button.on_click(lambda _b: self.set(None))
         self.clear_button.layout.display = "none"
         if self.spec.default is not None:
-            self.text.value = self.spec.default if isinstance(self.spec.default, str) \
-                else json.dumps(self.spec.default)
+            self.text.value = (
+                self.spec.default if isinstance(self.spec.default, str) else json.dumps(self.spec.default)
+            )
         return W.VBox([self.summary, W.HBox([self.text, self.clear_button])])
 
     def value_widgets(self):
@@ -711,8 +755,9 @@ class CatalogControl(Control):
         except ValueError as exc:
             raise self.fail(f"{self.spec.name} must be a catalog JSON: {exc}") from None
         if not isinstance(d, dict) or "cat_column_list" not in d or "cat_column_names" not in d:
-            raise self.fail(f"{self.spec.name} must be a catalog object with cat_column_names "
-                            "and cat_column_list")
+            raise self.fail(
+                f"{self.spec.name} must be a catalog object with cat_column_names and cat_column_list"
+            )
         return text
 
     def set(self, value):

@@ -11,7 +11,8 @@ from __future__ import annotations
 import html
 import os
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import ipywidgets as W
 
@@ -28,7 +29,12 @@ __all__ = ["QueryForm"]
 
 # Request arguments a pasted par_dict may carry that are not form fields (PROTOCOL §1.3).
 _REQUEST_KEYS = (BOOKKEEPING - {"instrument", "product_type"}) | {
-    "verbose", "run_asynch", "client-name", "use_scws", "use_resolver[local]"}
+    "verbose",
+    "run_asynch",
+    "client-name",
+    "use_scws",
+    "use_resolver[local]",
+}
 _QUERY_TYPES = ("Real", "Dummy")
 # Fields whose values must be in this order (message at the second one).
 _ORDERED_PAIRS = (("T1", "T2"), ("E1_keV", "E2_keV"))
@@ -65,11 +71,19 @@ class QueryForm(W.VBox):
     store); by default jobs of the built-in demo dispatcher are not remembered, others are.
     """
 
-    def __init__(self, dispatcher=None, instrument: str | None = None,
-                 product: str | None = None, *, query_type: str = "Real",
-                 description: InstrumentDescription | None = None,
-                 remember: bool | str | os.PathLike = False, show_job: bool = True,
-                 job_store: Any = None, **kwargs):
+    def __init__(
+        self,
+        dispatcher=None,
+        instrument: str | None = None,
+        product: str | None = None,
+        *,
+        query_type: str = "Real",
+        description: InstrumentDescription | None = None,
+        remember: bool | str | os.PathLike = False,
+        show_job: bool = True,
+        job_store: Any = None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.show_job = show_job
         # the demo's jobs die with its process: remembering them would leave dead entries
@@ -88,10 +102,11 @@ class QueryForm(W.VBox):
         self.job_view = None
         # a description given up front is used as is (no request for it)
         self._descriptions: dict[str, InstrumentDescription] = (
-            {description.instrument: description} if description is not None else {})
-        self._known: dict[str, Control] = {}   # last control per name: kept across switches
+            {description.instrument: description} if description is not None else {}
+        )
+        self._known: dict[str, Control] = {}  # last control per name: kept across switches
         self._errors: dict[str, str] = {}
-        self._own: dict[str, str | None] = {}   # each field's own message (None: valid)
+        self._own: dict[str, str | None] = {}  # each field's own message (None: valid)
         self._server_errors: dict[str, str] = {}
         self._catalog = None
         self._switching = False
@@ -99,10 +114,10 @@ class QueryForm(W.VBox):
         self.memory = None if not remember else LastValues(None if remember is True else remember)
         self._recalled: set[tuple[str, str]] = set()
 
-        self.instrument_picker = W.Dropdown(description="Instrument", options=[],
-                                            layout=W.Layout(width="330px"))
-        self.product_picker = W.Dropdown(description="Product", options=[],
-                                         layout=W.Layout(width="330px"))
+        self.instrument_picker = W.Dropdown(
+            description="Instrument", options=[], layout=W.Layout(width="330px")
+        )
+        self.product_picker = W.Dropdown(description="Product", options=[], layout=W.Layout(width="330px"))
         self.instrument_picker.add_class("oda-form-instrument")
         self.product_picker.add_class("oda-form-product")
         self.parameters_box = W.VBox()
@@ -112,12 +127,16 @@ class QueryForm(W.VBox):
         self.submit_button.add_class("oda-form-submit")
         self.api_code_button = W.Button(description="API code", icon="code")
         self.reset_button = W.Button(description="Reset", icon="undo")
-        self.resolve_button = W.Button(description="Resolve", icon="search",
-                                       tooltip="Fill RA and DEC from the source name",
-                                       layout=W.Layout(width="100px"))
+        self.resolve_button = W.Button(
+            description="Resolve",
+            icon="search",
+            tooltip="Fill RA and DEC from the source name",
+            layout=W.Layout(width="100px"),
+        )
         self.resolve_button.add_class("oda-form-resolve")
-        self.paste_button = W.Button(description="Paste code", icon="paste",
-                                     tooltip="Fill the form from API code or a par_dict")
+        self.paste_button = W.Button(
+            description="Paste code", icon="paste", tooltip="Fill the form from API code or a par_dict"
+        )
         self.code_view = W.Textarea(layout=W.Layout(width="95%", height="220px"))
         self.code_view.add_class("oda-form-api-code")
         self.load_button = W.Button(description="Fill the form from this code", icon="arrow-up")
@@ -139,8 +158,7 @@ class QueryForm(W.VBox):
             W.HBox([self.instrument_picker, self.product_picker]),
             self.parameters_box,
             self.note,
-            W.HBox([self.submit_button, self.api_code_button, self.paste_button,
-                    self.reset_button]),
+            W.HBox([self.submit_button, self.api_code_button, self.paste_button, self.reset_button]),
             self.code_box,
             self.job_area,
         ]
@@ -195,8 +213,10 @@ class QueryForm(W.VBox):
         if product is None:
             product = self.product if self.product in products else products[0]
         if product not in products:
-            raise InvalidParameter(f"{instrument} has no product {product!r}; it offers "
-                                   f"{', '.join(products)}", parameter="product_type")
+            raise InvalidParameter(
+                f"{instrument} has no product {product!r}; it offers {', '.join(products)}",
+                parameter="product_type",
+            )
         self._switching = True
         try:
             if instrument not in self.instrument_picker.options:
@@ -253,8 +273,7 @@ class QueryForm(W.VBox):
         control.on_change(self._field_changed)
         fmt = getattr(control, "fmt", None)
         if spec.format_name and isinstance(fmt, W.Dropdown):
-            fmt.observe(lambda change, c=control: self._format_changed(c, change["new"]),
-                        names="value")
+            fmt.observe(lambda change, c=control: self._format_changed(c, change["new"]), names="value")
         if old is not None:
             self._carry_over(old, control)
         if isinstance(control, CatalogControl) and self._catalog is not None:
@@ -277,7 +296,8 @@ class QueryForm(W.VBox):
         except InvalidParameter:
             return
         untouched = value == old.spec.default and all(
-            fmt == old.spec.format_default for fmt in old.companions().values())
+            fmt == old.spec.format_default for fmt in old.companions().values()
+        )
         if untouched:
             return  # the new product's own default is better
         try:
@@ -311,9 +331,10 @@ class QueryForm(W.VBox):
                 else:
                     rows.append(row)
             for group, members in groups.items():
-                box = W.VBox([W.HTML(f"<i>{html.escape(group)}</i>"), *members],
-                             layout=W.Layout(border="1px solid #ddd", padding="2px 6px",
-                                             margin="2px 0"))
+                box = W.VBox(
+                    [W.HTML(f"<i>{html.escape(group)}</i>"), *members],
+                    layout=W.Layout(border="1px solid #ddd", padding="2px 6px", margin="2px 0"),
+                )
                 box.add_class("oda-form-group")
                 rows.append(box)
             section = W.VBox(rows)
@@ -359,15 +380,15 @@ class QueryForm(W.VBox):
 
     def _publish(self) -> None:
         """Show every field's message and enable Submit only when there is none of ours."""
-        errors = {name: message for name, message in self._own.items()
-                  if message and name in self.controls}
+        errors = {name: message for name, message in self._own.items() if message and name in self.controls}
         errors.update((k, v) for k, v in self._pair_errors(self._own).items() if k not in errors)
         self._errors = errors
         for name, control in self.controls.items():
             control.show(errors.get(name) or self._server_errors.get(name))
         self.submit_button.disabled = bool(errors) or self.product is None
-        self.submit_button.tooltip = ("Fix the fields marked in red first" if errors
-                                      else "Send this request to the dispatcher")
+        self.submit_button.tooltip = (
+            "Fix the fields marked in red first" if errors else "Send this request to the dispatcher"
+        )
 
     def validate(self) -> dict[str, str]:
         """Check every field; returns {parameter: message} for the wrong ones (shown in place)."""
@@ -390,8 +411,7 @@ class QueryForm(W.VBox):
         if errors:
             name, message = next(iter(errors.items()))
             more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-            raise InvalidParameter(message + more, parameter=name,
-                                   details={"errors": errors})
+            raise InvalidParameter(message + more, parameter=name, details={"errors": errors})
         out: dict[str, Any] = {}
         for name, control in self.controls.items():
             value = control.get()
@@ -463,8 +483,7 @@ class QueryForm(W.VBox):
             self._server_errors[exc.parameter] = str(exc)
         self.validate()
         if unknown:
-            self._say(f"Not used by {self.instrument}/{self.product}: {', '.join(unknown)}",
-                      error=False)
+            self._say(f"Not used by {self.instrument}/{self.product}: {', '.join(unknown)}", error=False)
         else:
             self._say("")
         if problems:
@@ -490,9 +509,12 @@ class QueryForm(W.VBox):
     # -- actions ------------------------------------------------------------------------------
     def api_code(self) -> str:
         """oda_api code asking for what the form shows (token read from ``$ODA_TOKEN``)."""
-        return api_code(self.values, self.dispatcher.url,
-                        with_token=bool(getattr(self.dispatcher, "token", None)),
-                        query_type=self.query_type)
+        return api_code(
+            self.values,
+            self.dispatcher.url,
+            with_token=bool(getattr(self.dispatcher, "token", None)),
+            query_type=self.query_type,
+        )
 
     def show_api_code(self) -> str:
         """Show the API code under the form (and return it)."""
@@ -563,16 +585,22 @@ class QueryForm(W.VBox):
                 self.memory.save(self.instrument, self.product, params)
             except OdaError as exc:  # the job is sent: say so, and why the values were not kept
                 unsaved = f" ({exc})"
-        self._say(f"Submitted {self.instrument}/{self.product} ({qt}): job "
-                  f"{getattr(job, 'job_id', '') or ''}{unsaved}")
+        self._say(
+            f"Submitted {self.instrument}/{self.product} ({qt}): job "
+            f"{getattr(job, 'job_id', '') or ''}{unsaved}"
+        )
         self._show_job(job)
         return job
 
     def _blamed(self, message: str, params: Mapping[str, Any]) -> str | None:
         """The field whose text value the server quotes ("OSA11.0 is being phased out")."""
         for name, value in params.items():
-            if name in self.controls and isinstance(value, str) and len(value) >= 3 and re.search(
-                    r"(?<![\w.-])" + re.escape(value) + r"(?![\w-])", message):
+            if (
+                name in self.controls
+                and isinstance(value, str)
+                and len(value) >= 3
+                and re.search(r"(?<![\w.-])" + re.escape(value) + r"(?![\w-])", message)
+            ):
                 return name
         return None
 
@@ -604,5 +632,4 @@ class QueryForm(W.VBox):
 
     def __repr__(self) -> str:
         url = getattr(self._dispatcher, "url", self._dispatcher_arg)
-        return (f"QueryForm({url!r}, instrument={self.instrument!r}, "
-                f"product={self.product!r})")
+        return f"QueryForm({url!r}, instrument={self.instrument!r}, product={self.product!r})"

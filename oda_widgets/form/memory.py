@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from oda_widgets.errors import OdaError
 
@@ -23,6 +24,7 @@ def default_path() -> Path:
     """``<user cache dir>/oda-widgets/form-last-values.json``."""
     try:
         from platformdirs import user_cache_dir
+
         base = Path(user_cache_dir("oda-widgets"))
     except ImportError:
         base = Path.home() / ".cache" / "oda-widgets"

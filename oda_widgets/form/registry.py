@@ -10,13 +10,24 @@ ahead of the built-in ones by default, so a notebook can give a parameter its ow
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from oda_widgets.client.description import ParameterSpec
 from oda_widgets.form.controls import (
-    AngleControl, BooleanControl, CatalogControl, Control, EnumControl, FileURLControl,
-    InputListControl, IntegerControl, LongTextControl, NumberControl, StructuredControl,
-    TextControl, TimeControl, TimeDeltaControl,
+    AngleControl,
+    BooleanControl,
+    CatalogControl,
+    Control,
+    EnumControl,
+    FileURLControl,
+    InputListControl,
+    IntegerControl,
+    LongTextControl,
+    NumberControl,
+    StructuredControl,
+    TextControl,
+    TimeControl,
+    TimeDeltaControl,
 )
 
 __all__ = ["Rule", "register", "unregister", "rules", "control_for", "has_uri"]

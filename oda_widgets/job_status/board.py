@@ -23,8 +23,17 @@ from oda_widgets.job_status.widget import STATE_COLOURS, JobStatus, short_id
 log = logging.getLogger(__name__)
 
 #: Order of the states in the board's summary line.
-_SUMMARY_ORDER = ("new", "submitted", "progress", "ready", "retrying", "done", "failed",
-                  "unreachable", "stopped")
+_SUMMARY_ORDER = (
+    "new",
+    "submitted",
+    "progress",
+    "ready",
+    "retrying",
+    "done",
+    "failed",
+    "unreachable",
+    "stopped",
+)
 
 
 def _jobs(n: int) -> str:
@@ -52,9 +61,15 @@ class JobBoard(widgets.VBox):
     at most ``max_rate`` start per second, over one shared HTTP session per board.
     """
 
-    def __init__(self, jobs: Iterable[Job] = (), *, max_concurrent: int = DEFAULT_MAX_CONCURRENT,
-                 max_rate: float | None = DEFAULT_MAX_RATE, store: JobStore | bool | None = True,
-                 **kwargs):
+    def __init__(
+        self,
+        jobs: Iterable[Job] = (),
+        *,
+        max_concurrent: int = DEFAULT_MAX_CONCURRENT,
+        max_rate: float | None = DEFAULT_MAX_RATE,
+        store: JobStore | bool | None = True,
+        **kwargs,
+    ):
         self.poller = Poller(max_concurrent, max_rate)
         self.store: JobStore | None = JobStore() if store is True else (store or None)
         self.statuses: list[JobStatus] = []
@@ -131,8 +146,9 @@ class JobBoard(widgets.VBox):
 
     # -- resume --------------------------------------------------------------------------------
     @_ClassOrInstance
-    def restore(self_or_cls, store: JobStore | None = None,
-                dispatchers: dict[str, Dispatcher] | None = None) -> "JobBoard":
+    def restore(
+        self_or_cls, store: JobStore | None = None, dispatchers: dict[str, Dispatcher] | None = None
+    ) -> JobBoard:
         """Pick up the jobs of the resume store (after a kernel restart).
 
         On the class, ``JobBoard.restore()`` makes a new board; on a board, it adds the stored
@@ -141,8 +157,11 @@ class JobBoard(widgets.VBox):
         (``$ODA_TOKEN``, ``~/.oda-token``…) unless ``dispatchers`` maps a URL to a ``Dispatcher``.
         Entries that cannot be restored are listed in ``board.problems``.
         """
-        board = self_or_cls if isinstance(self_or_cls, JobBoard) else \
-            self_or_cls(store=store if store is not None else True)
+        board = (
+            self_or_cls
+            if isinstance(self_or_cls, JobBoard)
+            else self_or_cls(store=store if store is not None else True)
+        )
         store = store or board.store or JobStore()
         present = {job_key(job) for job in board.jobs}
         for entry in store.entries():
@@ -184,25 +203,39 @@ class JobBoard(widgets.VBox):
         with self._lock:
             statuses = list(self.statuses)
         counts = Counter(s.state for s in statuses)
-        parts = [f"<span style='color:{STATE_COLOURS.get(k, '#333')}'>{counts[k]} {k}</span>"
-                 for k in _SUMMARY_ORDER if counts.get(k)]
+        parts = [
+            f"<span style='color:{STATE_COLOURS.get(k, '#333')}'>{counts[k]} {k}</span>"
+            for k in _SUMMARY_ORDER
+            if counts.get(k)
+        ]
         rows = []
         for i, s in enumerate(statuses, 1):
             job = s.job
             colour = STATE_COLOURS.get(s.state, "#333")
-            rows.append(f"<tr><td>{i}</td><td>{html.escape(job.instrument)}</td>"
-                        f"<td>{html.escape(job.product)}</td><td><code>{short_id(job.job_id)}</code></td>"
-                        f"<td class='oda-board-state' style='color:{colour}'><b>{s.state}</b></td></tr>")
+            rows.append(
+                f"<tr><td>{i}</td><td>{html.escape(job.instrument)}</td>"
+                f"<td>{html.escape(job.product)}</td><td><code>{short_id(job.job_id)}</code></td>"
+                f"<td class='oda-board-state' style='color:{colour}'><b>{s.state}</b></td></tr>"
+            )
         problems = "".join(f"<div class='oda-error'>{html.escape(p)}</div>" for p in self.problems)
-        table = ("<table class='oda-board'><tr><th>#</th><th>instrument</th><th>product</th>"
-                 f"<th>job</th><th>state</th></tr>{''.join(rows)}</table>") if rows else ""
-        text = (f"<b>{_jobs(len(statuses))}</b>" + (": " + ", ".join(parts) if parts else "")
-                + problems + table)
+        table = (
+            (
+                "<table class='oda-board'><tr><th>#</th><th>instrument</th><th>product</th>"
+                f"<th>job</th><th>state</th></tr>{''.join(rows)}</table>"
+            )
+            if rows
+            else ""
+        )
+        text = (
+            f"<b>{_jobs(len(statuses))}</b>" + (": " + ", ".join(parts) if parts else "") + problems + table
+        )
         self._summary.value = text
 
     def __repr__(self) -> str:
-        lines = [f"JobBoard: {_jobs(len(self.statuses))} " + ", ".join(
-            f"{n} {k}" for k, n in sorted(self.counts().items()))]
+        lines = [
+            f"JobBoard: {_jobs(len(self.statuses))} "
+            + ", ".join(f"{n} {k}" for k, n in sorted(self.counts().items()))
+        ]
         for s in self.statuses:
             lines.append(f"  {s.job.instrument} {s.job.product} job {short_id(s.job.job_id)}: {s.state}")
         return "\n".join(lines)

@@ -40,8 +40,13 @@ class Watch:
     thread of the loop that follows the job (the kernel's main thread in a notebook).
     """
 
-    def __init__(self, poller: "Poller", job: "Job", on_update: Callable[["Job"], Any] | None,
-                 on_end: Callable[["Watch"], Any] | None):
+    def __init__(
+        self,
+        poller: Poller,
+        job: Job,
+        on_update: Callable[[Job], Any] | None,
+        on_end: Callable[[Watch], Any] | None,
+    ):
         self.poller = poller
         self.job = job
         self.on_update = on_update
@@ -63,7 +68,7 @@ class Watch:
         self.cancelled = True
         loop, task, future = self.loop, self._task, self._future
         if future is not None:
-            future.cancel()          # thread-safe; cancels the task on the background loop
+            future.cancel()  # thread-safe; cancels the task on the background loop
         elif loop is not None and task is not None and not loop.is_closed():
             if _running_loop() is loop:
                 task.cancel()
@@ -99,8 +104,10 @@ class Watch:
     def wait(self, timeout: float | None = None) -> bool:
         """Block until following ended (not from the loop's own thread); True if it did."""
         if self.loop is not None and _running_loop() is self.loop:
-            raise OdaError("Waiting here would block the event loop that follows the job; "
-                           "use `await job` in a notebook, or job.wait() in a script.")
+            raise OdaError(
+                "Waiting here would block the event loop that follows the job; "
+                "use `await job` in a notebook, or job.wait() in a script."
+            )
         return self.ended.wait(timeout)
 
     def __repr__(self) -> str:
@@ -123,8 +130,9 @@ class Poller:
     for tests of the bound.
     """
 
-    def __init__(self, max_concurrent: int = DEFAULT_MAX_CONCURRENT,
-                 max_rate: float | None = DEFAULT_MAX_RATE):
+    def __init__(
+        self, max_concurrent: int = DEFAULT_MAX_CONCURRENT, max_rate: float | None = DEFAULT_MAX_RATE
+    ):
         if int(max_concurrent) < 1:
             raise ValueError(f"max_concurrent must be at least 1, got {max_concurrent!r}")
         if max_rate is not None and not max_rate > 0:
@@ -141,11 +149,17 @@ class Poller:
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
 
     def __repr__(self) -> str:
-        return (f"Poller(max_concurrent={self.max_concurrent}, max_rate={self.max_rate}, "
-                f"in_flight={self.in_flight}, polls={self.polls})")
+        return (
+            f"Poller(max_concurrent={self.max_concurrent}, max_rate={self.max_rate}, "
+            f"in_flight={self.in_flight}, polls={self.polls})"
+        )
 
-    def watch(self, job: "Job", on_update: Callable[["Job"], Any] | None = None,
-              on_end: Callable[[Watch], Any] | None = None) -> Watch:
+    def watch(
+        self,
+        job: Job,
+        on_update: Callable[[Job], Any] | None = None,
+        on_end: Callable[[Watch], Any] | None = None,
+    ) -> Watch:
         """Start following ``job`` and return at once; the :class:`Watch` stops it."""
         watch = Watch(self, job, on_update, on_end)
         loop = _running_loop()
@@ -192,8 +206,9 @@ class Poller:
                 watch.cancelled = True
                 return
             log.exception("following %r failed", job)
-            watch.error = OdaError(f"Following the job stopped on an unexpected error: "
-                                   f"{type(exc).__name__}: {exc}")
+            watch.error = OdaError(
+                f"Following the job stopped on an unexpected error: {type(exc).__name__}: {exc}"
+            )
         finally:
             watch._finish()
 
@@ -232,10 +247,10 @@ class Poller:
             if self._thread_loop is None or self._thread_loop.is_closed():
                 loop = asyncio.new_event_loop()
                 self._executor = concurrent.futures.ThreadPoolExecutor(
-                    self.max_concurrent, thread_name_prefix="oda-widgets-poll")
+                    self.max_concurrent, thread_name_prefix="oda-widgets-poll"
+                )
                 loop.set_default_executor(self._executor)
-                thread = threading.Thread(target=loop.run_forever, name="oda-widgets-poller",
-                                          daemon=True)
+                thread = threading.Thread(target=loop.run_forever, name="oda-widgets-poller", daemon=True)
                 thread.start()
                 self._thread_loop = loop
             return self._thread_loop

@@ -48,7 +48,7 @@ def default_cache_dir() -> Path:
     return base / "oda-widgets"
 
 
-def job_key(job_or_entry: "Job | dict[str, Any]") -> str:
+def job_key(job_or_entry: Job | dict[str, Any]) -> str:
     """The store key of a job: its dispatcher URL and session id (unique per submitted job)."""
     if isinstance(job_or_entry, dict):
         url, session = job_or_entry.get("url"), job_or_entry.get("session_id")
@@ -120,7 +120,7 @@ class JobStore:
         return {k: v for k, v in jobs.items() if isinstance(v, dict)}
 
     # -- writing -------------------------------------------------------------------------------
-    def save(self, job: "Job") -> dict[str, Any]:
+    def save(self, job: Job) -> dict[str, Any]:
         """Record ``job`` (or update its entry); returns the entry written. No token is stored."""
         entry = redact(job.to_dict(), job.token)
         params = entry.get("params") or {}
@@ -135,7 +135,7 @@ class JobStore:
             _prune(jobs, self.max_entries)
         return entry
 
-    def forget(self, job_or_entry: "Job | dict[str, Any]") -> bool:
+    def forget(self, job_or_entry: Job | dict[str, Any]) -> bool:
         """Drop a job from the store; True if it was there."""
         key = job_key(job_or_entry)
         with self._locked() as jobs:

@@ -45,11 +45,14 @@ STATE_COLOURS = {
 }
 
 #: What "stop" means here: the dispatcher offers no way to cancel a job.
-NO_CANCEL = ("Stopped watching; the dispatcher has no cancel — the job may still run on the "
-             "server. Resume to follow it again.")
+NO_CANCEL = (
+    "Stopped watching; the dispatcher has no cancel — the job may still run on the "
+    "server. Resume to follow it again."
+)
 
 #: Science windows drawn per analysis step before "… N more".
 MAX_SCW_CELLS = 400
+
 
 def _elapsed(seconds: float) -> str:
     seconds = max(0, int(seconds))
@@ -63,10 +66,14 @@ def short_id(job_id: str | None) -> str:
     return (job_id or "")[:8] or "—"
 
 
-def _make_button(description: str, icon: str, tooltip: str, css: str,
-                 style: str = "") -> widgets.Button:
-    button = widgets.Button(description=description, icon=icon, tooltip=tooltip,
-                            button_style=style, layout=widgets.Layout(width="auto", display="none"))
+def _make_button(description: str, icon: str, tooltip: str, css: str, style: str = "") -> widgets.Button:
+    button = widgets.Button(
+        description=description,
+        icon=icon,
+        tooltip=tooltip,
+        button_style=style,
+        layout=widgets.Layout(width="auto", display="none"),
+    )
     button.add_class(css)
     return button
 
@@ -110,11 +117,20 @@ class JobStatus(widgets.VBox):
     fraction = traitlets.Float(0.0, help="Value of the progress bar, 0 to 1.")
     message = traitlets.Unicode("", help="The one-line status text below the bar.")
 
-    def __init__(self, job: Job, *, poller: Poller | None = None,
-                 store: JobStore | bool | None = True, start: bool = True, **kwargs):
+    def __init__(
+        self,
+        job: Job,
+        *,
+        poller: Poller | None = None,
+        store: JobStore | bool | None = True,
+        start: bool = True,
+        **kwargs,
+    ):
         if not isinstance(job, Job):
-            raise TypeError(f"JobStatus needs an oda_widgets.client.Job, got {type(job).__name__}; "
-                            "make one with Dispatcher(url).submit(instrument, product, params).")
+            raise TypeError(
+                f"JobStatus needs an oda_widgets.client.Job, got {type(job).__name__}; "
+                "make one with Dispatcher(url).submit(instrument, product, params)."
+            )
         self.poller = poller or default_poller()
         self.store: JobStore | None = JobStore() if store is True else (store or None)
         self.watch: Watch | None = None
@@ -133,35 +149,49 @@ class JobStatus(widgets.VBox):
 
         self._header = widgets.HTML()
         self._header.add_class("oda-job-header")
-        self._bar = widgets.FloatProgress(value=0.0, min=0.0, max=1.0,
-                                          layout=widgets.Layout(width="100%"))
+        self._bar = widgets.FloatProgress(value=0.0, min=0.0, max=1.0, layout=widgets.Layout(width="100%"))
         self._bar.add_class("oda-job-bar")
         self._detail = widgets.HTML()
         self._detail.add_class("oda-job-detail")
         self._notes = widgets.HTML()
         self._notes.add_class("oda-job-notes")
         self._debug_text = widgets.HTML()
-        self._debug = widgets.Accordion(children=[self._debug_text], selected_index=None,
-                                        layout=widgets.Layout(display="none"))
+        self._debug = widgets.Accordion(
+            children=[self._debug_text], selected_index=None, layout=widgets.Layout(display="none")
+        )
         self._debug.set_title(0, "Debug details")
         self._debug.add_class("oda-job-debug")
         self.retry_button = _make_button("Retry", "redo", "Submit this request again", "oda-job-retry")
         self.resume_button = _make_button("Resume", "play", "Follow this job again", "oda-job-resume")
-        self.stop_button = _make_button("Stop watching", "stop",
-                                        "Stop following (the job may go on running on the server)",
-                                        "oda-job-stop")
-        self.results_button = _make_button("Show results", "table", "Show the products below",
-                                           "oda-job-show-results", "success")
+        self.stop_button = _make_button(
+            "Stop watching",
+            "stop",
+            "Stop following (the job may go on running on the server)",
+            "oda-job-stop",
+        )
+        self.results_button = _make_button(
+            "Show results", "table", "Show the products below", "oda-job-show-results", "success"
+        )
         self.retry_button.on_click(lambda _: self.retry())
         self.resume_button.on_click(lambda _: self.resume())
         self.stop_button.on_click(lambda _: self.cancel())
         self.results_button.on_click(lambda _: self.show_results())
-        buttons = widgets.HBox([self.results_button, self.retry_button, self.resume_button,
-                                self.stop_button])
+        buttons = widgets.HBox([self.results_button, self.retry_button, self.resume_button, self.stop_button])
         self._results = widgets.VBox()
         self._results.add_class("oda-job-results")
-        super().__init__(children=[widgets.HTML(_CSS), self._header, self._bar, self._detail,
-                                   self._notes, self._debug, buttons, self._results], **kwargs)
+        super().__init__(
+            children=[
+                widgets.HTML(_CSS),
+                self._header,
+                self._bar,
+                self._detail,
+                self._notes,
+                self._debug,
+                buttons,
+                self._results,
+            ],
+            **kwargs,
+        )
         self.add_class("oda-job-status")
         job.observe(self._on_job_change)
         self._refresh()
@@ -169,7 +199,7 @@ class JobStatus(widgets.VBox):
             self.resume()
 
     # -- actions (each behind a button) --------------------------------------------------------
-    def resume(self) -> "JobStatus":
+    def resume(self) -> JobStatus:
         """Follow the job (again): after ``cancel()``, after the dispatcher was unreachable for the
         whole retry budget, or for a job restored from the store. Does nothing for a finished job."""
         with self._lock:
@@ -177,8 +207,9 @@ class JobStatus(widgets.VBox):
                 self._refresh()
                 return self
             self._stopped_by_user = False
-            self.watch = self.poller.watch(self.job, on_update=lambda _job: self._refresh(),
-                                           on_end=self._on_watch_end)
+            self.watch = self.poller.watch(
+                self.job, on_update=lambda _job: self._refresh(), on_end=self._on_watch_end
+            )
         self._refresh()
         return self
 
@@ -229,8 +260,9 @@ class JobStatus(widgets.VBox):
             return None
         except Exception as exc:  # products that cannot be decoded: say so where the user looks
             log.exception("decoding the products of %r failed", self.job)
-            self._results.children = [self._error_box(OdaError(
-                f"The products could not be read: {type(exc).__name__}: {exc}"))]
+            self._results.children = [
+                self._error_box(OdaError(f"The products could not be read: {type(exc).__name__}: {exc}"))
+            ]
             return None
         view: widgets.Widget
         try:
@@ -242,9 +274,16 @@ class JobStatus(widgets.VBox):
                 view = results_view(collection, dispatcher=self.job.dispatcher)
             except Exception as exc:  # a view that cannot draw must still leave a summary
                 log.exception("results_view failed for %r", self.job)
-                view = widgets.VBox([self._error_box(OdaError(
-                    f"The results view failed ({type(exc).__name__}: {exc}); a summary instead.")),
-                    self._collection_summary(collection)])
+                view = widgets.VBox(
+                    [
+                        self._error_box(
+                            OdaError(
+                                f"The results view failed ({type(exc).__name__}: {exc}); a summary instead."
+                            )
+                        ),
+                        self._collection_summary(collection),
+                    ]
+                )
         self.results_widget = view
         self._results.children = [view]
         return view
@@ -274,8 +313,11 @@ class JobStatus(widgets.VBox):
         watch = self.watch
         if watch is not None:
             watch.call_soon(self._refresh)
-        elif self._home_loop is not None and _running_loop() is not self._home_loop \
-                and not self._home_loop.is_closed():
+        elif (
+            self._home_loop is not None
+            and _running_loop() is not self._home_loop
+            and not self._home_loop.is_closed()
+        ):
             self._home_loop.call_soon_threadsafe(self._refresh)
         else:
             self._refresh()
@@ -310,8 +352,13 @@ class JobStatus(widgets.VBox):
             self._header.value = redact(self._header_html(job, state), token)
             self.fraction = self._bar_value(job, progress)
             self._bar.value = self.fraction
-            self._bar.bar_style = {"done": "success", "failed": "danger", "unreachable": "danger",
-                                   "retrying": "warning", "stopped": ""}.get(state, "info")
+            self._bar.bar_style = {
+                "done": "success",
+                "failed": "danger",
+                "unreachable": "danger",
+                "retrying": "warning",
+                "stopped": "",
+            }.get(state, "info")
             self._detail.value = redact(self._detail_html(job, progress), token)
             self.message = redact(self._message(job, state, progress), token)
             self._notes.value = redact(self._notes_html(job, state), token)
@@ -353,10 +400,12 @@ class JobStatus(widgets.VBox):
 
     def _header_html(self, job: Job, state: str) -> str:
         colour = STATE_COLOURS.get(state, "#6c757d")
-        return (f"<b>{html.escape(job.instrument)}</b> · {html.escape(job.product)} · "
-                f"<code title='{html.escape(job.describe_ids())}'>job {short_id(job.job_id)}</code> · "
-                f"<span class='oda-job-state oda-job-state-{state}' style='background:{colour}'>"
-                f"{state}</span> · elapsed {_elapsed(self._elapsed_seconds())}")
+        return (
+            f"<b>{html.escape(job.instrument)}</b> · {html.escape(job.product)} · "
+            f"<code title='{html.escape(job.describe_ids())}'>job {short_id(job.job_id)}</code> · "
+            f"<span class='oda-job-state oda-job-state-{state}' style='background:{colour}'>"
+            f"{state}</span> · elapsed {_elapsed(self._elapsed_seconds())}"
+        )
 
     @staticmethod
     def _bar_value(job: Job, progress: Progress) -> float:
@@ -366,8 +415,13 @@ class JobStatus(widgets.VBox):
             # Counts cover only the science windows reported so far: not full before done.
             return max(0.0, min(0.97, float(progress.fraction)))
         # No count reported: show how far along the dispatcher's state machine the job is.
-        return {JobState.NEW: 0.0, JobState.SUBMITTED: 0.05, JobState.PROGRESS: 0.1,
-                JobState.READY: 0.95, JobState.FAILED: 0.0}.get(job.state, 0.0)
+        return {
+            JobState.NEW: 0.0,
+            JobState.SUBMITTED: 0.05,
+            JobState.PROGRESS: 0.1,
+            JobState.READY: 0.95,
+            JobState.FAILED: 0.0,
+        }.get(job.state, 0.0)
 
     def _message(self, job: Job, state: str, progress: Progress) -> str:
         if state == "retrying":
@@ -382,8 +436,12 @@ class JobStatus(widgets.VBox):
             return str(job.error) if job.error else "The job failed."
         if state == "done":
             return "Done: the products are ready."
-        return progress.summary or {"new": "not submitted yet", "submitted": "waiting for the backend",
-                                    "progress": "running", "ready": "fetching the products"}.get(state, "")
+        return progress.summary or {
+            "new": "not submitted yet",
+            "submitted": "waiting for the backend",
+            "progress": "running",
+            "ready": "fetching the products",
+        }.get(state, "")
 
     def _detail_html(self, job: Job, progress: Progress) -> str:
         parts = []
@@ -396,12 +454,17 @@ class JobStatus(widgets.VBox):
             parts.append(f"<div class='oda-stage'>{html.escape(progress.summary)}</div>")
         if progress.scw_total:
             running = progress.scw_total - progress.scw_done - progress.scw_cached - progress.scw_failed
-            counts = (f"{progress.scw_total} science windows: {running} running, "
-                      f"{progress.scw_done} computed, {progress.scw_cached} restored from cache, "
-                      f"{progress.scw_failed} failed")
+            counts = (
+                f"{progress.scw_total} science windows: {running} running, "
+                f"{progress.scw_done} computed, {progress.scw_cached} restored from cache, "
+                f"{progress.scw_failed} failed"
+            )
             parts.append(f"<div class='oda-scw-counts'>{html.escape(counts)}</div>")
-            tail = progress.summary.rsplit("; last: ", 1)[-1] if "; last: " in progress.summary \
+            tail = (
+                progress.summary.rsplit("; last: ", 1)[-1]
+                if "; last: " in progress.summary
                 else progress.last_message
+            )
             if tail:
                 parts.append(f"<div class='oda-last'>last: {html.escape(tail)}</div>")
         return "".join(parts)
@@ -410,35 +473,54 @@ class JobStatus(widgets.VBox):
     def _scw_grid(job: Job) -> str:
         """INTEGRAL: one row per analysis step, one small square per science window coloured by
         its last message (hover for the ScW id) — compact however many ScWs there are."""
-        cells = job.progress.steps                      # node -> scw -> (kind, label)
+        cells = job.progress.steps  # node -> scw -> (kind, label)
         if not cells:
             return ""
         rows = []
         for node, per_scw in cells.items():
             squares = []
             for scw, (kind, label) in list(per_scw.items())[:MAX_SCW_CELLS]:
-                squares.append(f"<span class='oda-cell oda-cell-{kind}' "
-                               f"title='{html.escape(scw)}: {html.escape(label)}'></span>")
+                squares.append(
+                    f"<span class='oda-cell oda-cell-{kind}' "
+                    f"title='{html.escape(scw)}: {html.escape(label)}'></span>"
+                )
             more = len(per_scw) - MAX_SCW_CELLS
             if more > 0:
                 squares.append(f" … {more} more")
-            rows.append(f"<tr><td><code>{html.escape(node)}</code></td>"
-                        f"<td class='oda-cells'>{''.join(squares)}</td></tr>")
-        legend = "".join(f"<span class='oda-cell oda-cell-{k}'></span> {label} &nbsp;"
-                         for k, label in (("running", "running"), ("computed", "computed"),
-                                          ("cached", "restored from cache"), ("failed", "failed")))
-        return (f"<table class='oda-scw'><tr><th>step</th><th>science windows</th></tr>"
-                f"{''.join(rows)}</table><div class='oda-scw-legend'>{legend}</div>")
+            rows.append(
+                f"<tr><td><code>{html.escape(node)}</code></td>"
+                f"<td class='oda-cells'>{''.join(squares)}</td></tr>"
+            )
+        legend = "".join(
+            f"<span class='oda-cell oda-cell-{k}'></span> {label} &nbsp;"
+            for k, label in (
+                ("running", "running"),
+                ("computed", "computed"),
+                ("cached", "restored from cache"),
+                ("failed", "failed"),
+            )
+        )
+        return (
+            f"<table class='oda-scw'><tr><th>step</th><th>science windows</th></tr>"
+            f"{''.join(rows)}</table><div class='oda-scw-legend'>{legend}</div>"
+        )
 
     def _notes_html(self, job: Job, state: str) -> str:
         parts = []
         if state in ("retrying", "unreachable", "stopped"):
-            css = "oda-retrying" if state == "retrying" else "oda-error" if state == "unreachable" \
+            css = (
+                "oda-retrying"
+                if state == "retrying"
+                else "oda-error"
+                if state == "unreachable"
                 else "oda-comment"
+            )
             parts.append(f"<div class='{css}'>{html.escape(self._message(job, state, job.progress))}</div>")
         elif not (state in ("submitted", "progress", "ready") and job.progress.summary):
             # While running with reported progress, the detail above already says it all.
-            parts.append(f"<div class='oda-job-message'>{html.escape(self._message(job, state, job.progress))}</div>")
+            parts.append(
+                f"<div class='oda-job-message'>{html.escape(self._message(job, state, job.progress))}</div>"
+            )
         if job.comment:
             parts.append(f"<div class='oda-comment'>{html.escape(job.comment)}</div>")
         if getattr(job, "warning", ""):
@@ -483,10 +565,12 @@ class JobStatus(widgets.VBox):
     def __repr__(self) -> str:
         with self._lock:
             job = self.job
-            lines = [f"JobStatus: {job.instrument} {job.product}, job {short_id(job.job_id)}, "
-                     f"{self.state}, elapsed {_elapsed(self._elapsed_seconds())}, "
-                     f"{self.fraction:.0%}",
-                     f"  {self.message}"]
+            lines = [
+                f"JobStatus: {job.instrument} {job.product}, job {short_id(job.job_id)}, "
+                f"{self.state}, elapsed {_elapsed(self._elapsed_seconds())}, "
+                f"{self.fraction:.0%}",
+                f"  {self.message}",
+            ]
             if job.comment:
                 lines.append(f"  comment: {job.comment}")
         return redact("\n".join(lines), job.token)

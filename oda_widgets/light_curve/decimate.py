@@ -39,8 +39,15 @@ def _segment_pick(values: np.ndarray, starts: np.ndarray, seg: np.ndarray, reduc
     return hit[first]
 
 
-def decimate(x: np.ndarray, y: np.ndarray, x_min: float, x_max: float, columns: int,
-             err: np.ndarray | None = None, full_below: int | None = None) -> Decimated:
+def decimate(
+    x: np.ndarray,
+    y: np.ndarray,
+    x_min: float,
+    x_max: float,
+    columns: int,
+    err: np.ndarray | None = None,
+    full_below: int | None = None,
+) -> Decimated:
     """Points of (x, y) to draw for the view [x_min, x_max] at ``columns`` pixel columns.
 
     ``x`` must be sorted ascending and finite; ``y`` finite. One point beyond each edge of the view
@@ -73,9 +80,9 @@ def decimate(x: np.ndarray, y: np.ndarray, x_min: float, x_max: float, columns: 
     starts = np.flatnonzero(np.r_[True, col[1:] != col[:-1]])
     seg = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, xs.size]))
     last = np.r_[starts[1:] - 1, xs.size - 1]
-    keep = np.concatenate([starts, last,
-                           _segment_pick(ys, starts, seg, np.minimum),
-                           _segment_pick(ys, starts, seg, np.maximum)])
+    keep = np.concatenate(
+        [starts, last, _segment_pick(ys, starts, seg, np.minimum), _segment_pick(ys, starts, seg, np.maximum)]
+    )
     idx = np.unique(keep) + lo
     if err is not None:
         es = np.asarray(err)[lo:hi]

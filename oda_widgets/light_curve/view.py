@@ -19,26 +19,46 @@ import asyncio
 import datetime as dt
 import html
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import bqplot
 import ipywidgets as widgets
-import traitlets
 import numpy as np
+import traitlets
 from astropy import units as u
 from astropy.io import fits
 from astropy.time import Time, TimeDelta
 
 from ..errors import InvalidParameter
-from ..products.rebin import (TIME_AXES, BinnedLightCurve, axis_to_seconds, chi2_constant, rebin, seconds_since,
-                              seconds_to_axis, time_zero_of, valid_mask)
+from ..products.rebin import (
+    TIME_AXES,
+    BinnedLightCurve,
+    axis_to_seconds,
+    chi2_constant,
+    rebin,
+    seconds_since,
+    seconds_to_axis,
+    time_zero_of,
+    valid_mask,
+)
 from .decimate import decimate, segments
 
 TIME_FORMATS = TIME_AXES
 # d3's category10, the colours people already associate with "first source, second source..."
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-           "#bcbd22", "#17becf")
+PALETTE = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
 # SPI-ACS products carry no energy keywords; oda_api labels them with the ACS's nominal band
 SPI_ACS_BAND = (75.0, 2000.0)
 
@@ -71,7 +91,8 @@ def _as_light_curves(data: Any) -> list[Any]:
         except TypeError as exc:
             raise InvalidParameter(
                 f"cannot show a {type(item).__name__}: pass a LightCurve, a light-curve product or HDUList "
-                "(or a list of them)") from exc
+                "(or a list of them)"
+            ) from exc
     if not out:
         raise InvalidParameter("LightCurveView got an empty list of light curves")
     return out
@@ -108,8 +129,11 @@ class _Curve:
         if self.label:
             return self.label
         # SPI-ACS curves have no source name: the instrument is the better legend
-        return str(getattr(self.original, "source", None) or getattr(self.original, "instrument", None)
-                   or "light curve")
+        return str(
+            getattr(self.original, "source", None)
+            or getattr(self.original, "instrument", None)
+            or "light curve"
+        )
 
 
 class LightCurveView(widgets.VBox):
@@ -127,8 +151,15 @@ class LightCurveView(widgets.VBox):
     #: kernel time of the last redraw in ms (decimation + trait updates)
     last_redraw_ms = traitlets.Float(0.0)
 
-    def __init__(self, light_curves: Any, *, time_format: str | None = None, columns: int = 1000,
-                 debounce: float = 0.02, height: str = "420px"):
+    def __init__(
+        self,
+        light_curves: Any,
+        *,
+        time_format: str | None = None,
+        columns: int = 1000,
+        debounce: float = 0.02,
+        height: str = "420px",
+    ):
         super().__init__()
         lcs = _as_light_curves(light_curves)
         zero = time_zero_of(lcs[0])
@@ -153,25 +184,42 @@ class LightCurveView(widgets.VBox):
         if self._time_format not in TIME_FORMATS:
             raise InvalidParameter(f"time_format must be one of {TIME_FORMATS}, got {self._time_format!r}")
 
-        self._format_picker = widgets.Dropdown(options=TIME_FORMATS, value=self._time_format,
-                                               description="Time", layout=widgets.Layout(width="180px"))
+        self._format_picker = widgets.Dropdown(
+            options=TIME_FORMATS,
+            value=self._time_format,
+            description="Time",
+            layout=widgets.Layout(width="180px"),
+        )
         self._format_picker.observe(lambda ch: self.set_time_format(ch["new"]), "value")
         self._source_picker = widgets.SelectMultiple(
-            options=[c.source for c in self._curves], value=[c.source for c in self._curves],
-            rows=min(4, len(self._curves)), description="Sources",
-            layout=widgets.Layout(width="260px", display="" if len(self._curves) > 1 else "none"))
+            options=[c.source for c in self._curves],
+            value=[c.source for c in self._curves],
+            rows=min(4, len(self._curves)),
+            description="Sources",
+            layout=widgets.Layout(width="260px", display="" if len(self._curves) > 1 else "none"),
+        )
         self._source_picker.observe(lambda ch: self.show_sources(ch["new"]), "value")
-        self._mode = widgets.ToggleButtons(options=[("zoom/pan", "zoom"), ("select interval", "select")],
-                                           value="zoom", style={"button_width": "125px"})
+        self._mode = widgets.ToggleButtons(
+            options=[("zoom/pan", "zoom"), ("select interval", "select")],
+            value="zoom",
+            style={"button_width": "125px"},
+        )
         self._mode.observe(lambda ch: self.set_mode(ch["new"]), "value")
         self._reset_button = widgets.Button(description="Reset zoom", icon="home")
         self._reset_button.on_click(lambda _: self.reset_zoom())
-        self._rebin_text = widgets.Text(value="", placeholder="factor (5) or width (100 s)",
-                                        description="Rebin", layout=widgets.Layout(width="260px"))
+        self._rebin_text = widgets.Text(
+            value="",
+            placeholder="factor (5) or width (100 s)",
+            description="Rebin",
+            layout=widgets.Layout(width="260px"),
+        )
         self._rebin_button = widgets.Button(description="Apply", layout=widgets.Layout(width="70px"))
         self._rebin_button.on_click(lambda _: self._rebin_from_text())
-        self._t1t2_button = widgets.Button(description="Use as T1/T2", disabled=True,
-                                           tooltip="copy the brushed interval into the linked query form")
+        self._t1t2_button = widgets.Button(
+            description="Use as T1/T2",
+            disabled=True,
+            tooltip="copy the brushed interval into the linked query form",
+        )
         self._t1t2_button.on_click(lambda _: self.use_as_t1_t2())
         self.message = widgets.HTML()
         self.stats = widgets.HTML()
@@ -181,7 +229,9 @@ class LightCurveView(widgets.VBox):
             widgets.HBox([self._format_picker, self._mode, self._reset_button]),
             self.figure,
             widgets.HBox([self._rebin_text, self._rebin_button, self._t1t2_button, self._source_picker]),
-            self.stats, self.message]
+            self.stats,
+            self.message,
+        ]
         self.reset_zoom()
         self._update_stats()
 
@@ -221,33 +271,59 @@ class LightCurveView(widgets.VBox):
         self.x_scale, self.y_scale = xs, ys
         self._lines, self._errorbars = [], []
         for c in self._curves:
-            self._errorbars.append(bqplot.Lines(x=np.zeros(0), y=np.zeros(0), scales={"x": xs, "y": ys},
-                                                colors=[c.colour], opacities=[0.55], stroke_width=1))
-            self._lines.append(bqplot.Lines(x=np.zeros(0), y=np.zeros(0), scales={"x": xs, "y": ys},
-                                            colors=[c.colour], labels=[c.source], display_legend=True,
-                                            stroke_width=1.2, marker_size=12))
-        self.x_axis = bqplot.Axis(scale=xs, label=self._axis_label(), grid_lines="dashed",
-                                  num_ticks=6, label_offset="35px")
-        self.y_axis = bqplot.Axis(scale=ys, side="left", label=self._rate_label(),
-                                  grid_lines="dashed", label_offset="50px")
+            self._errorbars.append(
+                bqplot.Lines(
+                    x=np.zeros(0),
+                    y=np.zeros(0),
+                    scales={"x": xs, "y": ys},
+                    colors=[c.colour],
+                    opacities=[0.55],
+                    stroke_width=1,
+                )
+            )
+            self._lines.append(
+                bqplot.Lines(
+                    x=np.zeros(0),
+                    y=np.zeros(0),
+                    scales={"x": xs, "y": ys},
+                    colors=[c.colour],
+                    labels=[c.source],
+                    display_legend=True,
+                    stroke_width=1.2,
+                    marker_size=12,
+                )
+            )
+        self.x_axis = bqplot.Axis(
+            scale=xs, label=self._axis_label(), grid_lines="dashed", num_ticks=6, label_offset="35px"
+        )
+        self.y_axis = bqplot.Axis(
+            scale=ys, side="left", label=self._rate_label(), grid_lines="dashed", label_offset="50px"
+        )
         # zoom along time only: the rate axis follows what is drawn
         self.panzoom = bqplot.PanZoom(scales={"x": [xs]})
         self.brush = bqplot.interacts.BrushIntervalSelector(scale=xs, marks=self._lines, color="#ff9900")
         self.brush.observe(self._on_brush, "selected")
-        fig = bqplot.Figure(marks=self._errorbars + self._lines, axes=[self.x_axis, self.y_axis],
-                            interaction=self.panzoom if self._mode.value == "zoom" else self.brush,
-                            legend_location="top-right", animation_duration=0,
-                            # explicit colours: PNG export does not resolve Lab's CSS variables
-                            legend_style={"fill": "white", "stroke": "#cccccc"},
-                            fig_margin={"top": 30, "bottom": 55, "left": 75, "right": 20},
-                            layout=widgets.Layout(width="100%", height=self._height))
+        fig = bqplot.Figure(
+            marks=self._errorbars + self._lines,
+            axes=[self.x_axis, self.y_axis],
+            interaction=self.panzoom if self._mode.value == "zoom" else self.brush,
+            legend_location="top-right",
+            animation_duration=0,
+            # explicit colours: PNG export does not resolve Lab's CSS variables
+            legend_style={"fill": "white", "stroke": "#cccccc"},
+            fig_margin={"top": 30, "bottom": 55, "left": 75, "right": 20},
+            layout=widgets.Layout(width="100%", height=self._height),
+        )
         self.figure = fig
         xs.observe(self._on_range, names=["min", "max"])
 
     def _visible(self) -> list[tuple[_Curve, bqplot.Lines, bqplot.Lines]]:
         shown = set(self._source_picker.value)
-        return [(c, line, bars) for c, line, bars in zip(self._curves, self._lines, self._errorbars)
-                if c.source in shown]
+        return [
+            (c, line, bars)
+            for c, line, bars in zip(self._curves, self._lines, self._errorbars)
+            if c.source in shown
+        ]
 
     def _full_range_sec(self) -> tuple[float, float]:
         curves = [c for c, _, _ in self._visible() if c.sec.size] or [c for c in self._curves if c.sec.size]
@@ -430,9 +506,11 @@ class LightCurveView(widgets.VBox):
             except InvalidParameter as exc:
                 rows.append(f"<b>{html.escape(c.source)}</b>: {html.escape(str(exc))}")
                 continue
-            rows.append(f"<span style='color:{c.colour}'>■</span> <b>{html.escape(c.source)}</b>: "
-                        f"{len(c.sec)} bins, mean {fit.mean.value:.4g} ± {fit.mean_error.value:.2g} counts/s, "
-                        f"χ²/dof = {fit.chi2:.1f}/{fit.dof}, p = {fit.p_value:.3g}")
+            rows.append(
+                f"<span style='color:{c.colour}'>■</span> <b>{html.escape(c.source)}</b>: "
+                f"{len(c.sec)} bins, mean {fit.mean.value:.4g} ± {fit.mean_error.value:.2g} counts/s, "
+                f"χ²/dof = {fit.chi2:.1f}/{fit.dof}, p = {fit.p_value:.3g}"
+            )
         self.stats.value = "<br>".join(rows)
 
     def _show_message(self, text: str, error: bool = False) -> None:
@@ -493,8 +571,13 @@ class LightCurveView(widgets.VBox):
         path = Path(path)
         out = []
         for c in self._curves:
-            target = path if len(self._curves) == 1 else path.with_name(
-                f"{path.stem}_{''.join(ch if ch.isalnum() else '_' for ch in c.source)}{path.suffix or '.fits'}")
+            target = (
+                path
+                if len(self._curves) == 1
+                else path.with_name(
+                    f"{path.stem}_{''.join(ch if ch.isalnum() else '_' for ch in c.source)}{path.suffix or '.fits'}"
+                )
+            )
             if isinstance(c.shown, BinnedLightCurve) or not hasattr(c.shown, "save"):
                 if not isinstance(c.shown, BinnedLightCurve):
                     # a plain curve without a writer: a factor-1 rebin copies it bin for bin
@@ -506,8 +589,9 @@ class LightCurveView(widgets.VBox):
             out.append(target)
         return out
 
-    def export_png(self, path: str | Path, scale: float | None = None,
-                   on_saved: Callable[[Path], None] | None = None) -> None:
+    def export_png(
+        self, path: str | Path, scale: float | None = None, on_saved: Callable[[Path], None] | None = None
+    ) -> None:
         """Write the figure as PNG to ``path`` once the front end has rendered it.
 
         bqplot renders PNGs in the browser: this asks the displayed figure for its pixels and writes

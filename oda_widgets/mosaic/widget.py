@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import base64
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import anywidget
 import ipywidgets
@@ -46,22 +47,26 @@ def wcs_to_dict(wcs: WCS) -> dict:
     cel = wcs.celestial
     ctype = [str(c) for c in cel.wcs.ctype]
     if len(ctype) != 2 or not all(c.endswith("-TAN") for c in ctype):
-        raise InvalidParameter(f"the mosaic viewer reads TAN projections only, this WCS has {ctype}",
-                               parameter="wcs")
+        raise InvalidParameter(
+            f"the mosaic viewer reads TAN projections only, this WCS has {ctype}", parameter="wcs"
+        )
     if ctype[0].startswith(("DEC", "GLAT", "ELAT")):
         raise InvalidParameter("the mosaic viewer expects longitude on the first axis", parameter="wcs")
     if not math.isclose(float(cel.wcs.lonpole), 180.0) and not math.isnan(float(cel.wcs.lonpole)):
         raise InvalidParameter(f"LONPOLE={cel.wcs.lonpole} is not supported (180 expected)", parameter="wcs")
     cel.wcs.set()
-    return {"crval": [float(v) for v in cel.wcs.crval],
-            "crpix": [float(v) for v in cel.wcs.crpix],
-            "cd": [[float(v) for v in row] for row in cel.pixel_scale_matrix],
-            "ctype": ctype, "radesys": str(cel.wcs.radesys or "")}
+    return {
+        "crval": [float(v) for v in cel.wcs.crval],
+        "crpix": [float(v) for v in cel.wcs.crpix],
+        "cd": [[float(v) for v in row] for row in cel.pixel_scale_matrix],
+        "ctype": ctype,
+        "radesys": str(cel.wcs.radesys or ""),
+    }
 
 
 def _images_and_wcs(mosaic: Any, wcs: WCS | None) -> tuple[dict[str, np.ndarray], WCS | None]:
     """Images keyed by IMATYPE and the WCS, from a products.Mosaic, an HDUList, a dict or an array."""
-    inner = getattr(mosaic, "mosaic", None)   # a ProductCollection of an image job
+    inner = getattr(mosaic, "mosaic", None)  # a ProductCollection of an image job
     if inner is not None and inner is not mosaic:
         mosaic = inner
     images = getattr(mosaic, "images", None)
@@ -85,8 +90,11 @@ def _images_and_wcs(mosaic: Any, wcs: WCS | None) -> tuple[dict[str, np.ndarray]
         return dict(mosaic), wcs
     if isinstance(mosaic, np.ndarray):
         return {"IMAGE": mosaic}, wcs
-    raise InvalidParameter(f"cannot show a {type(mosaic).__name__} as a mosaic: give an "
-                           "oda_widgets.products.Mosaic, an HDUList, or an array with wcs=", parameter="mosaic")
+    raise InvalidParameter(
+        f"cannot show a {type(mosaic).__name__} as a mosaic: give an "
+        "oda_widgets.products.Mosaic, an HDUList, or an array with wcs=",
+        parameter="mosaic",
+    )
 
 
 def _ordered(names) -> list[str]:
@@ -132,14 +140,23 @@ class MosaicView(anywidget.AnyWidget):
     view_box = traitlets.Dict().tag(sync=True)
     height = traitlets.Int(520).tag(sync=True)
 
-    def __init__(self, mosaic: Any, catalog: Any = None, *, wcs: WCS | None = None,
-                 extension: str | None = None, remote: bool | None = None, **kwargs):
+    def __init__(
+        self,
+        mosaic: Any,
+        catalog: Any = None,
+        *,
+        wcs: WCS | None = None,
+        extension: str | None = None,
+        remote: bool | None = None,
+        **kwargs,
+    ):
         images, the_wcs = _images_and_wcs(mosaic, wcs)
         self._images = {str(k).upper(): np.asarray(v) for k, v in images.items()}
         for name, arr in self._images.items():
             if arr.ndim != 2:
-                raise InvalidParameter(f"image {name} has shape {arr.shape}, a 2-D image is needed",
-                                       parameter="mosaic")
+                raise InvalidParameter(
+                    f"image {name} has shape {arr.shape}, a 2-D image is needed", parameter="mosaic"
+                )
         names = _ordered(list(self._images))
         if extension is not None and extension.upper() not in self._images:
             raise InvalidParameter(f"no {extension!r} image; this mosaic has {names}", parameter="extension")
@@ -148,8 +165,12 @@ class MosaicView(anywidget.AnyWidget):
         self.png: bytes | None = None
         self._png_callbacks: list[Callable[[bytes], Any]] = []
         big = max(a.size for a in self._images.values()) > REMOTE_PIXELS
-        super().__init__(extensions=names, remote=bool(big if remote is None else remote),
-                         wcs=wcs_to_dict(the_wcs) if the_wcs is not None else {}, **kwargs)
+        super().__init__(
+            extensions=names,
+            remote=bool(big if remote is None else remote),
+            wcs=wcs_to_dict(the_wcs) if the_wcs is not None else {},
+            **kwargs,
+        )
         self.extension = (extension or names[0]).upper()
         self.table = None
         if catalog is not None:
@@ -166,7 +187,9 @@ class MosaicView(anywidget.AnyWidget):
     def _check_extension(self, proposal):
         name = str(proposal["value"]).upper()
         if name not in self._images:
-            raise InvalidParameter(f"no {name!r} image; this mosaic has {self.extensions}", parameter="extension")
+            raise InvalidParameter(
+                f"no {name!r} image; this mosaic has {self.extensions}", parameter="extension"
+            )
         return name
 
     @traitlets.observe("extension")
@@ -203,11 +226,19 @@ class MosaicView(anywidget.AnyWidget):
         x0, y0 = (max(0, x0) // step) * step, (max(0, y0) // step) * step
         x1, y1 = min(nx, x1), min(ny, y1)
         cut = arr[y0:y1:step, x0:x1:step]
-        self.image = _array_trait(cut, x0=x0, y0=y0, dx=step, dy=step, full_shape=[ny, nx], cut=not first,
-                                  extension=self.extension)
+        self.image = _array_trait(
+            cut, x0=x0, y0=y0, dx=step, dy=step, full_shape=[ny, nx], cut=not first, extension=self.extension
+        )
 
-    def set_view(self, *, cmap: str | None = None, stretch: str | None = None, limits: str | None = None,
-                 vmin: float | None = None, vmax: float | None = None) -> "MosaicView":
+    def set_view(
+        self,
+        *,
+        cmap: str | None = None,
+        stretch: str | None = None,
+        limits: str | None = None,
+        vmin: float | None = None,
+        vmax: float | None = None,
+    ) -> MosaicView:
         """Change colour map / stretch / limits (``vmin``/``vmax`` switch to manual limits)."""
         if vmin is not None or vmax is not None:
             lo = self.vmin if vmin is None else float(vmin)
@@ -215,11 +246,16 @@ class MosaicView(anywidget.AnyWidget):
             if not lo < hi:
                 raise InvalidParameter(f"vmin ({lo}) must be below vmax ({hi})", parameter="vmin")
             self.vmin, self.vmax, self.limits = lo, hi, "manual"
-        for name, value, allowed in (("cmap", cmap, COLORMAPS), ("stretch", stretch, STRETCHES),
-                                     ("limits", limits, LIMITS)):
+        for name, value, allowed in (
+            ("cmap", cmap, COLORMAPS),
+            ("stretch", stretch, STRETCHES),
+            ("limits", limits, LIMITS),
+        ):
             if value is not None:
                 if value not in allowed:
-                    raise InvalidParameter(f"{name} must be one of {list(allowed)}, got {value!r}", parameter=name)
+                    raise InvalidParameter(
+                        f"{name} must be one of {list(allowed)}, got {value!r}", parameter=name
+                    )
                 setattr(self, name, value)
         return self
 
@@ -231,12 +267,14 @@ class MosaicView(anywidget.AnyWidget):
         widget messages between cells: then ``view.png`` holds the PNG bytes, ``callback(png)`` is
         called and, if ``path`` is given, the file is written. Needs the view displayed.
         """
+
         def done(png: bytes) -> None:
             if path is not None:
                 with open(path, "wb") as f:
                     f.write(png)
             if callback is not None:
                 callback(png)
+
         self._png_callbacks.append(done)
         self.send({"type": "export_png"})
 
@@ -247,7 +285,7 @@ class MosaicView(anywidget.AnyWidget):
         prefix = "data:image/png;base64,"
         if not isinstance(data, str) or not data.startswith(prefix):
             return
-        png = base64.b64decode(data[len(prefix):], validate=True)
+        png = base64.b64decode(data[len(prefix) :], validate=True)
         if not png.startswith(b"\x89PNG"):
             return
         self.png = png
@@ -265,12 +303,20 @@ def _sources_of(table) -> dict:
     t = table.catalog.table
     lon = t.meta.get("LON_NAME") or "ra"
     lat = t.meta.get("LAT_NAME") or "dec"
-    names = [str(n.decode() if isinstance(n, bytes) else n) for n in t["src_names"]] \
-        if "src_names" in t.colnames else [""] * len(t)
+    names = (
+        [str(n.decode() if isinstance(n, bytes) else n) for n in t["src_names"]]
+        if "src_names" in t.colnames
+        else [""] * len(t)
+    )
     ra = np.asarray(getattr(t[lon], "degree", t[lon]), dtype=float)
     dec = np.asarray(getattr(t[lat], "degree", t[lat]), dtype=float)
-    return {"ids": list(range(len(t))), "ra": [float(v) for v in ra], "dec": [float(v) for v in dec],
-            "names": names, "new": ["NEW" in n for n in names]}
+    return {
+        "ids": list(range(len(t))),
+        "ra": [float(v) for v in ra],
+        "dec": [float(v) for v in dec],
+        "names": names,
+        "new": ["NEW" in n for n in names],
+    }
 
 
 def link(view: MosaicView, table) -> Any:

@@ -29,7 +29,20 @@ from oda_widgets.products.spectrum import Spectrum
 from oda_widgets.products.wire import loads_response
 
 __all__ = [
-    "safe_loads", "ALLOWED_NAMES", "NumpyProduct", "decode_numpy_data_product",
-    "encode_numpy_data_product", "Catalog", "ProductCollection", "TableProduct", "Picture", "Text",
-    "BinaryProduct", "clean_name", "LightCurve", "Mosaic", "Spectrum", "loads_response",
+    "safe_loads",
+    "ALLOWED_NAMES",
+    "NumpyProduct",
+    "decode_numpy_data_product",
+    "encode_numpy_data_product",
+    "Catalog",
+    "ProductCollection",
+    "TableProduct",
+    "Picture",
+    "Text",
+    "BinaryProduct",
+    "clean_name",
+    "LightCurve",
+    "Mosaic",
+    "Spectrum",
+    "loads_response",
 ]

@@ -21,6 +21,7 @@ __all__ = ["Catalog", "REQUIRED_COLUMNS"]
 #: columns the dispatcher needs in a selected catalog (besides the lon/lat columns)
 REQUIRED_COLUMNS = ("meta_ID", "src_names", "significance")
 
+
 def _column_values(values: list, descr: str | None) -> np.ndarray | list:
     """A column's values as numpy infers them; ``null`` (NaN on the wire) becomes NaN."""
     if any(v is None for v in values):
@@ -54,7 +55,7 @@ class Catalog:
     # -- construction --------------------------------------------------------------------------
 
     @classmethod
-    def from_dict(cls, d: dict | str, name: str | None = "dispatcher_catalog") -> "Catalog":
+    def from_dict(cls, d: dict | str, name: str | None = "dispatcher_catalog") -> Catalog:
         """The catalog of a dispatcher catalog dict (or its JSON string), PROTOCOL §3.2."""
         if isinstance(d, str):
             try:
@@ -67,11 +68,17 @@ class Catalog:
         lists = list(d["cat_column_list"])
         if len(names) != len(lists):
             raise OdaError(f"catalog has {len(names)} column names but {len(lists)} columns")
-        descr = {n: (t[1] if isinstance(t, (list, tuple)) and len(t) > 1 else None)
-                 for n, t in zip(names, d.get("cat_column_descr") or [])}
+        descr = {
+            n: (t[1] if isinstance(t, (list, tuple)) and len(t) > 1 else None)
+            for n, t in zip(names, d.get("cat_column_descr") or [])
+        }
         meta: dict[str, Any] = dict(d.get("cat_meta") or {})
-        meta.update(FRAME=d.get("cat_frame"), COORD_UNIT=d.get("cat_coord_units"),
-                    LON_NAME=d.get("cat_lon_name"), LAT_NAME=d.get("cat_lat_name"))
+        meta.update(
+            FRAME=d.get("cat_frame"),
+            COORD_UNIT=d.get("cat_coord_units"),
+            LON_NAME=d.get("cat_lon_name"),
+            LAT_NAME=d.get("cat_lat_name"),
+        )
         columns = [_column_values(list(v), descr.get(n)) for n, v in zip(names, lists)]
         table = Table(columns, names=names, meta=meta) if names else Table(meta=meta)
         unit = meta["COORD_UNIT"]
@@ -82,7 +89,7 @@ class Catalog:
         return cls(table, name=name)
 
     @classmethod
-    def from_selected_catalog(cls, s: str, name: str | None = "selected_catalog") -> "Catalog":
+    def from_selected_catalog(cls, s: str, name: str | None = "selected_catalog") -> Catalog:
         """The catalog of a ``selected_catalog`` JSON string (what :meth:`to_selected_catalog` makes)."""
         return cls.from_dict(s, name=name)
 
@@ -129,25 +136,32 @@ class Catalog:
         Raises :class:`InvalidParameter` for an empty catalog or one missing the columns the
         dispatcher needs (meta_ID, src_names, significance, lon/lat).
         """
-        missing = [c for c in (*REQUIRED_COLUMNS, self.lon_name, self.lat_name)
-                   if c is None or c not in self.table.colnames]
+        missing = [
+            c
+            for c in (*REQUIRED_COLUMNS, self.lon_name, self.lat_name)
+            if c is None or c not in self.table.colnames
+        ]
         if missing:
-            raise InvalidParameter(f"the catalog lacks the column(s) {missing} the dispatcher needs",
-                                   parameter="selected_catalog")
+            raise InvalidParameter(
+                f"the catalog lacks the column(s) {missing} the dispatcher needs",
+                parameter="selected_catalog",
+            )
         if len(self.table) == 0:
-            raise InvalidParameter("no source left in the catalog: select at least one",
-                                   parameter="selected_catalog")
+            raise InvalidParameter(
+                "no source left in the catalog: select at least one", parameter="selected_catalog"
+            )
         return json.dumps(self.to_dict())
 
     # -- selection -----------------------------------------------------------------------------
 
-    def filter(self, min_significance: float | None = None, exclude_new: bool = False) -> "Catalog":
+    def filter(self, min_significance: float | None = None, exclude_new: bool = False) -> Catalog:
         """A new catalog with rows of ``significance >= min_significance`` (NaN never passes) and,
         if ``exclude_new``, without sources whose name contains ``NEW`` — as oda_api's helper."""
         for wanted, column in ((min_significance is not None, "significance"), (exclude_new, "src_names")):
             if wanted and column not in self.table.colnames:
-                raise InvalidParameter(f"the catalog has no {column!r} column to filter on",
-                                       parameter="selected_catalog")
+                raise InvalidParameter(
+                    f"the catalog has no {column!r} column to filter on", parameter="selected_catalog"
+                )
         keep = np.ones(len(self.table), dtype=bool)
         if min_significance is not None:
             sig = np.asarray(self.table["significance"], dtype=float)
@@ -157,7 +171,7 @@ class Catalog:
             keep &= np.array(["NEW" not in str(n) for n in self.table["src_names"]], dtype=bool)
         return Catalog(self.table[keep], name=self.name)
 
-    def select(self, meta_ids) -> "Catalog":
+    def select(self, meta_ids) -> Catalog:
         """A new catalog with only the rows whose ``meta_ID`` is in ``meta_ids``."""
         wanted = {int(i) for i in meta_ids}
         keep = np.array([int(i) in wanted for i in self.table["meta_ID"]], dtype=bool)
@@ -167,9 +181,12 @@ class Catalog:
     def coords(self) -> SkyCoord:
         """Source positions as a SkyCoord in the catalog's frame and units."""
         unit = self.coord_unit or "deg"
-        return SkyCoord(np.asarray(self.table[self.lon_name], dtype=float),
-                        np.asarray(self.table[self.lat_name], dtype=float),
-                        unit=(unit, unit), frame=(self.frame or "icrs").lower())
+        return SkyCoord(
+            np.asarray(self.table[self.lon_name], dtype=float),
+            np.asarray(self.table[self.lat_name], dtype=float),
+            unit=(unit, unit),
+            frame=(self.frame or "icrs").lower(),
+        )
 
     def __len__(self) -> int:
         return len(self.table)
@@ -184,5 +201,7 @@ class Catalog:
     def __repr__(self) -> str:
         names = list(self.table["src_names"][:5]) if "src_names" in self.table.colnames else []
         more = ", …" if len(self.table) > 5 else ""
-        return (f"Catalog({self.name!r}, {len(self.table)} sources, frame={self.frame!r}: "
-                f"{', '.join(map(str, names))}{more})")
+        return (
+            f"Catalog({self.name!r}, {len(self.table)} sources, frame={self.frame!r}: "
+            f"{', '.join(map(str, names))}{more})"
+        )

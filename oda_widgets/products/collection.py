@@ -11,9 +11,10 @@ import binascii
 import hashlib
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from astropy.table import Table
 
@@ -26,18 +27,39 @@ from oda_widgets.products.safe_pickle import safe_loads
 from oda_widgets.products.spectrum import Spectrum, spectral_part
 from oda_widgets.products.wire import b64decode, loads_response
 
-__all__ = ["ProductCollection", "TableProduct", "Picture", "Text", "BinaryProduct",
-           "PAYLOAD_KEYS", "BOOKKEEPING_KEYS", "clean_name"]
+__all__ = [
+    "ProductCollection",
+    "TableProduct",
+    "Picture",
+    "Text",
+    "BinaryProduct",
+    "PAYLOAD_KEYS",
+    "BOOKKEEPING_KEYS",
+    "clean_name",
+]
 
 #: product payload keys, in the order oda_api appends them to its DataCollection
-PAYLOAD_KEYS = ("numpy_data_product", "numpy_data_product_list", "binary_data_product_list", "catalog",
-                "astropy_table_product_ascii_list", "astropy_table_product_binary_list",
-                "binary_image_product_list", "text_product_list")
+PAYLOAD_KEYS = (
+    "numpy_data_product",
+    "numpy_data_product_list",
+    "binary_data_product_list",
+    "catalog",
+    "astropy_table_product_ascii_list",
+    "astropy_table_product_binary_list",
+    "binary_image_product_list",
+    "text_product_list",
+)
 #: payloads of other services (gravitational waves) we keep undecoded in ``unsupported``
 _UNSUPPORTED = ("gw_strain_product_list", "gw_spectrogram_product", "gw_skymap_product")
 #: keys kept as attributes of the collection
-BOOKKEEPING_KEYS = ("analysis_parameters", "api_code", "session_id", "job_id", "input_prod_list",
-                    "prod_process_message")
+BOOKKEEPING_KEYS = (
+    "analysis_parameters",
+    "api_code",
+    "session_id",
+    "job_id",
+    "input_prod_list",
+    "prod_process_message",
+)
 
 
 def clean_name(s: str) -> str:
@@ -120,9 +142,20 @@ class BinaryProduct:
         return f"BinaryProduct({self.name!r}, {len(self.data)} bytes, .{self.extension})"
 
 
-_MAGIC = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpg"), (b"GIF8", "gif"), (b"%PDF", "pdf"),
-          (b"SIMPLE  =", "fits"), (b"\x1f\x8b", "gz"), (b"PK\x03\x04", "zip"), (b"root", "root"),
-          (b"<svg", "svg"), (b"BM", "bmp"), (b"II*\x00", "tif"), (b"MM\x00*", "tif"))
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"\xff\xd8\xff", "jpg"),
+    (b"GIF8", "gif"),
+    (b"%PDF", "pdf"),
+    (b"SIMPLE  =", "fits"),
+    (b"\x1f\x8b", "gz"),
+    (b"PK\x03\x04", "zip"),
+    (b"root", "root"),
+    (b"<svg", "svg"),
+    (b"BM", "bmp"),
+    (b"II*\x00", "tif"),
+    (b"MM\x00*", "tif"),
+)
 
 
 def _sniff_extension(data: bytes) -> str | None:
@@ -241,9 +274,15 @@ class ProductCollection:
     as attributes with any token replaced by ``<token>``.
     """
 
-    def __init__(self, products: list[tuple[str, Any]], *, bookkeeping: dict[str, Any] | None = None,
-                 instrument: str | None = None, product: str | None = None,
-                 unsupported: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        products: list[tuple[str, Any]],
+        *,
+        bookkeeping: dict[str, Any] | None = None,
+        instrument: str | None = None,
+        product: str | None = None,
+        unsupported: dict[str, Any] | None = None,
+    ):
         self._products = list(products)
         self._by_name = {name: obj for name, obj in self._products}
         self.instrument = instrument
@@ -265,8 +304,9 @@ class ProductCollection:
     # -- decoding -----------------------------------------------------------------------------
 
     @classmethod
-    def from_response(cls, products: dict, *, instrument: str | None = None,
-                      product: str | None = None) -> "ProductCollection":
+    def from_response(
+        cls, products: dict, *, instrument: str | None = None, product: str | None = None
+    ) -> ProductCollection:
         """Decode a response's ``products`` dict (PROTOCOL §2.4).
 
         ``instrument``/``product`` name unnamed products as oda_api does; by default they are taken
@@ -316,11 +356,16 @@ class ProductCollection:
         payload = set(PAYLOAD_KEYS) | set(_UNSUPPORTED)
         book = {k: v for k, v in products.items() if k not in payload}
         unsupported = {k: products[k] for k in _UNSUPPORTED if k in products}
-        return cls(named, bookkeeping=redact(book, token), instrument=instrument, product=product,
-                   unsupported=unsupported)
+        return cls(
+            named,
+            bookkeeping=redact(book, token),
+            instrument=instrument,
+            product=product,
+            unsupported=unsupported,
+        )
 
     @classmethod
-    def from_response_bytes(cls, content: bytes, **kwargs) -> "ProductCollection":
+    def from_response_bytes(cls, content: bytes, **kwargs) -> ProductCollection:
         """Decode a whole ``/run_analysis`` body given as bytes (the HTTP response content).
 
         Faster than ``json.loads`` + :meth:`from_response` for big products: the base64 pickles
@@ -379,6 +424,7 @@ class ProductCollection:
     @property
     def light_curves(self) -> list[LightCurve]:
         """One :class:`LightCurve` per light-curve product, in order."""
+
         def build():
             out = []
             for name, p in self._numpy():
@@ -393,11 +439,13 @@ class ProductCollection:
                 except OdaError as exc:
                     self.problems.append(f"{name}: {exc}")
             return out
+
         return self._view("light_curves", build)
 
     @property
     def mosaic(self) -> Mosaic | None:
         """The sky mosaic (the first product with a celestial image), or None."""
+
         def build():
             for name, p in self._numpy():
                 if _is_mosaic(p):
@@ -406,6 +454,7 @@ class ProductCollection:
                     except OdaError as exc:
                         self.problems.append(f"{name}: {exc}")
             return None
+
         return self._view("mosaic", build)
 
     @property
@@ -416,6 +465,7 @@ class ProductCollection:
     @property
     def spectra(self) -> list[Spectrum]:
         """One :class:`Spectrum` per source (spectrum + ARF + RMF grouped by ``src_name``)."""
+
         def build():
             groups: dict[str, dict[str, NumpyProduct]] = {}
             names: dict[str, dict[str, str]] = {}
@@ -433,6 +483,7 @@ class ProductCollection:
                 except OdaError as exc:
                     self.problems.append(f"spectrum of {src}: {exc}")
             return out
+
         return self._view("spectra", build)
 
     @property
@@ -488,8 +539,8 @@ class ProductCollection:
         Built from our decoded HDULists and tables; the server's pickles are not loaded again.
         """
         try:
-            from oda_api.api import DataCollection
             from oda_api import data_products as dp
+            from oda_api.api import DataCollection
         except ImportError as exc:
             raise OdaError("to_oda_api() needs the oda_api package (pip install oda-api)") from exc
         out = []
@@ -507,12 +558,14 @@ class ProductCollection:
                 out.append(dp.TextLikeProduct(p.value, name=p.name, meta_data=dict(p.meta_data)))
             elif isinstance(p, BinaryProduct):
                 out.append(dp.BinaryProduct(p.data, name=p.name))
-        return DataCollection(out, instrument=self.instrument, product=self.product,
-                              request_job_id=self.job_id)
+        return DataCollection(
+            out, instrument=self.instrument, product=self.product, request_job_id=self.job_id
+        )
 
     def __repr__(self) -> str:
-        lines = [f"ProductCollection({len(self)} products"
-                 + (f", job {self.job_id}" if self.job_id else "") + ")"]
+        lines = [
+            f"ProductCollection({len(self)} products" + (f", job {self.job_id}" if self.job_id else "") + ")"
+        ]
         width = max((len(n) for n in self.names()), default=0)
         for name, p in self._products:
             lines.append(f"  {name:<{width}}  {_describe(p)}")
@@ -527,9 +580,9 @@ def _is_mosaic(p: NumpyProduct) -> bool:
     if str(p.meta_data.get("product") or "").lower() == "mosaic":
         return True
     for h in p.hdulist:
-        if h.header.get("IMATYPE") or str(h.header.get("CTYPE1", "")).startswith(("RA--", "GLON")):
-            if getattr(h, "data", None) is not None and h.data.ndim == 2:
-                return True
+        celestial = h.header.get("IMATYPE") or str(h.header.get("CTYPE1", "")).startswith(("RA--", "GLON"))
+        if celestial and getattr(h, "data", None) is not None and h.data.ndim == 2:
+            return True
     return False
 
 

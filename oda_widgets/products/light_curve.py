@@ -27,8 +27,7 @@ _TIME_UNITS = {"d": u.day, "day": u.day, "days": u.day, "s": u.s, "sec": u.s, "s
 
 def _is_spi_acs(hdu) -> bool:
     h = hdu.header
-    return hdu.name.upper() == "RATE" and (
-        str(h.get("INSTRUME", "")).upper() == "SPI-ACS" or "TIMEZERO" in h)
+    return hdu.name.upper() == "RATE" and (str(h.get("INSTRUME", "")).upper() == "SPI-ACS" or "TIMEZERO" in h)
 
 
 def find_light_curve_hdu(hdul: fits.HDUList):
@@ -74,8 +73,14 @@ class LightCurve:
     * ``hdu``/``hdulist``/``product`` — where it came from.
     """
 
-    def __init__(self, hdu, *, hdulist: fits.HDUList | None = None, product: NumpyProduct | None = None,
-                 name: str | None = None):
+    def __init__(
+        self,
+        hdu,
+        *,
+        hdulist: fits.HDUList | None = None,
+        product: NumpyProduct | None = None,
+        name: str | None = None,
+    ):
         self.hdu = hdu
         self.hdulist = hdulist if hdulist is not None else fits.HDUList([fits.PrimaryHDU(), hdu])
         self.product = product
@@ -91,13 +96,16 @@ class LightCurve:
         rate = _column(data, rcol)
         err = _column(data, ecol)
         if t is None or rate is None:
-            raise OdaError(f"light curve {hdu.name!r} has no {tcol}/{rcol} columns "
-                           f"(columns: {data.columns.names})")
+            raise OdaError(
+                f"light curve {hdu.name!r} has no {tcol}/{rcol} columns (columns: {data.columns.names})"
+            )
         if err is None:
             err = np.full_like(rate, np.nan)
         self.is_spi_acs = _is_spi_acs(hdu)
-        tunit = _TIME_UNITS.get(str(h.get("TIMEUNIT", "s" if self.is_spi_acs else "d")).strip().lower(),
-                                u.s if self.is_spi_acs else u.day)
+        tunit = _TIME_UNITS.get(
+            str(h.get("TIMEUNIT", "s" if self.is_spi_acs else "d")).strip().lower(),
+            u.s if self.is_spi_acs else u.day,
+        )
         scale = str(h.get("TIMESYS", "TT")).strip().lower() or "tt"
         ref = Time(_mjdref(h), format="mjd", scale=scale if scale in Time.SCALES else "tt")
         timezero = float(h.get("TIMEZERO", 0.0) or 0.0)
@@ -132,14 +140,20 @@ class LightCurve:
             self.e_max = float(h["E_MAX"]) * u.keV if "E_MAX" in h else None
 
     @classmethod
-    def from_product(cls, product: NumpyProduct | fits.HDUList, name: str | None = None) -> "LightCurve":
+    def from_product(cls, product: NumpyProduct | fits.HDUList, name: str | None = None) -> LightCurve:
         """The light curve in a decoded product (or an HDUList such as ``fits.open(file)``)."""
         if isinstance(product, NumpyProduct):
-            return cls(find_light_curve_hdu(product.hdulist), hdulist=product.hdulist,
-                       product=product, name=name or product.name)
+            return cls(
+                find_light_curve_hdu(product.hdulist),
+                hdulist=product.hdulist,
+                product=product,
+                name=name or product.name,
+            )
         if isinstance(product, fits.HDUList):
             return cls(find_light_curve_hdu(product), hdulist=product, name=name)
-        raise TypeError(f"LightCurve.from_product needs a NumpyProduct or HDUList, got {type(product).__name__}")
+        raise TypeError(
+            f"LightCurve.from_product needs a NumpyProduct or HDUList, got {type(product).__name__}"
+        )
 
     @property
     def valid(self) -> np.ndarray:
@@ -147,8 +161,13 @@ class LightCurve:
         rate = self.rate.value
         err = self.error.value
         with np.errstate(invalid="ignore"):
-            return (np.isfinite(self.time.jd1 + self.time.jd2) & np.isfinite(rate) & np.isfinite(err)
-                    & ~((rate == 0) & (err == 0)) & (err > 0))
+            return (
+                np.isfinite(self.time.jd1 + self.time.jd2)
+                & np.isfinite(rate)
+                & np.isfinite(err)
+                & ~((rate == 0) & (err == 0))
+                & (err > 0)
+            )
 
     @property
     def ijd(self) -> np.ndarray:
@@ -158,11 +177,17 @@ class LightCurve:
 
     def to_table(self) -> QTable:
         """A QTable with ``time``, ``rate``, ``error``, ``timedel``, ``xerr``, ``valid``."""
-        return QTable({
-            "time": self.time, "rate": self.rate, "error": self.error,
-            "timedel": self.timedel, "xerr": self.xerr,
-            "valid": self.valid,
-        }, meta={"source": self.source, "instrument": self.instrument})
+        return QTable(
+            {
+                "time": self.time,
+                "rate": self.rate,
+                "error": self.error,
+                "timedel": self.timedel,
+                "xerr": self.xerr,
+                "valid": self.valid,
+            },
+            meta={"source": self.source, "instrument": self.instrument},
+        )
 
     def save(self, path, overwrite: bool = True) -> str:
         """Write the light curve's FITS units (as received) to ``path``; returns the path."""
@@ -173,10 +198,15 @@ class LightCurve:
         return len(self.rate)
 
     def __repr__(self) -> str:
-        band = (f", {self.e_min.value:g}–{self.e_max.value:g} keV"
-                if self.e_min is not None and self.e_max is not None else "")
+        band = (
+            f", {self.e_min.value:g}–{self.e_max.value:g} keV"
+            if self.e_min is not None and self.e_max is not None
+            else ""
+        )
         span = ""
         if len(self):
             span = f", {self.time[0].tt.isot} … {self.time[-1].tt.isot} TT"
-        return (f"LightCurve({self.instrument} {self.source!r}, {len(self)} bins "
-                f"({int(self.valid.sum())} valid){band}{span})")
+        return (
+            f"LightCurve({self.instrument} {self.source!r}, {len(self)} bins "
+            f"({int(self.valid.sum())} valid){band}{span})"
+        )

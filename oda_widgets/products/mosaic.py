@@ -41,8 +41,15 @@ class Mosaic:
     headers or the GROUPING table when present, else None. ``headers`` maps IMATYPE to the header.
     """
 
-    def __init__(self, images: dict[str, np.ndarray], headers: dict[str, fits.Header], *,
-                 hdulist: fits.HDUList, product: NumpyProduct | None = None, name: str | None = None):
+    def __init__(
+        self,
+        images: dict[str, np.ndarray],
+        headers: dict[str, fits.Header],
+        *,
+        hdulist: fits.HDUList,
+        product: NumpyProduct | None = None,
+        name: str | None = None,
+    ):
         if not images:
             raise OdaError("a mosaic needs at least one image")
         self.images = images
@@ -52,8 +59,17 @@ class Mosaic:
         self.name = name
         first = next(iter(headers.values()))
         self.wcs = _wcs(first)
-        grouping = next((h for h in hdulist if h.name.upper() == "GROUPING"
-                         and isinstance(h, fits.BinTableHDU) and h.data is not None and len(h.data)), None)
+        grouping = next(
+            (
+                h
+                for h in hdulist
+                if h.name.upper() == "GROUPING"
+                and isinstance(h, fits.BinTableHDU)
+                and h.data is not None
+                and len(h.data)
+            ),
+            None,
+        )
         self.e_min = self._energy("E_MIN", first, grouping)
         self.e_max = self._energy("E_MAX", first, grouping)
         self.t_start = self._time(("TSTART", "TFIRST"), "DATE-OBS", first, grouping, min)
@@ -84,8 +100,9 @@ class Mosaic:
         return None
 
     @classmethod
-    def from_product(cls, product: NumpyProduct | fits.HDUList, name: str | None = None,
-                     imatype: str | None = None) -> "Mosaic":
+    def from_product(
+        cls, product: NumpyProduct | fits.HDUList, name: str | None = None, imatype: str | None = None
+    ) -> Mosaic:
         """The mosaic of a decoded product or an HDUList (``fits.open(file)``).
 
         Images are keyed by their IMATYPE keyword; an image without one (e.g. a file holding only a
@@ -98,14 +115,23 @@ class Mosaic:
         elif isinstance(product, fits.HDUList):
             hdul, prod = product, None
         else:
-            raise TypeError(f"Mosaic.from_product needs a NumpyProduct or HDUList, got {type(product).__name__}")
+            raise TypeError(
+                f"Mosaic.from_product needs a NumpyProduct or HDUList, got {type(product).__name__}"
+            )
         images: dict[str, np.ndarray] = {}
         headers: dict[str, fits.Header] = {}
         for h in hdul:
             if not isinstance(h, (fits.PrimaryHDU, fits.ImageHDU)) or h.data is None or h.data.ndim != 2:
                 continue
-            key = str(h.header.get("IMATYPE") or imatype
-                      or (h.name if h.name not in ("", "PRIMARY") else "IMAGE")).strip().upper()
+            key = (
+                str(
+                    h.header.get("IMATYPE")
+                    or imatype
+                    or (h.name if h.name not in ("", "PRIMARY") else "IMAGE")
+                )
+                .strip()
+                .upper()
+            )
             if key in images:
                 continue
             images[key] = h.data
@@ -133,8 +159,15 @@ class Mosaic:
         return str(path)
 
     def __repr__(self) -> str:
-        band = (f", {self.e_min.value:g}–{self.e_max.value:g} keV"
-                if self.e_min is not None and self.e_max is not None else "")
-        when = f", {self.t_start.isot} … {self.t_stop.isot}" if self.t_start is not None and self.t_stop is not None else ""
+        band = (
+            f", {self.e_min.value:g}–{self.e_max.value:g} keV"
+            if self.e_min is not None and self.e_max is not None
+            else ""
+        )
+        when = (
+            f", {self.t_start.isot} … {self.t_stop.isot}"
+            if self.t_start is not None and self.t_stop is not None
+            else ""
+        )
         ny, nx = self.shape
         return f"Mosaic({nx}×{ny} px, images {list(self.images)}{band}{when})"

@@ -25,8 +25,13 @@ from oda_widgets.errors import OdaError
 from oda_widgets.products.safe_pickle import safe_loads
 from oda_widgets.products.wire import b64decode, b64encode
 
-__all__ = ["NumpyProduct", "decode_numpy_data_product", "encode_numpy_data_product",
-           "encode_hdu", "decode_unit"]
+__all__ = [
+    "NumpyProduct",
+    "decode_numpy_data_product",
+    "encode_numpy_data_product",
+    "encode_hdu",
+    "decode_unit",
+]
 
 _HDU_CLASSES = {
     "primary": fits.PrimaryHDU,
@@ -56,8 +61,7 @@ class NumpyProduct:
         for h in self.hdulist:
             if h.name.upper() == wanted:
                 return h
-        raise KeyError(f"no HDU named {extname!r} in {self.name!r}; "
-                       f"have {[h.name for h in self.hdulist]}")
+        raise KeyError(f"no HDU named {extname!r} in {self.name!r}; have {[h.name for h in self.hdulist]}")
 
     @property
     def extnames(self) -> list[str]:
@@ -178,8 +182,7 @@ def _unit_data(unit: dict) -> Any:
                 raise OdaError(f"data unit {unit.get('name')!r}: binarys is not base64 ({exc})") from exc
         data = safe_loads(raw)
         if not isinstance(data, np.ndarray):
-            raise OdaError(f"data unit {unit.get('name')!r} holds a {type(data).__name__}, "
-                           "not an array")
+            raise OdaError(f"data unit {unit.get('name')!r} holds a {type(data).__name__}, not an array")
         return data
     text = unit.get("data")
     if text is not None:
@@ -231,8 +234,11 @@ def decode_unit(unit: dict):
         raise OdaError(f"data unit {unit.get('name')!r}: unknown hdu_type {hdu_type!r}")
     header_dict = unit.get("header") or {}
     data = _unit_data(unit)
-    if (isinstance(data, fits.FITS_rec) and hdu_type in ("table", "bintable")
-            and getattr(data, "_tbsize", None) is None):
+    if (
+        isinstance(data, fits.FITS_rec)
+        and hdu_type in ("table", "bintable")
+        and getattr(data, "_tbsize", None) is None
+    ):
         # pickled variable-length tables (RMF MATRIX) lose the fixed-part size; the header has it
         naxis = int(header_dict.get("NAXIS", 0) or 0)
         data._tbsize = int(np.prod([int(header_dict[f"NAXIS{i}"]) for i in range(1, naxis + 1)]))
@@ -281,5 +287,9 @@ def decode_numpy_data_product(d: dict) -> NumpyProduct:
         # append (not the constructor) so a first image unit becomes the primary HDU, as
         # oda_api builds it
         hdul.append(decode_unit(u))
-    return NumpyProduct(name=d.get("name"), meta_data=_meta_data(d.get("meta_data")),
-                        hdulist=hdul, units=[dict(u.get("meta_data") or {}) for u in units])
+    return NumpyProduct(
+        name=d.get("name"),
+        meta_data=_meta_data(d.get("meta_data")),
+        hdulist=hdul,
+        units=[dict(u.get("meta_data") or {}) for u in units],
+    )

@@ -167,8 +167,10 @@ class BinnedLightCurve:
         return len(self.time)
 
     def __repr__(self) -> str:
-        return (f"<BinnedLightCurve {self.source or ''!s} {len(self)} bins, "
-                f"{self.instrument or ''} {self.time[0].isot if len(self) else ''}>")
+        return (
+            f"<BinnedLightCurve {self.source or ''!s} {len(self)} bins, "
+            f"{self.instrument or ''} {self.time[0].isot if len(self) else ''}>"
+        )
 
     def to_hdulist(self) -> fits.HDUList:
         """An OGIP-style light-curve FITS (TIME in IJD days, or seconds since TIMEZERO for SPI-ACS)."""
@@ -176,15 +178,17 @@ class BinnedLightCurve:
             t = (self.time - self.time_zero).to_value(u.s)
             tunit, dt = "s", self.timedel.to_value(u.s)
         else:
-            t = (self.time.tt.mjd - MJDREF)
+            t = self.time.tt.mjd - MJDREF
             tunit, dt = "d", self.timedel.to_value(u.d)
-        cols = [fits.Column("TIME", "D", unit=tunit, array=t),
-                fits.Column("TIMEDEL", "D", unit=tunit, array=np.broadcast_to(dt, t.shape)),
-                fits.Column("RATE", "D", unit="count/s", array=self.rate.to_value(u.ct / u.s)),
-                fits.Column("ERROR", "D", unit="count/s", array=self.error.to_value(u.ct / u.s)),
-                fits.Column("FRACEXP", "D", array=self.fracexp),
-                fits.Column("COUNTS", "D", unit="count", array=self.counts),
-                fits.Column("NBINS", "J", array=self.n_bins)]
+        cols = [
+            fits.Column("TIME", "D", unit=tunit, array=t),
+            fits.Column("TIMEDEL", "D", unit=tunit, array=np.broadcast_to(dt, t.shape)),
+            fits.Column("RATE", "D", unit="count/s", array=self.rate.to_value(u.ct / u.s)),
+            fits.Column("ERROR", "D", unit="count/s", array=self.error.to_value(u.ct / u.s)),
+            fits.Column("FRACEXP", "D", array=self.fracexp),
+            fits.Column("COUNTS", "D", unit="count", array=self.counts),
+            fits.Column("NBINS", "J", array=self.n_bins),
+        ]
         hdu = fits.BinTableHDU.from_columns(cols, name="RATE")
         h = hdu.header
         h["MJDREF"] = (MJDREF, "IJD 0 = MJD 51544.0")
@@ -238,14 +242,16 @@ def rebin(lc: Any, factor_or_width: int | u.Quantity | TimeDelta) -> BinnedLight
             raise InvalidParameter(f"rebin factor must be ≥ 1, got {k}")
         group = np.arange(idx.size) // k
     elif isinstance(factor_or_width, (u.Quantity, TimeDelta)):
-        width = (factor_or_width.to_value(u.s) if isinstance(factor_or_width, u.Quantity)
-                 else factor_or_width.sec)
+        width = (
+            factor_or_width.to_value(u.s) if isinstance(factor_or_width, u.Quantity) else factor_or_width.sec
+        )
         if not np.isscalar(width) or not np.isfinite(width) or width <= 0:
             raise InvalidParameter(f"rebin width must be a positive time, got {factor_or_width}")
         group = np.floor((tsec - start[0]) / width).astype(np.int64)
     else:
         raise InvalidParameter(
-            f"rebin needs an integer factor or a time Quantity (e.g. 100 * u.s), got {factor_or_width!r}")
+            f"rebin needs an integer factor or a time Quantity (e.g. 100 * u.s), got {factor_or_width!r}"
+        )
 
     exposure = exposure_of(lc).to_value(u.s)[idx]
     rate = u.Quantity(lc.rate).to_value(u.ct / u.s)[idx]
@@ -294,7 +300,7 @@ def mean_rate(lc: Any) -> tuple[u.Quantity, u.Quantity]:
         raise InvalidParameter("the light curve has no valid bins")
     rate = u.Quantity(lc.rate).to_value(u.ct / u.s)[ok]
     err = u.Quantity(lc.error).to_value(u.ct / u.s)[ok]
-    w = 1.0 / err ** 2
+    w = 1.0 / err**2
     mean = np.sum(w * rate) / np.sum(w)
     return mean * u.ct / u.s, np.sqrt(1.0 / np.sum(w)) * u.ct / u.s
 
@@ -314,8 +320,10 @@ class ConstantFit:
         return self.chi2 / self.dof if self.dof > 0 else float("nan")
 
     def __str__(self) -> str:
-        return (f"constant {self.mean:.4g} ± {self.mean_error.value:.2g}: "
-                f"χ²/dof = {self.chi2:.1f}/{self.dof}, p = {self.p_value:.3g}")
+        return (
+            f"constant {self.mean:.4g} ± {self.mean_error.value:.2g}: "
+            f"χ²/dof = {self.chi2:.1f}/{self.dof}, p = {self.p_value:.3g}"
+        )
 
 
 def chi2_constant(lc: Any) -> ConstantFit:
@@ -333,5 +341,19 @@ def chi2_constant(lc: Any) -> ConstantFit:
     return ConstantFit(chi2=c2, dof=dof, p_value=p, mean=mean, mean_error=mean_err)
 
 
-__all__ = ["rebin", "seconds_since", "seconds_to_axis", "axis_to_seconds", "TIME_AXES", "mean_rate", "chi2_constant", "ConstantFit", "BinnedLightCurve",
-           "valid_mask", "exposure_of", "time_zero_of", "MJDREF", "IJD_ZERO"]
+__all__ = [
+    "rebin",
+    "seconds_since",
+    "seconds_to_axis",
+    "axis_to_seconds",
+    "TIME_AXES",
+    "mean_rate",
+    "chi2_constant",
+    "ConstantFit",
+    "BinnedLightCurve",
+    "valid_mask",
+    "exposure_of",
+    "time_zero_of",
+    "MJDREF",
+    "IJD_ZERO",
+]

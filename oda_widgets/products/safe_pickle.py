@@ -26,7 +26,8 @@ def _latin1_encode(text: str, encoding: str = "latin1", errors: str = "strict") 
     if not isinstance(text, str) or encoding.replace("-", "").replace("_", "").lower() != "latin1":
         raise UnsafePayload(
             f"Refused _codecs.encode with encoding {encoding!r}: only latin1 byte strings are allowed.",
-            class_name="_codecs.encode")
+            class_name="_codecs.encode",
+        )
     return text.encode("latin1", "strict")
 
 
@@ -61,8 +62,17 @@ _ASTROPY_FITS = {
     ("astropy.io.fits.fitsrec", "FITS_rec"): ("astropy.io.fits.fitsrec", "FITS_rec"),
     ("astropy.utils.compat.numpycompat", "chararray"): ("astropy.utils.compat.numpycompat", "chararray"),
 }
-for _name in ("ColDefs", "_AsciiColDefs", "Column", "_ColumnFormat", "_AsciiColumnFormat",
-              "_FormatP", "_FormatQ", "_FormatX", "_VLF"):
+for _name in (
+    "ColDefs",
+    "_AsciiColDefs",
+    "Column",
+    "_ColumnFormat",
+    "_AsciiColumnFormat",
+    "_FormatP",
+    "_FormatQ",
+    "_FormatX",
+    "_VLF",
+):
     _ASTROPY_FITS[("astropy.io.fits.column", _name)] = ("astropy.io.fits.column", _name)
 
 _ASTROPY_TABLE = {
@@ -75,12 +85,21 @@ _ASTROPY_TABLE = {
     ("astropy.units.structured", "StructuredUnit"): ("astropy.units.structured", "StructuredUnit"),
     ("collections", "OrderedDict"): ("collections", "OrderedDict"),
 }
-for _name in ("Unit", "UnitBase", "NamedUnit", "IrreducibleUnit", "PrefixUnit", "CompositeUnit",
-              "UnrecognizedUnit"):
+for _name in (
+    "Unit",
+    "UnitBase",
+    "NamedUnit",
+    "IrreducibleUnit",
+    "PrefixUnit",
+    "CompositeUnit",
+    "UnrecognizedUnit",
+):
     _ASTROPY_TABLE[("astropy.units.core", _name)] = ("astropy.units.core", _name)
 for _name in ("MagUnit", "DexUnit", "DecibelUnit"):
     _ASTROPY_TABLE[("astropy.units.function.logarithmic", _name)] = (
-        "astropy.units.function.logarithmic", _name)
+        "astropy.units.function.logarithmic",
+        _name,
+    )
 for _name in ("IrreducibleFunctionUnit", "RegularFunctionUnit"):
     _ASTROPY_TABLE[("astropy.units.function.mixin", _name)] = ("astropy.units.function.mixin", _name)
 
@@ -118,12 +137,15 @@ class _RestrictedUnpickler(pickle.Unpickler):
             raise UnsafePayload(
                 f"Refused to load {module}.{name} from a server payload: only numpy/astropy data "
                 "classes are allowed, nothing of it was run.",
-                class_name=f"{module}.{name}")
+                class_name=f"{module}.{name}",
+            )
         return _resolve(key)
 
     def persistent_load(self, pid: Any) -> Any:
-        raise UnsafePayload("Refused a pickle persistent id (persistent_load) in a server payload.",
-                            class_name="persistent_load")
+        raise UnsafePayload(
+            "Refused a pickle persistent id (persistent_load) in a server payload.",
+            class_name="persistent_load",
+        )
 
 
 _GLOBAL_OPS = {"GLOBAL", "STACK_GLOBAL", "EXT1", "EXT2", "EXT4"}
@@ -152,8 +174,11 @@ def _scan(data: bytes) -> None:
             else:
                 target = stack[-len(before)] if len(stack) >= len(before) else None
             if target is _GLOBAL:
-                raise UnsafePayload(f"Refused a server payload that modifies a class ({name} on a "
-                                    "global): nothing of it was run.", class_name=f"{name} on a global")
+                raise UnsafePayload(
+                    f"Refused a server payload that modifies a class ({name} on a "
+                    "global): nothing of it was run.",
+                    class_name=f"{name} on a global",
+                )
         if name in ("MEMOIZE",):
             memo[len(memo)] = stack[-1] if stack else None
             continue
@@ -177,7 +202,7 @@ def _scan(data: bytes) -> None:
             if n_below:
                 del stack[-n_below:]
         elif before:
-            del stack[-len(before):]
+            del stack[-len(before) :]
         for _ in op.stack_after:
             stack.append(_GLOBAL if name in _GLOBAL_OPS else None)
 

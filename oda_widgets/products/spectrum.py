@@ -51,9 +51,17 @@ class Spectrum:
     them with a single ``data`` command.
     """
 
-    def __init__(self, source: str, spectrum: fits.HDUList, arf: fits.HDUList | None = None,
-                 rmf: fits.HDUList | None = None, *, names: dict[str, str] | None = None,
-                 instrument: str | None = None, products: list[NumpyProduct] | None = None):
+    def __init__(
+        self,
+        source: str,
+        spectrum: fits.HDUList,
+        arf: fits.HDUList | None = None,
+        rmf: fits.HDUList | None = None,
+        *,
+        names: dict[str, str] | None = None,
+        instrument: str | None = None,
+        products: list[NumpyProduct] | None = None,
+    ):
         self.source = source
         #: the decoded products this spectrum was made of (for callers that track them)
         self.products: list[NumpyProduct] = list(products or [])
@@ -62,23 +70,30 @@ class Spectrum:
         self.rmf = rmf
         self.names = dict(names or {})
         self.instrument = instrument
-        self._spec_hdu = _table(spectrum, ("ISGR-EVTS-SPE", "JMX1-PHA1-SPE", "JMX2-PHA1-SPE", "SPECTRUM"),
-                                "CHANNEL")
+        self._spec_hdu = _table(
+            spectrum, ("ISGR-EVTS-SPE", "JMX1-PHA1-SPE", "JMX2-PHA1-SPE", "SPECTRUM"), "CHANNEL"
+        )
         if self._spec_hdu is None:
             raise OdaError(f"no spectrum table in the spectrum of {source!r}")
 
     @classmethod
-    def from_products(cls, source: str, parts: dict[str, NumpyProduct],
-                      names: dict[str, str] | None = None) -> "Spectrum":
+    def from_products(
+        cls, source: str, parts: dict[str, NumpyProduct], names: dict[str, str] | None = None
+    ) -> Spectrum:
         """Group decoded products (``{"spectrum": p, "arf": p, "rmf": p}``) into a Spectrum."""
         if "spectrum" not in parts:
             raise OdaError(f"no spectrum product for {source!r} (have {sorted(parts)})")
         kind = str(parts["spectrum"].meta_data.get("product") or "")
         instrument = kind.rsplit("_", 1)[0] if "_" in kind else None
-        return cls(source, parts["spectrum"].hdulist,
-                   parts["arf"].hdulist if "arf" in parts else None,
-                   parts["rmf"].hdulist if "rmf" in parts else None,
-                   names=names, instrument=instrument, products=list(parts.values()))
+        return cls(
+            source,
+            parts["spectrum"].hdulist,
+            parts["arf"].hdulist if "arf" in parts else None,
+            parts["rmf"].hdulist if "rmf" in parts else None,
+            names=names,
+            instrument=instrument,
+            products=list(parts.values()),
+        )
 
     # -- arrays -------------------------------------------------------------------------------
 
@@ -169,5 +184,7 @@ class Spectrum:
         return paths
 
     def __repr__(self) -> str:
-        parts = "+".join(p for p in ("spectrum", "arf", "rmf") if p == "spectrum" or getattr(self, p) is not None)
+        parts = "+".join(
+            p for p in ("spectrum", "arf", "rmf") if p == "spectrum" or getattr(self, p) is not None
+        )
         return f"Spectrum({self.source!r}, {len(self.channel)} channels, {parts})"

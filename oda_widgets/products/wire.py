@@ -39,6 +39,7 @@ def b64encode(data: bytes) -> str:
         return _pybase64.b64encode_as_string(data)
     return binascii.b2a_base64(data, newline=False).decode("ascii")
 
+
 # the key must be a real JSON key: inside a JSON string its quotes would be escaped (\")
 _BINARYS = re.compile(rb'"binarys"\s*:\s*"')
 _MARK = "\x00oda-binarys:"
@@ -81,7 +82,7 @@ def loads_response(content: bytes | bytearray | memoryview | str) -> dict[str, A
     def hook(obj: dict) -> dict:
         value = obj.get("binarys")
         if isinstance(value, str) and value.startswith(_MARK):
-            obj["binarys"] = decoded[int(value[len(_MARK):])]
+            obj["binarys"] = decoded[int(value[len(_MARK) :])]
         return obj
 
     return _check(json.loads(text, object_hook=hook))

@@ -28,9 +28,9 @@ class SpectrumPoints:
 
     source: str
     channel: np.ndarray
-    energy: u.Quantity       # mid-energy
-    half_width: u.Quantity   # (E_MAX - E_MIN) / 2
-    density: u.Quantity      # RATE / (E_MAX - E_MIN)
+    energy: u.Quantity  # mid-energy
+    half_width: u.Quantity  # (E_MAX - E_MIN) / 2
+    density: u.Quantity  # RATE / (E_MAX - E_MIN)
     error: u.Quantity
 
 
@@ -48,8 +48,10 @@ def count_density(spectrum: Any) -> SpectrumPoints:
     """The plotted points of a ``Spectrum`` (needs its RMF for EBOUNDS); channels matched by number."""
     eb = _ebounds(spectrum)
     if eb is None:
-        raise InvalidParameter(f"spectrum of {spectrum.source!r} has no RMF with EBOUNDS: "
-                               "its channels cannot be placed on an energy axis")
+        raise InvalidParameter(
+            f"spectrum of {spectrum.source!r} has no RMF with EBOUNDS: "
+            "its channels cannot be placed on an energy axis"
+        )
     eb_chan = np.asarray(eb.data["CHANNEL"], dtype=np.int64)
     e_lo = np.asarray(eb.data["E_MIN"], dtype=float)
     e_hi = np.asarray(eb.data["E_MAX"], dtype=float)
@@ -67,11 +69,15 @@ def count_density(spectrum: Any) -> SpectrumPoints:
     sys_frac = np.zeros_like(rate) if sys_err is None else np.nan_to_num(np.asarray(sys_err, float))
     width = e_hi[j] - e_lo[j]
     ok = matched & np.isfinite(rate) & (width > 0)
-    err = np.sqrt(stat ** 2 + (sys_frac * rate) ** 2)
+    err = np.sqrt(stat**2 + (sys_frac * rate) ** 2)
     return SpectrumPoints(
-        source=str(spectrum.source), channel=chan[ok],
-        energy=((e_lo[j] + e_hi[j]) / 2)[ok] * u.keV, half_width=(width / 2)[ok] * u.keV,
-        density=(rate / width)[ok] * u.ct / u.s / u.keV, error=(err / width)[ok] * u.ct / u.s / u.keV)
+        source=str(spectrum.source),
+        channel=chan[ok],
+        energy=((e_lo[j] + e_hi[j]) / 2)[ok] * u.keV,
+        half_width=(width / 2)[ok] * u.keV,
+        density=(rate / width)[ok] * u.ct / u.s / u.keV,
+        error=(err / width)[ok] * u.ct / u.s / u.keV,
+    )
 
 
 class SpectrumView(widgets.VBox):
@@ -108,23 +114,44 @@ class SpectrumView(widgets.VBox):
         self._scatters, self._errorbars = [], []
         for i, p in enumerate(self.points):
             colour = PALETTE[i % len(PALETTE)]
-            self._errorbars.append(bqplot.Lines(x=np.zeros(0), y=np.zeros(0), scales=sc, colors=[colour],
-                                                stroke_width=1, opacities=[0.7]))
-            self._scatters.append(bqplot.Scatter(x=np.zeros(0), y=np.zeros(0), scales=sc, colors=[colour],
-                                                 default_size=16, labels=[p.source], display_legend=True))
-        self._band_mark = bqplot.Lines(x=np.zeros(0), y=np.zeros(0), scales=sc, colors=["#888888"],
-                                       line_style="dashed", stroke_width=1)
+            self._errorbars.append(
+                bqplot.Lines(
+                    x=np.zeros(0), y=np.zeros(0), scales=sc, colors=[colour], stroke_width=1, opacities=[0.7]
+                )
+            )
+            self._scatters.append(
+                bqplot.Scatter(
+                    x=np.zeros(0),
+                    y=np.zeros(0),
+                    scales=sc,
+                    colors=[colour],
+                    default_size=16,
+                    labels=[p.source],
+                    display_legend=True,
+                )
+            )
+        self._band_mark = bqplot.Lines(
+            x=np.zeros(0), y=np.zeros(0), scales=sc, colors=["#888888"], line_style="dashed", stroke_width=1
+        )
         self.x_axis = bqplot.Axis(scale=self.x_scale, label="Energy [keV]", grid_lines="dashed")
-        self.y_axis = bqplot.Axis(scale=self.y_scale, side="left", grid_lines="dashed",
-                                  label="Count rate density [counts s⁻¹ keV⁻¹]", label_offset="55px",
-                                  tick_format=".1e")
+        self.y_axis = bqplot.Axis(
+            scale=self.y_scale,
+            side="left",
+            grid_lines="dashed",
+            label="Count rate density [counts s⁻¹ keV⁻¹]",
+            label_offset="55px",
+            tick_format=".1e",
+        )
         self.figure = bqplot.Figure(
-            marks=[self._band_mark] + self._errorbars + self._scatters, axes=[self.x_axis, self.y_axis],
+            marks=[self._band_mark, *self._errorbars, *self._scatters],
+            axes=[self.x_axis, self.y_axis],
             interaction=bqplot.PanZoom(scales={"x": [self.x_scale], "y": [self.y_scale]}),
-            legend_location="top-right", animation_duration=0,
+            legend_location="top-right",
+            animation_duration=0,
             legend_style={"fill": "white", "stroke": "#cccccc"},
             fig_margin={"top": 30, "bottom": 55, "left": 85, "right": 20},
-            layout=widgets.Layout(width="100%", height=height))
+            layout=widgets.Layout(width="100%", height=height),
+        )
         self._log_toggle = widgets.ToggleButton(value=True, description="log y")
         self._log_toggle.observe(lambda ch: self.set_log_y(ch["new"]), "value")
         self.problems = problems
@@ -194,8 +221,10 @@ class SpectrumView(widgets.VBox):
             self._band_mark.y = np.array([ymin, ymax, np.nan, ymin, ymax])
         lines = [f"<span style='color:#b00020'>{html.escape(p)}</span>" for p in self.problems]
         if hidden:
-            lines.append(f"<span>{hidden} channel(s) with density ≤ 0 are not shown on the log axis "
-                         "(switch off 'log y').</span>")
+            lines.append(
+                f"<span>{hidden} channel(s) with density ≤ 0 are not shown on the log axis "
+                "(switch off 'log y').</span>"
+            )
         self.message.value = "<br>".join(lines)
 
     @property

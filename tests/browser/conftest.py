@@ -30,9 +30,17 @@ import pytest
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 # --no-sandbox: CI runs as root; the background/component/sync flags keep Chromium off the closed network.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-                 "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
+]
 # The Lab server's own access token (a local test server, not an ODA token).
 LAB_TOKEN = "oda-widgets-browser-tests"
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
@@ -76,30 +84,46 @@ def jupyter_server(tmp_path_factory):
     cfg = tmp_path_factory.mktemp("jupyter-config")
     (cfg / "labconfig").mkdir()
     # The announcements plugin would fetch news from GitHub and pop a toast over screenshots.
-    (cfg / "labconfig" / "page_config.json").write_text(json.dumps(
-        {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
+    (cfg / "labconfig" / "page_config.json").write_text(
+        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
+    )
     # as scripts/start.sh sets up Lab for users: widget state is saved with the notebook
     settings = tmp_path_factory.mktemp("lab-settings")
     (settings / "@jupyter-widgets" / "jupyterlab-manager").mkdir(parents=True)
     (settings / "@jupyter-widgets" / "jupyterlab-manager" / "plugin.jupyterlab-settings").write_text(
-        json.dumps({"saveState": True}))
+        json.dumps({"saveState": True})
+    )
     venv_bin = str(Path(sys.executable).parent)
-    env = {**os.environ,
-           "JUPYTER_CONFIG_DIR": str(cfg),
-           "JUPYTER_RUNTIME_DIR": str(tmp_path_factory.mktemp("jupyter-runtime")),
-           "JUPYTER_PLATFORM_DIRS": "1",
-           # kernels inherit PATH; the venv's bin first so any "python" resolves to the project venv
-           "PATH": venv_bin + os.pathsep + os.environ.get("PATH", "")}
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(cfg),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path_factory.mktemp("jupyter-runtime")),
+        "JUPYTER_PLATFORM_DIRS": "1",
+        # kernels inherit PATH; the venv's bin first so any "python" resolves to the project venv
+        "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),
+    }
     # never leak a user's ODA token into notebooks the tests save
     env.pop("ODA_TOKEN", None)
     port = _free_port()
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-           "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-           f"--IdentityProvider.token={LAB_TOKEN}", f"--ServerApp.root_dir={root}",
-           "--LabApp.expose_app_in_browser=True", "--JupyterNotebookApp.expose_app_in_browser=True",
-           "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-           "--LabApp.extension_manager=readonly", f"--LabApp.workspaces_dir={root / '.ws'}",
-           f"--LabApp.user_settings_dir={settings}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--allow-root",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={LAB_TOKEN}",
+        f"--ServerApp.root_dir={root}",
+        "--LabApp.expose_app_in_browser=True",
+        "--JupyterNotebookApp.expose_app_in_browser=True",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.extension_manager=readonly",
+        f"--LabApp.workspaces_dir={root / '.ws'}",
+        f"--LabApp.user_settings_dir={settings}",
+    ]
     log_path = root.parent / f"{root.name}-jupyter.log"
     log = open(log_path, "w")
     proc = subprocess.Popen(cmd, env=env, cwd=root, stdout=log, stderr=subprocess.STDOUT)
@@ -130,8 +154,9 @@ def jupyter_server(tmp_path_factory):
 
 def lab_api(server: dict, method: str, path: str):
     """One authenticated request to the Lab server's REST API; the decoded JSON (or None)."""
-    req = urllib.request.Request(server["base"] + path, method=method,
-                                 headers={"Authorization": f"token {server['token']}"})
+    req = urllib.request.Request(
+        server["base"] + path, method=method, headers={"Authorization": f"token {server['token']}"}
+    )
     with urllib.request.urlopen(req, timeout=15) as r:
         body = r.read()
     return json.loads(body) if body else None

@@ -43,13 +43,16 @@ ALL_EXECUTED = """() => {
 
 # Errors we own: our Python package (tracebacks in widget output), our anywidget front ends (loaded as
 # blob: ES modules by anywidget), bqplot marks, and the widget manager failing to build one of our views.
-OURS = re.compile(r"oda[_-]widgets|anywidget|bqplot|blob:|Could not create (a )?view|"
-                  r"Error (creating|rendering) (widget|view)|Failed to load (model|ESM)",
-                  re.IGNORECASE)
+OURS = re.compile(
+    r"oda[_-]widgets|anywidget|bqplot|blob:|Could not create (a )?view|"
+    r"Error (creating|rendering) (widget|view)|Failed to load (model|ESM)",
+    re.IGNORECASE,
+)
 
 
-def open_and_run(page: Page, server: dict, notebook: str, *, timeout: float = 60_000,
-                 wait: bool = False, ui: str = "lab") -> None:
+def open_and_run(
+    page: Page, server: dict, notebook: str, *, timeout: float = 60_000, wait: bool = False, ui: str = "lab"
+) -> None:
     """Open ``notebook`` in a fresh Lab workspace, wait for its kernel, then run all cells.
 
     With ``wait=True`` also wait until every code cell has executed (the kernel is idle again).

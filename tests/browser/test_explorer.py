@@ -40,12 +40,12 @@ def test_lab_kernel_round_trip(page: Page, jupyter_server, make_notebook):
     errors.assert_none()
 
 
-BROKEN_ESM = '''\
+BROKEN_ESM = """\
 import anywidget, traitlets
 class Broken(anywidget.AnyWidget):
     _esm = "export default { render({ model, el }) { el.textContent = 'drawn'; throw new Error('oda-broken-render'); } };"
 Broken()
-'''
+"""
 
 
 def test_page_errors_catch_a_failing_front_end(page: Page, jupyter_server, make_notebook):
@@ -53,8 +53,11 @@ def test_page_errors_catch_a_failing_front_end(page: Page, jupyter_server, make_
     errors = page_errors(page)
     nb = make_notebook(BROKEN_ESM, name="broken")
     open_and_run(page, jupyter_server, nb, wait=True)
-    page.wait_for_function("() => [...document.querySelectorAll('.jp-OutputArea-output')]"
-                           ".some(n => n.textContent.includes('drawn'))", timeout=30_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.jp-OutputArea-output')]"
+        ".some(n => n.textContent.includes('drawn'))",
+        timeout=30_000,
+    )
     # console events reach Python asynchronously: poll the collector, bounded
     for _ in range(100):
         if any("oda-broken-render" in e for e in errors.errors):
@@ -102,8 +105,11 @@ def test_explorer_light_curve_api_code_and_save_buttons(page: Page, jupyter_serv
     page.locator(".oda-explorer-directory input").fill("saved-lc")
     page.locator("button.oda-explorer-save").click()
     expect(page.locator(".oda-explorer-message")).to_contain_text("Saved 1 file(s)", timeout=15_000)
-    out = kernel_eval(page, "from astropy.io import fits; "
-                            "h = fits.open('saved-lc/spi_acs_lc_0_query.fits'); print(h[1].header['INSTRUME'], len(h[1].data))")
+    out = kernel_eval(
+        page,
+        "from astropy.io import fits; "
+        "h = fits.open('saved-lc/spi_acs_lc_0_query.fits'); print(h[1].header['INSTRUME'], len(h[1].data))",
+    )
     instrume, rows = out.split()
     assert instrume == "SPI-ACS" and int(rows) == 300, out  # 10 min at 2 s
 

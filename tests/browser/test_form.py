@@ -43,8 +43,7 @@ def test_form_validates_and_submits(page: Page, jupyter_server, make_notebook):
     expect(message).to_have_count(0, timeout=15_000)
     expect(submit).to_be_enabled()
     submit.click()
-    expect(form.locator(".oda-form-note")).to_contain_text("Submitted isgri/isgri_spectrum",
-                                                           timeout=30_000)
+    expect(form.locator(".oda-form-note")).to_contain_text("Submitted isgri/isgri_spectrum", timeout=30_000)
     expect(form.locator(".oda-job-status")).to_be_visible(timeout=30_000)
     expect(form.locator(".oda-job-status .oda-job-state-done")).to_be_visible(timeout=90_000)
     screenshot(page, "form-submitted")

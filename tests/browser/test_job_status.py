@@ -45,8 +45,11 @@ def test_job_status_polls_while_the_notebook_stays_free(page: Page, jupyter_serv
     widget = page.locator(".oda-job-status")
     expect(widget).to_be_visible(timeout=60_000)
     # The next cell ran while the job was still polling, right after the first returned.
-    page.wait_for_function("() => [...document.querySelectorAll('.jp-OutputArea-output')]"
-                           ".some(n => n.innerText.includes('second cell ran'))", timeout=30_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.jp-OutputArea-output')]"
+        ".some(n => n.innerText.includes('second cell ran'))",
+        timeout=30_000,
+    )
     shown_at = time.monotonic()
     text = next(t for t in cell_outputs_text(page) if "second cell ran" in t)
     gap = float(re.search(r"second cell ran ([\d.]+) s", text).group(1))

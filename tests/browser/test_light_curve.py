@@ -6,7 +6,7 @@ import re
 import shutil
 
 import pytest
-from helpers import open_and_run, page_errors, screenshot, wait_all_executed
+from helpers import open_and_run, page_errors, screenshot
 from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.browser
@@ -102,7 +102,10 @@ def test_a_day_of_spi_acs_renders_zooms_and_brushes(page: Page, jupyter_server, 
         page.wait_for_timeout(100)
     page.wait_for_function(
         "(n) => { const m = document.querySelector('.lc-status').innerText.match(/redraws=(\\d+)/);"
-        " return m && +m[1] > n; }", arg=redraws, timeout=30_000)
+        " return m && +m[1] > n; }",
+        arg=redraws,
+        timeout=30_000,
+    )
     page.wait_for_timeout(500)  # let the debounced last redraw land
     _, points_zoomed, span_zoomed, _ = _status(page)
     assert span_zoomed < span / 2, (span_zoomed, span)
@@ -166,8 +169,9 @@ def test_spectrum_from_the_real_isgri_rmf_renders(page: Page, jupyter_server, ma
     n = int(page.locator(".spectrum-points").inner_text().split("=")[1])
     assert n > 100
     # one SVG dot per plotted channel, on log axes labelled with units
-    page.wait_for_function("(n) => document.querySelectorAll('.spectrum-under-test .dot').length >= n", arg=n,
-                           timeout=30_000)
+    page.wait_for_function(
+        "(n) => document.querySelectorAll('.spectrum-under-test .dot').length >= n", arg=n, timeout=30_000
+    )
     root = page.locator(".spectrum-under-test")
     root.scroll_into_view_if_needed()
     expect(root).to_contain_text("Energy [keV]")

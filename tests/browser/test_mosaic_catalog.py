@@ -160,7 +160,9 @@ def test_mosaic_and_catalog_in_lab(page: Page, jupyter_server, make_notebook, tm
     rx0 = page.evaluate("() => window.__wsBytes.rx")
     page.get_by_test_id("mosaic-stretch").select_option("asinh")
     page.get_by_test_id("mosaic-cmap").select_option("inferno")
-    page.wait_for_function(f"() => +document.querySelector('[data-testid=mosaic-root]').dataset.draws >= {draws + 2}")
+    page.wait_for_function(
+        f"() => +document.querySelector('[data-testid=mosaic-root]').dataset.draws >= {draws + 2}"
+    )
     page.wait_for_timeout(1500)  # let any (unwanted) kernel traffic arrive before counting
     rx_stretch = page.evaluate("() => window.__wsBytes.rx") - rx0
     assert rx_stretch < 20_000, f"{rx_stretch} bytes came back for a stretch change"
@@ -168,20 +170,23 @@ def test_mosaic_and_catalog_in_lab(page: Page, jupyter_server, make_notebook, tm
 
     # 4. the slider changes rows and overlays; Python learns the selection
     count = page.get_by_test_id("catalog-count")
-    expect(count).to_contain_text("4 of 212 shown")          # oda_api's cut: significance >= 5, no NEW
+    expect(count).to_contain_text("4 of 212 shown")  # oda_api's cut: significance >= 5, no NEW
     assert root.get_attribute("data-overlay-count") == "4"
     expect(page.locator(".mc-echo")).to_contain_text("py: 4 selected")
     page.get_by_test_id("catalog-slider").evaluate(
-        "n => { n.value = '3'; n.dispatchEvent(new Event('input', {bubbles: true})); }")
+        "n => { n.value = '3'; n.dispatchEvent(new Event('input', {bubbles: true})); }"
+    )
     expect(count).to_contain_text("6 of 212 shown")
     expect(root).to_have_attribute("data-overlay-count", "6")
     expect(page.locator(".mc-echo")).to_contain_text("py: 6 selected", timeout=15_000)
 
     # 5. clicking an overlay selects the source and its table row (and Python sees it)
     positions = json.loads(page.get_by_test_id("mosaic-overlay").get_attribute("data-positions"))
-    row_id, sx, sy = next(p for p in positions if p[0] == 106)   # GX 1+4, well inside the image
+    row_id, sx, sy = next(p for p in positions if p[0] == 106)  # GX 1+4, well inside the image
     page.mouse.click(box["x"] + sx, box["y"] + sy)
-    expect(page.locator(f"[data-testid=catalog-row][data-row='{row_id}']")).to_have_class(re.compile("oda-active"))
+    expect(page.locator(f"[data-testid=catalog-row][data-row='{row_id}']")).to_have_class(
+        re.compile("oda-active")
+    )
     expect(page.locator(".mc-echo")).to_contain_text(f"active={row_id}", timeout=15_000)
 
     # 6. "Spectrum for selected" starts an isgri_spectrum job with the selected catalog
@@ -241,9 +246,11 @@ def test_demo_mosaic_extensions_remote_zoom_and_png(page: Page, jupyter_server, 
     echo = page.locator(".mc-echo")
     expect(echo).to_contain_text("py: SIGNIFICANCE x0=0 y0=0")
     # the page asks for a cut at its own resolution: at most ~420 rows for a 420 px high canvas
-    page.wait_for_function("() => { const m = /shape=\\[(\\d+), (\\d+)\\]/.exec("
-                           "document.querySelector('.mc-echo').textContent); return m && +m[1] <= 421; }",
-                           timeout=15_000)
+    page.wait_for_function(
+        "() => { const m = /shape=\\[(\\d+), (\\d+)\\]/.exec("
+        "document.querySelector('.mc-echo').textContent); return m && +m[1] <= 421; }",
+        timeout=15_000,
+    )
     expect(page.get_by_test_id("mosaic-ext-SIGNIFICANCE")).to_have_class(re.compile("oda-active"))
     names = page.get_by_test_id("mosaic-extensions").locator("button").all_inner_texts()
     assert names == ["SIGNIFICANCE", "INTENSITY", "VARIANCE", "EXPOSURE"]
@@ -259,7 +266,9 @@ def test_demo_mosaic_extensions_remote_zoom_and_png(page: Page, jupyter_server, 
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     for _ in range(4):
         page.mouse.wheel(0, -400)
-    page.wait_for_function("() => /x0=[1-9]/.test(document.querySelector('.mc-echo').textContent)", timeout=15_000)
+    page.wait_for_function(
+        "() => /x0=[1-9]/.test(document.querySelector('.mc-echo').textContent)", timeout=15_000
+    )
     shape = json.loads(re.search(r"shape=(\[.*\])", echo.text_content()).group(1))
     assert shape[0] < 420 and shape[1] < box["width"], shape
     page.wait_for_function(f"() => ({OPAQUE_PIXELS})() > 50000", timeout=15_000)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import re
 
-from helpers import ROOT, cell_outputs_text, kernel_eval, open_and_run, page_errors, screenshot, wait_all_executed
+from helpers import (
+    ROOT,
+    cell_outputs_text,
+    kernel_eval,
+    open_and_run,
+    page_errors,
+    screenshot,
+    wait_all_executed,
+)
 from playwright.sync_api import Page, expect
 
 # Pixels of a canvas that are not transparent: > 0 once the mosaic is drawn.
@@ -42,29 +50,37 @@ def test_quickstart_image_slider_spectrum(page: Page, jupyter_server, make_noteb
     expect(page.locator(".oda-job-status .oda-job-state-done").first).to_be_visible(timeout=120_000)
     canvas = page.get_by_test_id("mosaic-canvas").first
     expect(canvas).to_be_visible(timeout=60_000)
-    page.wait_for_function(f"() => ({PAINTED})(document.querySelector('[data-testid=mosaic-canvas]')) > 1000",
-                           timeout=30_000)
+    page.wait_for_function(
+        f"() => ({PAINTED})(document.querySelector('[data-testid=mosaic-canvas]')) > 1000", timeout=30_000
+    )
     rows = page.get_by_test_id("catalog-row")
     expect(rows.first).to_be_visible(timeout=30_000)
     canvas.scroll_into_view_if_needed()
     screenshot(page, "quickstart-2-mosaic")
 
     # move the significance slider between the middle two sources: about half remain, and Python sees the cut
-    sig = sorted(float(x) for x in kernel_eval(
-        page, "t = explorer.show_results(explorer.jobs[0]).first('catalog'); "
-              "print(*t.selected['significance'])").split())
+    sig = sorted(
+        float(x)
+        for x in kernel_eval(
+            page,
+            "t = explorer.show_results(explorer.jobs[0]).first('catalog'); "
+            "print(*t.selected['significance'])",
+        ).split()
+    )
     assert len(sig) >= 2, sig
     cut = (sig[len(sig) // 2 - 1] + sig[len(sig) // 2]) / 2
     count = page.get_by_test_id("catalog-count").first
     before = count.inner_text()
     page.get_by_test_id("catalog-slider").first.fill(f"{cut:.3f}")
     expect(count).not_to_have_text(before, timeout=15_000)
-    shown, total = (int(x) for x in re.match(r"(\d+) of (\d+) shown", count.inner_text()).groups())
+    shown, _total = (int(x) for x in re.match(r"(\d+) of (\d+) shown", count.inner_text()).groups())
     assert shown == len(sig) - len(sig) // 2, (shown, sig, cut)
     py = kernel_eval(page, "print(t.min_significance, len(t.selected), min(t.selected['significance']))")
     min_sig, n_selected, lowest = py.split()
     # the slider moves in steps of 1/1000 of its range: the cut lands on the nearest step
-    assert abs(float(min_sig) - cut) < 0.5 and int(n_selected) == shown and float(lowest) >= float(min_sig), py
+    assert abs(float(min_sig) - cut) < 0.5 and int(n_selected) == shown and float(lowest) >= float(min_sig), (
+        py
+    )
     screenshot(page, "quickstart-3-slider")
 
     # spectra of the selected sources: a new job on the board, drawn in a new Results tab
@@ -77,9 +93,12 @@ def test_quickstart_image_slider_spectrum(page: Page, jupyter_server, make_noteb
     screenshot(page, "quickstart-4-spectrum")
 
     # the spectrum job asked for exactly the sources the slider left
-    py = kernel_eval(page, "import json; j = explorer.jobs[-1]; "
-                           "print(j.product, j.state.value, "
-                           "len(json.loads(j.params['selected_catalog'])['cat_column_list'][0]))")
+    py = kernel_eval(
+        page,
+        "import json; j = explorer.jobs[-1]; "
+        "print(j.product, j.state.value, "
+        "len(json.loads(j.params['selected_catalog'])['cat_column_list'][0]))",
+    )
     product, state, n_sources = py.split()
     assert product == "isgri_spectrum" and state == "done" and int(n_sources) == shown, py
     errors.assert_none()
@@ -98,8 +117,11 @@ def test_teaching_notebook_runs_in_lab(page: Page, jupyter_server, make_notebook
     assert re.search(r"NEW_1: mean rate before 2017 -?[\d.]+ ct / s, after [\d.]+ ct / s", text)
     assert "Traceback" not in text
     # the lesson's light curve is drawn (the last output of the notebook)
-    page.wait_for_function("() => [...document.querySelectorAll('.bqplot.figure path.line')]"
-                           ".some(p => (p.getAttribute('d') || '').length > 200)", timeout=60_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.bqplot.figure path.line')]"
+        ".some(p => (p.getAttribute('d') || '').length > 200)",
+        timeout=60_000,
+    )
     expect(page.get_by_test_id("mosaic-canvas").first).to_be_attached()
     page.locator(".bqplot.figure").last.scroll_into_view_if_needed()
     screenshot(page, "teaching-light-curve")

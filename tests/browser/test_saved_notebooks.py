@@ -17,8 +17,10 @@ MOSAIC_PAINTED = """() => { const c = document.querySelector('[data-testid=mosai
   let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; }"""
 
 # A drawn light curve: a bqplot line with a long path.
-CURVE_DRAWN = ("() => [...document.querySelectorAll('.bqplot.figure path.line')]"
-               ".some(p => (p.getAttribute('d') || '').length > 200)")
+CURVE_DRAWN = (
+    "() => [...document.querySelectorAll('.bqplot.figure path.line')]"
+    ".some(p => (p.getAttribute('d') || '').length > 200)"
+)
 
 SPECTRUM_DOTS = "() => document.querySelectorAll('.bqplot.figure .dot, .bqplot.figure path.dot').length"
 
@@ -45,10 +47,13 @@ def test_seed_workflow_runs_whole_in_lab(page: Page, jupyter_server, make_notebo
     # back to the Explorer: the spectra under its Results are drawn at a real size
     results = page.locator(".oda-explorer-results").first
     results.scroll_into_view_if_needed()
-    page.wait_for_function("""() => { const r = document.querySelector('.oda-explorer-results');
+    page.wait_for_function(
+        """() => { const r = document.querySelector('.oda-explorer-results');
       const f = r && r.querySelector('.bqplot.figure svg');
       if (!f) return false; const b = f.getBoundingClientRect();
-      return b.width > 200 && b.height > 100 && r.querySelectorAll('.dot').length > 20; }""", timeout=60_000)
+      return b.width > 200 && b.height > 100 && r.querySelectorAll('.dot').length > 20; }""",
+        timeout=60_000,
+    )
     errors.assert_none()
 
 

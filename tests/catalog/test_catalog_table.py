@@ -27,7 +27,7 @@ def _sample(nan: bool) -> dict:
     for row, name in NEW_ROWS.items():
         t["src_names"][row] = name
     if nan:
-        t["ERR_RAD"][97] = np.nan     # NaN travels as null
+        t["ERR_RAD"][97] = np.nan  # NaN travels as null
     return Catalog(t).to_dict()
 
 
@@ -68,7 +68,7 @@ def test_filter_is_oda_apis(catalog_dict, det_sigma, include_new):
     if ref == "none":
         assert table.selected_ids == []
         with pytest.raises(InvalidParameter, match="select at least one"):
-            table.selected_catalog  # noqa: B018
+            table.selected_catalog
         return
     assert json.loads(table.selected_catalog) == json.loads(ref)
 
@@ -84,17 +84,18 @@ def test_defaults_are_oda_apis_quick_look_cut(catalog_dict):
 def test_selected_catalog_round_trip_through_oda_api(catalog_dict_nan):
     table = CatalogTable(catalog_dict_nan).set_min_significance(3).exclude_new(False)
     s = table.selected_catalog
-    d = json.loads(s)                              # valid JSON: NaN became null
+    d = json.loads(s)  # valid JSON: NaN became null
     err_rad = d["cat_column_names"].index("ERR_RAD")
     assert "NaN" not in s and None in d["cat_column_list"][err_rad]
-    assert d["cat_column_descr"][err_rad] == ["ERR_RAD", "<f8"]   # still a float column for the server
+    assert d["cat_column_descr"][err_rad] == ["ERR_RAD", "<f8"]  # still a float column for the server
     meta_ids = d["cat_column_list"][0]
     assert meta_ids == [int(i) for i in table.selected["meta_ID"]] and meta_ids != list(range(len(meta_ids)))
     api = ApiCatalog(d)
     again = json.loads(api.get_api_dictionary())
     # oda_api keeps the null (as an object column), everything else comes back identical
-    assert {k: v for k, v in again.items() if k != "cat_column_descr"} == \
-        {k: v for k, v in d.items() if k != "cat_column_descr"}
+    assert {k: v for k, v in again.items() if k != "cat_column_descr"} == {
+        k: v for k, v in d.items() if k != "cat_column_descr"
+    }
     assert [c for c, _ in again["cat_column_descr"]] == d["cat_column_names"]
     assert list(api.table["src_names"]) == list(table.selected["src_names"])
     assert list(api.table["meta_ID"]) == meta_ids
@@ -115,7 +116,7 @@ def test_python_twins_of_the_controls(catalog_dict):
     assert list(table.selected["meta_ID"]) == [55, 62]
     table.select(None)
     assert len(table.selected) == len(table.visible_ids) > 2
-    table.set_min_significance(40)                  # outside the column: the slider widens
+    table.set_min_significance(40)  # outside the column: the slider widens
     assert table.significance_range[1] == 40 and table.selected_ids == []
     with pytest.raises(InvalidParameter, match="finite"):
         table.set_min_significance(float("nan"))
@@ -128,11 +129,20 @@ def test_python_twins_of_the_controls(catalog_dict):
 def test_front_end_filter_state_is_what_python_reads(catalog_dict):
     """The browser writes the filter and the resulting ids together; Python's own recomputation agrees."""
     table = CatalogTable(catalog_dict)
-    expected = [i for i in range(212) if catalog_dict["cat_column_list"][2][i] is not None
-                and catalog_dict["cat_column_list"][2][i] >= 8.8]
+    expected = [
+        i
+        for i in range(212)
+        if catalog_dict["cat_column_list"][2][i] is not None and catalog_dict["cat_column_list"][2][i] >= 8.8
+    ]
     # what the widget's comm handler does with a message from the page
-    table.set_state({"min_significance": 8.8, "exclude_new_sources": False, "visible_ids": expected,
-                     "selected_ids": expected})
+    table.set_state(
+        {
+            "min_significance": 8.8,
+            "exclude_new_sources": False,
+            "visible_ids": expected,
+            "selected_ids": expected,
+        }
+    )
     assert table.visible_ids == expected and list(table.selected["meta_ID"]) == expected
     # ids from the page that name no row are dropped, not trusted
     table.set_state({"selected_ids": [expected[0], 5000, -1, expected[0]]})
@@ -186,6 +196,8 @@ def test_follow_up_form_is_filled_with_the_image_parameters_and_selection(disp):
     values = form.values
     assert values["E1_keV"] == 30.0 and values["E2_keV"] == 60.0
     sent = values["selected_catalog"]
-    assert json.loads(sent if isinstance(sent, str) else json.dumps(sent)) == json.loads(table.selected_catalog)
+    assert json.loads(sent if isinstance(sent, str) else json.dumps(sent)) == json.loads(
+        table.selected_catalog
+    )
     with pytest.raises(InvalidParameter, match="kind"):
         table.form_for_selected("image")

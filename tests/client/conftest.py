@@ -9,8 +9,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from client_helpers import real_token  # noqa: E402
-from fault_proxy import FaultProxy  # noqa: E402
+from client_helpers import real_token
+from fault_proxy import FaultProxy
 
 
 @pytest.fixture

@@ -50,7 +50,7 @@ class FaultProxy:
         self._thread = threading.Thread(target=self._server.serve_forever, name="fault-proxy", daemon=True)
         self._thread.start()
 
-    def plan(self, *actions: Any) -> "FaultProxy":
+    def plan(self, *actions: Any) -> FaultProxy:
         """Queue actions for the next requests, in order."""
         with self._lock:
             self.schedule.extend(actions)
@@ -118,12 +118,21 @@ def _handler_for(proxy: FaultProxy):
                 return
             if isinstance(action, tuple) and action[0] == "delay":
                 time.sleep(action[1])
-            headers = {k: v for k, v in self.headers.items()
-                       if k.lower() in ("content-type", "accept")}
-            resp = requests.request(self.command, proxy.upstream + self.path, data=body or None,
-                                    headers=headers, allow_redirects=False, timeout=60)
-            self._reply(resp.status_code, resp.content, resp.headers.get("Content-Type", ""),
-                        location=resp.headers.get("Location"))
+            headers = {k: v for k, v in self.headers.items() if k.lower() in ("content-type", "accept")}
+            resp = requests.request(
+                self.command,
+                proxy.upstream + self.path,
+                data=body or None,
+                headers=headers,
+                allow_redirects=False,
+                timeout=60,
+            )
+            self._reply(
+                resp.status_code,
+                resp.content,
+                resp.headers.get("Content-Type", ""),
+                location=resp.headers.get("Location"),
+            )
 
         def _reply(self, status, content, content_type, location=None):
             try:

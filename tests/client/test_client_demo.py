@@ -16,7 +16,7 @@ def disp(demo_dispatcher):
     from oda_widgets import demo
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")       # PyJWT: the demo secret is short on purpose
+        warnings.simplefilter("ignore")  # PyJWT: the demo secret is short on purpose
         token = demo.make_token(email="client-tests@example.org")
     return Dispatcher(demo_dispatcher, token=token)
 
@@ -39,14 +39,15 @@ def test_resolve_a_source_name(disp):
 
 
 def test_isgri_image_job_with_integral_progress(disp):
-    job = disp.submit("isgri", "isgri_image", {"E1_keV": 25.0, "E2_keV": 80.0, "RA": 265.97845833,
-                                               "DEC": -29.74516667})
+    job = disp.submit(
+        "isgri", "isgri_image", {"E1_keV": 25.0, "E2_keV": 80.0, "RA": 265.97845833, "DEC": -29.74516667}
+    )
     job.poll_initial = 0.1
     seen = []
     job.observe(lambda j: seen.append((j.state, j.progress.scw_total)))
     products = job.wait(timeout=120)
     assert job.state is JobState.DONE
-    assert any(total > 0 for _, total in seen)          # ScW progress was reported on the way
+    assert any(total > 0 for _, total in seen)  # ScW progress was reported on the way
     assert job.progress.scw_total > 0 and job.progress.fraction == 1.0
     assert job.progress.scw_done + job.progress.scw_cached + job.progress.scw_failed == job.progress.scw_total
     assert products.mosaic is not None and products.catalog is not None

@@ -11,12 +11,16 @@ from oda_widgets.client import Dispatcher
 from oda_widgets.client.dispatcher import error_from_response, missing_roles_in_message
 from oda_widgets.client.token import JWT_PATTERN
 from oda_widgets.errors import (
-    AnalysisFailed, Redirected, RequestNotUnderstood, ServerError, TokenExpired, Unauthorized,
+    AnalysisFailed,
+    Redirected,
+    RequestNotUnderstood,
+    ServerError,
+    TokenExpired,
+    Unauthorized,
 )
 
 SENT = {"instrument": "empty", "product_type": "numerical", "p": 1.0, "query_status": "new"}
-EXPECTED = {302: Redirected, 400: RequestNotUnderstood, 403: Unauthorized, 404: ServerError,
-            500: ServerError}
+EXPECTED = {302: Redirected, 400: RequestNotUnderstood, 403: Unauthorized, 404: ServerError, 500: ServerError}
 
 
 def _indexed_errors():
@@ -31,7 +35,8 @@ def test_every_captured_error_maps_to_its_type(folder, entry):
     body = capture_bytes(f"{folder}/{entry['file']}")
     err = error_from_response(entry["http_status"], body, url="http://dispatcher.test", sent=SENT)
     assert type(err) is EXPECTED[entry["http_status"]] or (
-        entry["http_status"] == 403 and isinstance(err, Unauthorized))
+        entry["http_status"] == 403 and isinstance(err, Unauthorized)
+    )
     assert err.status_code == entry["http_status"]
     message = str(err)
     assert message.strip() and len(message) < 3000
@@ -39,18 +44,21 @@ def test_every_captured_error_maps_to_its_type(folder, entry):
     assert "<html" not in message.lower() and "<!doctype" not in message.lower()
 
 
-@pytest.mark.parametrize("name, parameter", [
-    ("git-1.3.6/run_analysis_empty_numerical_pstring_bad.json", "p"),
-    ("pypi-1.3.3/run_analysis_empty_numerical_pstring_bad.json", "p"),
-    ("pypi-1.3.3/run_analysis_empty_numerical_p900_bad.json", "p"),
-    ("git-1.3.6/run_analysis_empty_restricted_bad_int.json", "bounded_int_par"),
-    ("git-1.3.6/run_analysis_empty_restricted_bad_string.json", "string_select_par"),
-    ("git-1.3.6/run_analysis_unknown_instrument.json", "instrument"),
-    ("git-1.3.6/run_analysis_empty_unknown_product.json", "product_type"),
-    ("git-1.3.6/run_analysis_bad_token_400.json", "token"),
-    ("modern-1.3.6-annotated/error_400_bad_parameter_value.json", "p"),
-    ("modern-1.3.6-annotated/error_400_missing_job_id.json", None),
-])
+@pytest.mark.parametrize(
+    "name, parameter",
+    [
+        ("git-1.3.6/run_analysis_empty_numerical_pstring_bad.json", "p"),
+        ("pypi-1.3.3/run_analysis_empty_numerical_pstring_bad.json", "p"),
+        ("pypi-1.3.3/run_analysis_empty_numerical_p900_bad.json", "p"),
+        ("git-1.3.6/run_analysis_empty_restricted_bad_int.json", "bounded_int_par"),
+        ("git-1.3.6/run_analysis_empty_restricted_bad_string.json", "string_select_par"),
+        ("git-1.3.6/run_analysis_unknown_instrument.json", "instrument"),
+        ("git-1.3.6/run_analysis_empty_unknown_product.json", "product_type"),
+        ("git-1.3.6/run_analysis_bad_token_400.json", "token"),
+        ("modern-1.3.6-annotated/error_400_bad_parameter_value.json", "p"),
+        ("modern-1.3.6-annotated/error_400_missing_job_id.json", None),
+    ],
+)
 def test_400_names_the_parameter(name, parameter):
     err = error_from_response(400, capture_bytes(name), url="http://d", sent=SENT)
     assert isinstance(err, RequestNotUnderstood)
@@ -58,11 +66,14 @@ def test_400_names_the_parameter(name, parameter):
     assert str(err) == capture(name)["error_message"]
 
 
-@pytest.mark.parametrize("name, roles", [
-    ("pypi-1.3.3/run_analysis_empty_numerical_p55_403.json", ["unige-hpc-full"]),
-    ("git-1.3.6/run_analysis_empty_numerical_p55_403.json", ["unige-hpc-full"]),
-    ("modern-1.3.6-annotated/run_analysis_403-roles_failed.json", ["general"]),
-])
+@pytest.mark.parametrize(
+    "name, roles",
+    [
+        ("pypi-1.3.3/run_analysis_empty_numerical_p55_403.json", ["unige-hpc-full"]),
+        ("git-1.3.6/run_analysis_empty_numerical_p55_403.json", ["unige-hpc-full"]),
+        ("modern-1.3.6-annotated/run_analysis_403-roles_failed.json", ["general"]),
+    ],
+)
 def test_403_run_analysis_shape_lists_missing_roles(name, roles):
     err = error_from_response(403, capture_bytes(name), url="http://d", sent={**SENT, "token": "x"})
     assert isinstance(err, Unauthorized) and not isinstance(err, TokenExpired)
@@ -72,23 +83,33 @@ def test_403_run_analysis_shape_lists_missing_roles(name, roles):
 
 
 def test_403_without_token_says_so():
-    err = error_from_response(403, capture_bytes("pypi-1.3.3/run_analysis_empty_numerical_notoken_403.json"),
-                              url="http://d", sent=SENT)
+    err = error_from_response(
+        403,
+        capture_bytes("pypi-1.3.3/run_analysis_empty_numerical_notoken_403.json"),
+        url="http://d",
+        sent=SENT,
+    )
     assert err.missing_roles == ["general"]
     assert "You sent no token" in str(err) and "API token" in str(err)
 
 
 def test_403_expired_token_apierror_shape():
-    err = error_from_response(403, capture_bytes("modern-1.3.6-annotated/error_403_expired_token.json"),
-                              url="http://d", sent={**SENT, "token": "x"})
+    err = error_from_response(
+        403,
+        capture_bytes("modern-1.3.6-annotated/error_403_expired_token.json"),
+        url="http://d",
+        sent={**SENT, "token": "x"},
+    )
     assert isinstance(err, TokenExpired) and isinstance(err, Unauthorized)
     assert "expired" in str(err) and "debug_message" in err.details
 
 
 def test_403_plain_text_roles():
-    text = (b"Unfortunately, your privileges are not sufficient to post on the product gallery.\n"
-            b"Your privilege roles include ['general'], but the following roles are missing: "
-            b"gallery contributor, renku contributor.")
+    text = (
+        b"Unfortunately, your privileges are not sufficient to post on the product gallery.\n"
+        b"Your privilege roles include ['general'], but the following roles are missing: "
+        b"gallery contributor, renku contributor."
+    )
     err = error_from_response(403, text, url="http://d", sent={"token": "x"})
     assert isinstance(err, Unauthorized)
     assert err.missing_roles == ["gallery contributor", "renku contributor"]
@@ -98,16 +119,21 @@ def test_500_html_and_json():
     err = error_from_response(500, capture_bytes("git-1.3.6/meta-data_empty_nonexistent.txt"), url="http://d")
     assert isinstance(err, ServerError)
     assert "Internal Server Error" in str(err) and "<" not in str(err)
-    body = json.dumps({"message": "request not valid", "error_message": "boom: KeyError('x')",
-                       "config": {"secret": 1}}).encode()
+    body = json.dumps(
+        {"message": "request not valid", "error_message": "boom: KeyError('x')", "config": {"secret": 1}}
+    ).encode()
     err = error_from_response(500, body, url="http://d")
     assert isinstance(err, ServerError) and "boom: KeyError('x')" in str(err)
     assert "config" not in err.details
 
 
 def test_302_keeps_location():
-    err = error_from_response(302, capture_bytes("git-1.3.6/instr-list_noredirect.txt"), url="http://d",
-                              location="https://new.example.org/dispatch-data/run_analysis?x=1")
+    err = error_from_response(
+        302,
+        capture_bytes("git-1.3.6/instr-list_noredirect.txt"),
+        url="http://d",
+        location="https://new.example.org/dispatch-data/run_analysis?x=1",
+    )
     assert isinstance(err, Redirected)
     assert err.location == "https://new.example.org/dispatch-data/run_analysis?x=1"
     assert "Dispatcher('https://new.example.org/dispatch-data')" in str(err)
@@ -136,16 +162,19 @@ def test_failed_with_status_code_403_is_unauthorized():
 
 
 def test_missing_roles_of_several_lines():
-    message = ("Unfortunately, ...\n- Your priviledge roles include ['general']\n"
-               "- You are lacking all of the following roles:\n - unige-hpc-full: needed for p>50\n"
-               " - integral-private-qla: needed for private data\nYou can request support ...")
+    message = (
+        "Unfortunately, ...\n- Your priviledge roles include ['general']\n"
+        "- You are lacking all of the following roles:\n - unige-hpc-full: needed for p>50\n"
+        " - integral-private-qla: needed for private data\nYou can request support ..."
+    )
     assert missing_roles_in_message(message) == ["unige-hpc-full", "integral-private-qla"]
 
 
 def test_302_location_with_token_is_redacted():
     token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
-    err = error_from_response(302, b"", url="http://d", token=token,
-                              location=f"http://d/instr-list?instrument=mock&token={token}")
+    err = error_from_response(
+        302, b"", url="http://d", token=token, location=f"http://d/instr-list?instrument=mock&token={token}"
+    )
     assert token not in str(err) and token not in err.location
     assert err.location == "http://d/instr-list?instrument=mock&token=<token>"
 

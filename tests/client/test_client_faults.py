@@ -31,7 +31,7 @@ def test_retry_policy_delays():
 
 
 def test_job_completes_through_a_burst_of_faults(disp, proxy, backend):
-    proxy.plan("drop", 503)                         # the submission itself hits two faults
+    proxy.plan("drop", 503)  # the submission itself hits two faults
     job = disp.submit("empty-async", "numerical", {"p": fresh_p()})
     events = []
     job.observe(lambda j: events.append((j.state, j.retrying, j.transient_error)))
@@ -42,7 +42,7 @@ def test_job_completes_through_a_burst_of_faults(disp, proxy, backend):
     job.poll_initial = 0.05
 
     assert job.poll() is JobState.NEW and "HTTP 503" in job.transient_error
-    assert job.next_delay() == pytest.approx(FAST_RETRIES.delay(2))    # grows while failing
+    assert job.next_delay() == pytest.approx(FAST_RETRIES.delay(2))  # grows while failing
     assert job.poll() is JobState.SUBMITTED and not job.retrying and job.transient_error is None
 
     proxy.plan(502, 504, "drop")
@@ -68,7 +68,7 @@ def test_retry_budget_then_resumable(disp, proxy, backend):
     assert proxy.url in message and "unreachable (HTTP 503" in message
     assert f"after {FAST_RETRIES.max_tries} tries" in message
     assert job.job_id in message and "resume" in message
-    assert job.state is JobState.SUBMITTED and job.job_id           # nothing lost
+    assert job.state is JobState.SUBMITTED and job.job_id  # nothing lost
     assert len(proxy.seen()) == 1 + FAST_RETRIES.max_tries
 
     proxy.down = False
@@ -80,8 +80,15 @@ def test_retry_budget_then_resumable(disp, proxy, backend):
 
 def test_run_analysis_retries_internally(disp, proxy):
     proxy.plan(503, "drop", 502)
-    body = disp.run_analysis({"instrument": "empty", "product_type": "numerical", "query_type": "Dummy",
-                              "query_status": "new", "p": fresh_p()})
+    body = disp.run_analysis(
+        {
+            "instrument": "empty",
+            "product_type": "numerical",
+            "query_type": "Dummy",
+            "query_status": "new",
+            "p": fresh_p(),
+        }
+    )
     assert body["query_status"] == "done"
     assert [s.action for s in proxy.seen()] == [503, "drop", 502, "pass"]
 
@@ -89,8 +96,15 @@ def test_run_analysis_retries_internally(disp, proxy):
 def test_run_analysis_gives_up_after_the_budget(disp, proxy):
     proxy.down = True
     with pytest.raises(DispatcherUnavailable) as err:
-        disp.run_analysis({"instrument": "empty", "product_type": "numerical", "query_type": "Dummy",
-                           "query_status": "new", "p": fresh_p()})
+        disp.run_analysis(
+            {
+                "instrument": "empty",
+                "product_type": "numerical",
+                "query_type": "Dummy",
+                "query_status": "new",
+                "p": fresh_p(),
+            }
+        )
     assert f"after {FAST_RETRIES.max_tries} tries" in str(err.value)
     assert len(proxy.seen()) == FAST_RETRIES.max_tries
 
@@ -107,8 +121,9 @@ def test_slow_answer_times_out_then_succeeds(proxy, token):
 
 def test_nothing_listening_is_unavailable(token):
     port = root_conftest.free_port()
-    disp = Dispatcher(f"http://127.0.0.1:{port}", token=token,
-                      retries=RetryPolicy(max_tries=2, initial=0.01, cap=0.01))
+    disp = Dispatcher(
+        f"http://127.0.0.1:{port}", token=token, retries=RetryPolicy(max_tries=2, initial=0.01, cap=0.01)
+    )
     with pytest.raises(DispatcherUnavailable) as err:
         disp.instruments()
     assert "connection refused" in str(err.value) and "after 2 tries" in str(err.value)

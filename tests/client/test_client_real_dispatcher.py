@@ -11,7 +11,13 @@ import pytest
 from client_helpers import fresh_p, real_token
 
 from oda_widgets.client import (
-    AnalysisFailed, Dispatcher, Job, JobState, Redirected, RequestNotUnderstood, ServerError,
+    AnalysisFailed,
+    Dispatcher,
+    Job,
+    JobState,
+    Redirected,
+    RequestNotUnderstood,
+    ServerError,
     Unauthorized,
 )
 from oda_widgets.client.token import JWT_PATTERN, REDACTED
@@ -96,15 +102,22 @@ def test_numerical_done_and_result(via_proxy, proxy, token):
     assert sent.method == "GET" and sent.params["api"] == ["True"]
     assert sent.params["query_status"] == ["new"] and sent.params["p"] == [repr(p)]
     products = job.result()
-    assert products is job.result()                 # decoded once
+    assert products is job.result()  # decoded once
     ((name, product),) = products.items()
-    assert name == "numerical_0"                    # oda_api's naming
+    assert name == "numerical_0"  # oda_api's naming
     assert product.hdulist[0].data.shape == (100, 100)
 
 
 def test_run_analysis_for_scripts(disp, token):
-    body = disp.run_analysis({"instrument": "empty", "product_type": "numerical", "query_type": "Dummy",
-                              "query_status": "new", "p": fresh_p()})
+    body = disp.run_analysis(
+        {
+            "instrument": "empty",
+            "product_type": "numerical",
+            "query_type": "Dummy",
+            "query_status": "new",
+            "p": fresh_p(),
+        }
+    )
     assert body["query_status"] == "done"
     assert "numpy_data_product_list" in body["products"]
     text = json.dumps(body, default=lambda _: "<bytes>")  # decoded product payloads
@@ -120,8 +133,9 @@ def test_failing_is_analysis_failed(disp):
     assert str(err.value) == "failing query"
     assert "product: failing failed" in err.value.error_message
     with pytest.raises(AnalysisFailed):
-        disp.run_analysis({"instrument": "empty", "product_type": "failing", "query_type": "Dummy",
-                           "query_status": "new"})
+        disp.run_analysis(
+            {"instrument": "empty", "product_type": "failing", "query_type": "Dummy", "query_status": "new"}
+        )
 
 
 def test_p900_names_the_parameter(disp):
@@ -172,12 +186,12 @@ def test_async_lifecycle(via_proxy, proxy, backend, token):
     job.observe(lambda j: seen_states.append(j.state))
     assert job.state is JobState.SUBMITTED and job.job_id
     assert job.poll() is JobState.SUBMITTED
-    assert job.next_delay() == pytest.approx(1.2)       # one quiet poll: 1 s × 1.2
+    assert job.next_delay() == pytest.approx(1.2)  # one quiet poll: 1 s × 1.2
 
     backend.call_back(job.job_id, job.session_id, "progress", message="progressing", node_id="node_1")
     assert job.poll() is JobState.PROGRESS
     assert job.progress.nodes == ["node_1"] and job.progress.last_message == "progressing"
-    assert job.next_delay() == pytest.approx(1.0)       # a change resets the back-off
+    assert job.next_delay() == pytest.approx(1.0)  # a change resets the back-off
 
     backend.set_backend_state("done")
     backend.call_back(job.job_id, job.session_id, "done", message="done", node_id="node_2")
@@ -187,7 +201,13 @@ def test_async_lifecycle(via_proxy, proxy, backend, token):
     assert seen_states == [JobState.PROGRESS, JobState.READY, JobState.DONE]
 
     sent = proxy.seen()
-    assert [s.params["query_status"][0] for s in sent] == ["new", "submitted", "submitted", "progress", "ready"]
+    assert [s.params["query_status"][0] for s in sent] == [
+        "new",
+        "submitted",
+        "submitted",
+        "progress",
+        "ready",
+    ]
     for s in sent[1:]:
         assert s.params["job_id"] == [job.job_id]
         assert s.params["session_id"] == [job.session_id]
@@ -210,11 +230,24 @@ def test_async_failure(disp, backend):
 def test_integral_progress_from_callbacks(disp, backend):
     job = disp.submit("empty-async", "dummy", {"p": fresh_p()})
     scw = ["066500220010.001", "066500230010.001", "066500240010.001"]
-    for s, message in ((scw[0], "main starting"), (scw[0], "main done"), (scw[1], "restored from cache"),
-                       (scw[2], "main starting"), (scw[2], "analysis exception")):
-        backend.call_back(job.job_id, job.session_id, "progress", node="ii_skyimage", scwid=s, message=message)
-    backend.call_back(job.job_id, job.session_id, "progress", node="ii_mosaic", scwid="inapplicable",
-                      message="main starting")
+    for s, message in (
+        (scw[0], "main starting"),
+        (scw[0], "main done"),
+        (scw[1], "restored from cache"),
+        (scw[2], "main starting"),
+        (scw[2], "analysis exception"),
+    ):
+        backend.call_back(
+            job.job_id, job.session_id, "progress", node="ii_skyimage", scwid=s, message=message
+        )
+    backend.call_back(
+        job.job_id,
+        job.session_id,
+        "progress",
+        node="ii_mosaic",
+        scwid="inapplicable",
+        message="main starting",
+    )
     job.poll()
     progress = job.progress
     assert (progress.scw_total, progress.scw_done, progress.scw_cached, progress.scw_failed) == (3, 1, 1, 1)
@@ -226,8 +259,15 @@ def test_integral_progress_from_callbacks(disp, backend):
 
 def test_nb2workflow_progress_from_callbacks(disp, backend):
     job = disp.submit("empty-async", "dummy", {"p": fresh_p()})
-    backend.call_back(job.job_id, job.session_id, "progress", stage="simulation", progress="3",
-                      progress_max="10", message="simulating")
+    backend.call_back(
+        job.job_id,
+        job.session_id,
+        "progress",
+        stage="simulation",
+        progress="3",
+        progress_max="10",
+        message="simulating",
+    )
     job.poll()
     assert job.progress.stage == "simulation"
     assert job.progress.fraction == pytest.approx(0.3)
@@ -262,7 +302,7 @@ def test_await_job_drives_to_done(disp, backend, run_async):
     threading.Thread(target=backend_finishes, daemon=True).start()
     products, ticks = run_async(main())
     assert job.state is JobState.DONE and products is not None
-    assert ticks >= 10            # the event loop kept running while the job was followed
+    assert ticks >= 10  # the event loop kept running while the job was followed
 
 
 def test_wait_times_out_and_resumes(disp, backend):
@@ -302,7 +342,7 @@ def test_products_of_a_restored_done_job_are_fetched_again(real_dispatcher, toke
     assert job.state is JobState.DONE
     done = Job.from_dict(json.loads(json.dumps(job.to_dict())), Dispatcher(real_dispatcher.url, token=token))
     assert done.state is JobState.DONE and done.last_response is None
-    products = done.result()                               # one more request: query_status=ready
+    products = done.result()  # one more request: query_status=ready
     assert len(list(products.items())) == 1
     assert done.last_response["products"]["job_id"] == job.job_id
 
@@ -326,6 +366,6 @@ def test_another_users_token_cannot_follow_the_job_but_the_owner_can(real_dispat
     with pytest.raises(Unauthorized) as err:
         stranger.poll()
     assert "belongs to another user" in str(err.value) and job.job_id in str(err.value)
-    assert stranger.state is JobState.SUBMITTED and stranger.error is None    # still resumable
+    assert stranger.state is JobState.SUBMITTED and stranger.error is None  # still resumable
     owner = Job.from_dict(saved, Dispatcher(real_dispatcher.url, token=token))
     assert owner.poll() is JobState.SUBMITTED

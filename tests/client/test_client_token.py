@@ -61,14 +61,21 @@ def test_expired_token_refused_before_sending(real_dispatcher, proxy):
     token = make(ttl=-3 * 3600)
     disp = Dispatcher(proxy.url, token=token)
     with pytest.raises(TokenExpired) as err:
-        disp.run_analysis({"instrument": "empty", "product_type": "numerical", "query_type": "Dummy",
-                           "query_status": "new", "p": 2.5})
+        disp.run_analysis(
+            {
+                "instrument": "empty",
+                "product_type": "numerical",
+                "query_type": "Dummy",
+                "query_status": "new",
+                "p": 2.5,
+            }
+        )
     message = str(err.value)
     assert "expired on" in message and "h ago" in message
-    assert "API token" in message          # says how to get a new one
+    assert "API token" in message  # says how to get a new one
     assert token not in message
     assert isinstance(err.value, Unauthorized)
-    assert proxy.log == []                  # nothing reached the dispatcher
+    assert proxy.log == []  # nothing reached the dispatcher
     with pytest.raises(TokenExpired):
         disp.submit("empty", "numerical", {"p": 2.5}, query_type="Dummy")
     assert proxy.log == []
@@ -109,23 +116,26 @@ def test_discovery_order(clean_places, monkeypatch):
 def test_discovery_skips_expired_and_unreadable(clean_places, monkeypatch):
     home, work = clean_places
     good = make(sub="good@example.org")
-    monkeypatch.setenv("ODA_TOKEN", make(ttl=-60))        # expired
-    (work / ".oda-token").write_text("garbage")            # not a JWT
-    (work / ".oda_api_context").write_text("{not json")    # unreadable
+    monkeypatch.setenv("ODA_TOKEN", make(ttl=-60))  # expired
+    (work / ".oda-token").write_text("garbage")  # not a JWT
+    (work / ".oda_api_context").write_text("{not json")  # unreadable
     (home / ".oda-token").write_text(good)
     assert discover_token() == good
     disp = Dispatcher("http://127.0.0.1:9")
     assert disp.token == good and disp.token_info.email == "good@example.org"
-    assert Dispatcher("http://127.0.0.1:9", token="").token is None   # explicit public
+    assert Dispatcher("http://127.0.0.1:9", token="").token is None  # explicit public
 
 
 def test_redact_nested_structures():
     token = make()
     other = make(sub="someone-else@example.org")
-    obj = {"analysis_parameters": {"token": "not-a-jwt-but-a-token", "p": 5},
-           "api_code": f"par_dict={{'token': '{token}'}}",
-           "list": [f"x {other} y", ("t", token)],
-           "n": 3, "none": None}
+    obj = {
+        "analysis_parameters": {"token": "not-a-jwt-but-a-token", "p": 5},
+        "api_code": f"par_dict={{'token': '{token}'}}",
+        "list": [f"x {other} y", ("t", token)],
+        "n": 3,
+        "none": None,
+    }
     out = redact(obj, token)
     text = repr(out)
     assert token not in text and other not in text and "not-a-jwt-but-a-token" not in text
@@ -133,7 +143,7 @@ def test_redact_nested_structures():
     assert out["api_code"] == f"par_dict={{'token': '{REDACTED}'}}"
     assert out["list"] == [f"x {REDACTED} y", ("t", REDACTED)]
     assert out["n"] == 3 and out["none"] is None
-    assert obj["analysis_parameters"]["token"] == "not-a-jwt-but-a-token"   # input untouched
+    assert obj["analysis_parameters"]["token"] == "not-a-jwt-but-a-token"  # input untouched
     assert redact("plain text about eyJ tokens", None) == "plain text about eyJ tokens"
 
 
@@ -147,7 +157,7 @@ def test_redact_captured_bodies(folder):
             with_tokens += 1
         cleaned = json.dumps(redact(json.loads(text)))
         assert not JWT_PATTERN.search(cleaned), path.name
-    assert with_tokens >= 10   # the captures do echo the token back (analysis_parameters, api_code, ...)
+    assert with_tokens >= 10  # the captures do echo the token back (analysis_parameters, api_code, ...)
 
 
 def test_redact_captured_job_monitor_with_token():
@@ -156,4 +166,4 @@ def test_redact_captured_job_monitor_with_token():
     out = redact(body, token)
     assert token not in json.dumps(out)
     assert out["products"]["analysis_parameters"]["token"] == REDACTED
-    assert f"\"token\": \"{REDACTED}\"" in out["products"]["api_code"]
+    assert f'"token": "{REDACTED}"' in out["products"]["api_code"]

@@ -35,8 +35,11 @@ def complete(url: str, method: str = "GET", timeout: float = 30.0, **params) -> 
     while body["query_status"] not in ("done", "failed"):
         assert time.monotonic() < deadline, f"job stuck in {seen}"
         time.sleep(0.05)
-        params.update(query_status=body["query_status"], job_id=body["job_monitor"]["job_id"],
-                      session_id=body["session_id"])
+        params.update(
+            query_status=body["query_status"],
+            job_id=body["job_monitor"]["job_id"],
+            session_id=body["session_id"],
+        )
         r = run(url, method, **params)
         assert r.status_code == 200, r.text[:500]
         body = r.json()

@@ -53,18 +53,27 @@ def test_isgri_spectrum_from_filtered_catalog(dispatcher):
     image = dispatcher.submit("isgri", "isgri_image", WINDOW).wait(timeout=60)
     chosen = image.catalog.filter(min_significance=15, exclude_new=True)
     assert 0 < len(chosen) < len(image.catalog)
-    result = dispatcher.submit("isgri", "isgri_spectrum", dict(WINDOW, selected_catalog=chosen)).wait(timeout=60)
+    result = dispatcher.submit("isgri", "isgri_spectrum", dict(WINDOW, selected_catalog=chosen)).wait(
+        timeout=60
+    )
     sources = [s.source for s in result.spectra]
-    assert sources == list(chosen.table["src_names"]) + ["Background"]
+    assert sources == [*list(chosen.table["src_names"]), "Background"]
     spec = result.spectra[0]
     assert spec.energy_low.unit == u.keV and spec.rmf is not None and spec.arf is not None
 
 
-@pytest.mark.parametrize("instrument,product,extra", [
-    ("isgri", "isgri_lc", {"time_bin": 600}),
-    ("jemx", "jemx_lc", {"time_bin": 600, "jemx_num": 1}),
-    ("spi_acs", "spi_acs_lc", {"T1": "2022-10-09T13:15:00", "T2": "2022-10-09T13:20:00", "time_bin": 0.5}),
-])
+@pytest.mark.parametrize(
+    "instrument,product,extra",
+    [
+        ("isgri", "isgri_lc", {"time_bin": 600}),
+        ("jemx", "jemx_lc", {"time_bin": 600, "jemx_num": 1}),
+        (
+            "spi_acs",
+            "spi_acs_lc",
+            {"T1": "2022-10-09T13:15:00", "T2": "2022-10-09T13:20:00", "time_bin": 0.5},
+        ),
+    ],
+)
 def test_light_curves(dispatcher, instrument, product, extra):
     result = dispatcher.submit(instrument, product, dict(WINDOW, **extra)).wait(timeout=60)
     lcs = result.light_curves
@@ -92,7 +101,8 @@ def test_errors_are_typed(dispatcher, demo_dispatcher):
         dispatcher.submit("isgri", "isgri_image", {"integral_data_rights": "all-private"})
     with pytest.raises(TokenExpired):
         Dispatcher(demo_dispatcher, token=demo.make_token(expired=True)).run_analysis(
-            {"instrument": "isgri", "product_type": "isgri_image", "query_status": "new"})
+            {"instrument": "isgri", "product_type": "isgri_image", "query_status": "new"}
+        )
     job = dispatcher.submit("isgri", "isgri_image", dict(WINDOW, src_name="FAIL_BACKEND"))
     with pytest.raises(AnalysisFailed):
         job.wait(timeout=60)

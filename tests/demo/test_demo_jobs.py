@@ -31,8 +31,16 @@ def test_async_life_cycle_like_the_real_dispatcher(demo_dispatcher):
     done_ref = capture("async_4_ready_to_done.json", "modern-1.3.6-annotated")
     assert list(body) == list(done_ref)
     assert body["job_monitor"] == {"job_id": job_id, "session_id": first["session_id"], "status": "done"}
-    for key in ("prod_process_message", "session_id", "job_id", "input_prod_list", "analysis_parameters",
-                "api_code", "numpy_data_product_list", "catalog"):
+    for key in (
+        "prod_process_message",
+        "session_id",
+        "job_id",
+        "input_prod_list",
+        "analysis_parameters",
+        "api_code",
+        "numpy_data_product_list",
+        "catalog",
+    ):
         assert key in body["products"]
     assert len(body["products"]["input_prod_list"]) == 3
 
@@ -47,7 +55,8 @@ def test_job_monitor_reports_scw_by_node_with_token(demo_dispatcher):
     assert body["query_status"] == "ready"
     reports = body["job_monitor"]["full_report_dict_list"]
     ref_entry = capture("async_3_progress_to_ready.json", "modern-1.3.6-annotated")["job_monitor"][
-        "full_report_dict_list"][0]
+        "full_report_dict_list"
+    ][0]
     assert all(set(r) == set(ref_entry) for r in reports)
     assert body["job_monitor"]["full_report_dict"] == reports[-1]
     assert {r["token"] for r in reports} == {token}
@@ -55,7 +64,9 @@ def test_job_monitor_reports_scw_by_node_with_token(demo_dispatcher):
     assert len(scws) == 4
     assert {r["node"] for r in reports} == {"ii_skyimage", "mosaic_ii_skyimage"}
     assert {r["message"] for r in reports} <= {"main starting", "main done", "restored from cache"}
-    assert "restored from cache" in {r["message"] for r in reports} or "main done" in {r["message"] for r in reports}
+    assert "restored from cache" in {r["message"] for r in reports} or "main done" in {
+        r["message"] for r in reports
+    }
     assert body["products"] == {}
 
 
@@ -77,8 +88,13 @@ def test_same_parameters_same_job_and_resubmission_reattaches(demo_dispatcher):
 
 def test_polling_someone_elses_job_is_refused(demo_dispatcher):
     mine = run(demo_dispatcher, token=demo.make_token(email="owner@example.org"), **IMAGE).json()
-    r = run(demo_dispatcher, token=demo.make_token(email="intruder@example.org"), query_status="submitted",
-            job_id=mine["job_monitor"]["job_id"], **IMAGE)
+    r = run(
+        demo_dispatcher,
+        token=demo.make_token(email="intruder@example.org"),
+        query_status="submitted",
+        job_id=mine["job_monitor"]["job_id"],
+        **IMAGE,
+    )
     assert r.status_code == 403
     body = r.json()
     assert body["query_status"] == "failed" and body["status_code"] == 403
@@ -86,8 +102,14 @@ def test_polling_someone_elses_job_is_refused(demo_dispatcher):
 
 
 def test_spi_acs_and_dummy_queries_are_done_at_once(demo_dispatcher):
-    body = run(demo_dispatcher, instrument="spi_acs", product_type="spi_acs_lc", T1="2017-03-06T13:26:48",
-               T2="2017-03-06T13:30:00", time_bin="2").json()
+    body = run(
+        demo_dispatcher,
+        instrument="spi_acs",
+        product_type="spi_acs_lc",
+        T1="2017-03-06T13:26:48",
+        T2="2017-03-06T13:30:00",
+        time_bin="2",
+    ).json()
     assert body["query_status"] == "done"
     assert body["products"]["input_prod_list"] == [1]
     assert body["products"]["binary_data_product_list"] == []
@@ -112,24 +134,44 @@ def test_speed_scales_the_run(demo_dispatcher):
     with demo.start(speed=0.05) as slow:
         first = run(slow.url, **IMAGE).json()
         time.sleep(0.5)
-        later = run(slow.url, query_status="submitted", job_id=first["job_monitor"]["job_id"],
-                    session_id=first["session_id"], **IMAGE).json()
+        later = run(
+            slow.url,
+            query_status="submitted",
+            job_id=first["job_monitor"]["job_id"],
+            session_id=first["session_id"],
+            **IMAGE,
+        ).json()
         assert later["query_status"] == "submitted"
     first = run(demo_dispatcher, **dict(IMAGE, E1_keV="21")).json()
     time.sleep(1.0)
-    later = run(demo_dispatcher, query_status="submitted", job_id=first["job_monitor"]["job_id"],
-                session_id=first["session_id"], **dict(IMAGE, E1_keV="21")).json()
+    later = run(
+        demo_dispatcher,
+        query_status="submitted",
+        job_id=first["job_monitor"]["job_id"],
+        session_id=first["session_id"],
+        **dict(IMAGE, E1_keV="21"),
+    ).json()
     assert later["query_status"] == "ready"
 
 
 def test_no_science_windows_is_a_failed_job(demo_dispatcher):
-    body = run(demo_dispatcher, instrument="isgri", product_type="isgri_image", T1="2017-03-06T13:26:48",
-               T2="2017-03-06T13:30:00").json()
+    body = run(
+        demo_dispatcher,
+        instrument="isgri",
+        product_type="isgri_image",
+        T1="2017-03-06T13:26:48",
+        T2="2017-03-06T13:30:00",
+    ).json()
     assert body["query_status"] == "failed"
     assert body["exit_status"]["message"] == "no science windows found"
 
 
 def test_no_science_windows_outside_the_mission(demo_dispatcher):
-    body = run(demo_dispatcher, instrument="isgri", product_type="isgri_image", T1="1998-01-01T00:00:00",
-               T2="1999-01-01T00:00:00").json()
+    body = run(
+        demo_dispatcher,
+        instrument="isgri",
+        product_type="isgri_image",
+        T1="1998-01-01T00:00:00",
+        T2="1999-01-01T00:00:00",
+    ).json()
     assert body["query_status"] == "failed" and body["exit_status"]["message"] == "no science windows found"

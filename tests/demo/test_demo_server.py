@@ -29,8 +29,14 @@ def test_start_binds_loopback_on_a_free_port_and_stops_cleanly():
 
 def test_concurrent_jobs_all_complete_with_distinct_ids(demo_dispatcher):
     def one(i):
-        body, _ = complete(demo_dispatcher, instrument="isgri", product_type="isgri_image", max_pointings="2",
-                           T2="2017-03-08T00:00:00", E2_keV=str(41 + i))
+        body, _ = complete(
+            demo_dispatcher,
+            instrument="isgri",
+            product_type="isgri_image",
+            max_pointings="2",
+            T2="2017-03-08T00:00:00",
+            E2_keV=str(41 + i),
+        )
         return body["job_monitor"]["job_id"], body["query_status"]
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:

@@ -16,8 +16,16 @@ from oda_widgets.client.description import parse_description
 from oda_widgets.demo.instruments import meta_data
 from oda_widgets.errors import InvalidParameter
 from oda_widgets.form import (
-    CatalogControl, Control, EnumControl, QueryForm, TextControl, TimeControl, control_for,
-    par_dict_from_code, register, unregister,
+    CatalogControl,
+    Control,
+    EnumControl,
+    QueryForm,
+    TextControl,
+    TimeControl,
+    control_for,
+    par_dict_from_code,
+    register,
+    unregister,
 )
 
 CAPTURES = Path("/work/shared/captures")
@@ -33,8 +41,7 @@ def _descriptions():
     for instrument in ("isgri", "jemx", "spi_acs"):
         for legacy in (False, True):
             desc = parse_description(meta_data(instrument, None, legacy))
-            out += [(f"demo{'-legacy' if legacy else ''}/{p}", desc, p)
-                    for p in desc.described_products]
+            out += [(f"demo{'-legacy' if legacy else ''}/{p}", desc, p) for p in desc.described_products]
     return out
 
 
@@ -116,16 +123,19 @@ def test_jemx_limits_come_from_the_one_table():
     assert form.errors["E2_keV"] == "E2_keV must be ≤ 35 keV (allowed 3–35 keV)"
 
 
-@pytest.mark.parametrize("name,text,message", [
-    ("max_pointings", "10.5", "max_pointings must be a whole number, not '10.5'"),
-    ("max_pointings", "", "max_pointings is required"),
-    ("radius", "abc", "radius must be an angle"),
-    ("DEC", "95", "DEC must be between -90 and 90 deg"),
-    ("T1", "yesterday-ish", "T1 must be a time in ISO"),
-    ("E2_keV", "nan", "E2_keV must be a finite number"),
-    ("scw_list", "066500220010.001, 12345", "scw_list: 12345 not a ScW id"),
-    ("scw_list", "[1, 2", "scw_list must be a list"),
-])
+@pytest.mark.parametrize(
+    "name,text,message",
+    [
+        ("max_pointings", "10.5", "max_pointings must be a whole number, not '10.5'"),
+        ("max_pointings", "", "max_pointings is required"),
+        ("radius", "abc", "radius must be an angle"),
+        ("DEC", "95", "DEC must be between -90 and 90 deg"),
+        ("T1", "yesterday-ish", "T1 must be a time in ISO"),
+        ("E2_keV", "nan", "E2_keV must be a finite number"),
+        ("scw_list", "066500220010.001, 12345", "scw_list: 12345 not a ScW id"),
+        ("scw_list", "[1, 2", "scw_list must be a list"),
+    ],
+)
 def test_invalid_values_are_refused_with_a_message(name, text, message):
     form = isgri()
     control = form.controls[name]
@@ -235,7 +245,7 @@ def test_enumerations_booleans_structured_and_optional():
     form.controls["optional_def_none"].text.value = ""
     v = form.values
     assert v["optional_def_float"] is None  # emptied non-null default: sent as NUL
-    assert "optional_def_none" not in v      # null default: the server's own
+    assert "optional_def_none" not in v  # null default: the server's own
 
 
 def test_osa_version_offers_base_versions_not_the_dev_list():
@@ -262,8 +272,16 @@ def test_product_switch_keeps_shared_values():
 
 def test_unknown_keys_are_reported():
     form = isgri()
-    form.set_values({"instrument": "isgri", "product_type": "isgri_spectrum", "E1_keV": 25,
-                     "bogus": 1, "token": "abc.def.ghi", "session_id": "X"})
+    form.set_values(
+        {
+            "instrument": "isgri",
+            "product_type": "isgri_spectrum",
+            "E1_keV": 25,
+            "bogus": 1,
+            "token": "abc.def.ghi",
+            "session_id": "X",
+        }
+    )
     assert form.unknown_keys == ["bogus"]
     assert "bogus" in form.note.value
     assert "abc.def" not in json.dumps(form.values)
@@ -301,9 +319,14 @@ data_collection = disp.get_product(**par_dict)
         form.set_values("par_dict = {")
 
 
-@pytest.mark.parametrize("code", ['par_dict = {"E1_keV": {[1]}, "E2_keV": 40.0}',   # TypeError in literal_eval
-                                  "par_dict = {" + '"E1_keV": ' + "[" * 300 + "]" * 300 + "}",
-                                  'par_dict = {"E1_keV": 25.0}\x00'])
+@pytest.mark.parametrize(
+    "code",
+    [
+        'par_dict = {"E1_keV": {[1]}, "E2_keV": 40.0}',  # TypeError in literal_eval
+        "par_dict = {" + '"E1_keV": ' + "[" * 300 + "]" * 300 + "}",
+        'par_dict = {"E1_keV": 25.0}\x00',
+    ],
+)
 def test_pasted_code_that_is_no_literal_is_refused_or_skipped_not_raised(code):
     form = isgri()
     try:
@@ -322,25 +345,43 @@ def test_api_code_hides_the_token():
     from oda_widgets.client import Dispatcher
 
     token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
-    form = QueryForm(Dispatcher("http://127.0.0.1:9", token=""),
-                     description=parse_description(meta_data("isgri", None)))
+    form = QueryForm(
+        Dispatcher("http://127.0.0.1:9", token=""), description=parse_description(meta_data("isgri", None))
+    )
     form.dispatcher._token = token  # a token the dispatcher would send
     code = form.api_code()
     assert token not in code and "os.environ['ODA_TOKEN']" in code
-    assert "\"product\": \"isgri_image\"" in code and "\"product_type\": \"Real\"" in code
+    assert '"product": "isgri_image"' in code and '"product_type": "Real"' in code
     assert "null" not in code and "None" not in code.split("par_dict")[1]
 
 
 def test_catalog_link_shows_its_size():
     from oda_widgets.products.catalog import Catalog
 
-    cat = Catalog.from_dict({
-        "cat_frame": "fk5", "cat_coord_units": "deg", "cat_lon_name": "ra", "cat_lat_name": "dec",
-        "cat_column_names": ["meta_ID", "src_names", "significance", "ra", "dec"],
-        "cat_column_descr": [["meta_ID", "<i8"], ["src_names", "<U12"], ["significance", "<f8"],
-                             ["ra", "<f8"], ["dec", "<f8"]],
-        "cat_column_list": [[1, 2, 3], ["A", "B", "C"], [10.0, 8.0, 7.5], [1.0, 2.0, 3.0],
-                            [4.0, 5.0, 6.0]]}, name="isgri_image catalog")
+    cat = Catalog.from_dict(
+        {
+            "cat_frame": "fk5",
+            "cat_coord_units": "deg",
+            "cat_lon_name": "ra",
+            "cat_lat_name": "dec",
+            "cat_column_names": ["meta_ID", "src_names", "significance", "ra", "dec"],
+            "cat_column_descr": [
+                ["meta_ID", "<i8"],
+                ["src_names", "<U12"],
+                ["significance", "<f8"],
+                ["ra", "<f8"],
+                ["dec", "<f8"],
+            ],
+            "cat_column_list": [
+                [1, 2, 3],
+                ["A", "B", "C"],
+                [10.0, 8.0, 7.5],
+                [1.0, 2.0, 3.0],
+                [4.0, 5.0, 6.0],
+            ],
+        },
+        name="isgri_image catalog",
+    )
     form = isgri("isgri_image")
     form.link_catalog(cat)
     ctl = form.controls["selected_catalog"]
@@ -372,21 +413,46 @@ def test_register_a_rule_first():
         assert form.values["src_name"] == "CRAB"
     finally:
         unregister(rule)
-    assert not isinstance(control_for(parse_description(meta_data("isgri", None))
-                                      .product("isgri_image").parameter("src_name")), Shout)
+    assert not isinstance(
+        control_for(parse_description(meta_data("isgri", None)).product("isgri_image").parameter("src_name")),
+        Shout,
+    )
 
 
 def test_groups_labels_and_tooltips():
-    desc = parse_description([[
-        {"instrumet": "toy"}, {"prod_dict": {"p": "p_query"}},
-        [{"query_name": "src_query"}],
-        [{"query_name": "toy_parameters"}],
-        [{"query_name": "p_query"}, {"product_name": "p"},
-         {"name": "e_min", "units": "keV", "value": 20.0, "restrictions": {"is_optional": False},
-          "owl_uri": ["http://odahub.io/ontology#Energy"],
-          "extra_metadata": {"label": "Low energy", "description": "lower bound", "group": "Band"}},
-         {"name": "notes", "units": "str", "value": "", "restrictions": {"is_optional": True},
-          "owl_uri": ["http://odahub.io/ontology#LongString"]}]]])
+    desc = parse_description(
+        [
+            [
+                {"instrumet": "toy"},
+                {"prod_dict": {"p": "p_query"}},
+                [{"query_name": "src_query"}],
+                [{"query_name": "toy_parameters"}],
+                [
+                    {"query_name": "p_query"},
+                    {"product_name": "p"},
+                    {
+                        "name": "e_min",
+                        "units": "keV",
+                        "value": 20.0,
+                        "restrictions": {"is_optional": False},
+                        "owl_uri": ["http://odahub.io/ontology#Energy"],
+                        "extra_metadata": {
+                            "label": "Low energy",
+                            "description": "lower bound",
+                            "group": "Band",
+                        },
+                    },
+                    {
+                        "name": "notes",
+                        "units": "str",
+                        "value": "",
+                        "restrictions": {"is_optional": True},
+                        "owl_uri": ["http://odahub.io/ontology#LongString"],
+                    },
+                ],
+            ]
+        ]
+    )
     form = form_for(desc, "p")
     e = form.controls["e_min"]
     assert "Low energy" in e.title.value and e.units.value == "keV" and e.title.tooltip == "lower bound"
@@ -430,16 +496,43 @@ def test_a_value_a_field_cannot_take_stays_shown():
 
 
 def test_boolean_and_file_url_controls():
-    desc = parse_description([[
-        {"instrumet": "toy"}, {"prod_dict": {"p": "p_query"}},
-        [{"query_name": "src_query"}], [{"query_name": "toy_parameters"}],
-        [{"query_name": "p_query"}, {"product_name": "p"},
-         {"name": "flag", "units": None, "value": False,
-          "restrictions": {"is_optional": False, "allowed_values": ["True", "true", "yes", "1",
-                                                                   "False", "false", "no", "0"]},
-          "owl_uri": ["http://www.w3.org/2001/XMLSchema#bool", "http://odahub.io/ontology#Boolean"]},
-         {"name": "data_url", "units": "str", "value": None, "restrictions": {"is_optional": True},
-          "owl_uri": ["http://odahub.io/ontology#FileReference", "http://odahub.io/ontology#FileURL"]}]]])
+    desc = parse_description(
+        [
+            [
+                {"instrumet": "toy"},
+                {"prod_dict": {"p": "p_query"}},
+                [{"query_name": "src_query"}],
+                [{"query_name": "toy_parameters"}],
+                [
+                    {"query_name": "p_query"},
+                    {"product_name": "p"},
+                    {
+                        "name": "flag",
+                        "units": None,
+                        "value": False,
+                        "restrictions": {
+                            "is_optional": False,
+                            "allowed_values": ["True", "true", "yes", "1", "False", "false", "no", "0"],
+                        },
+                        "owl_uri": [
+                            "http://www.w3.org/2001/XMLSchema#bool",
+                            "http://odahub.io/ontology#Boolean",
+                        ],
+                    },
+                    {
+                        "name": "data_url",
+                        "units": "str",
+                        "value": None,
+                        "restrictions": {"is_optional": True},
+                        "owl_uri": [
+                            "http://odahub.io/ontology#FileReference",
+                            "http://odahub.io/ontology#FileURL",
+                        ],
+                    },
+                ],
+            ]
+        ]
+    )
     form = form_for(desc, "p")
     assert form.values == {"instrument": "toy", "product_type": "p", "flag": False}
     form.set_values(flag="yes", data_url="https://example.org/f.fits")
@@ -468,7 +561,11 @@ def test_paste_box_fills_the_form():
 def _bad_text(control):
     """A text this control must refuse, with the widget to type it in (None: no such text)."""
     from oda_widgets.form import (
-        AngleControl, FileURLControl, InputListControl, NumberControl, StructuredControl,
+        AngleControl,
+        FileURLControl,
+        InputListControl,
+        NumberControl,
+        StructuredControl,
     )
 
     if isinstance(control, (NumberControl, AngleControl, TimeControl)):
@@ -501,12 +598,18 @@ def test_every_checkable_field_refuses_bad_text(case):
         control.reset()
         assert name not in form.errors and not form.submit_button.disabled
         checked += 1
-    assert checked >= sum(1 for s in desc.product(product).parameters
-                          if s.kind in ("float", "integer", "angle", "energy", "time"))
+    assert checked >= sum(
+        1
+        for s in desc.product(product).parameters
+        if s.kind in ("float", "integer", "angle", "energy", "time")
+    )
 
 
-@pytest.mark.parametrize("case", [c for c in DESCRIPTIONS if "T_format" in c[1].product(c[2]).companions],
-                         ids=[c[0] for c in DESCRIPTIONS if "T_format" in c[1].product(c[2]).companions])
+@pytest.mark.parametrize(
+    "case",
+    [c for c in DESCRIPTIONS if "T_format" in c[1].product(c[2]).companions],
+    ids=[c[0] for c in DESCRIPTIONS if "T_format" in c[1].product(c[2]).companions],
+)
 def test_time_format_switch_keeps_instants_everywhere(case):
     _, desc, product = case
     form = form_for(desc, product)

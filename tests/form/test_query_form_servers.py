@@ -14,7 +14,8 @@ from oda_widgets.form import QueryForm
 
 # tests/conftest.py is imported as "conftest", a name other conftest files shadow: load it by path
 _spec = importlib.util.spec_from_file_location(
-    "_form_tests_root_conftest", Path(__file__).resolve().parents[1] / "conftest.py")
+    "_form_tests_root_conftest", Path(__file__).resolve().parents[1] / "conftest.py"
+)
 _root_conftest = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_root_conftest)
 
@@ -153,7 +154,7 @@ def test_remembered_values_come_back(demo_dispatcher, tmp_path):
 
 def test_values_that_cannot_be_remembered_do_not_undo_the_submission(demo_dispatcher, tmp_path):
     blocker = tmp_path / "not-a-folder"
-    blocker.write_text("x")                      # a file where the folder should be: mkdir fails
+    blocker.write_text("x")  # a file where the folder should be: mkdir fails
     disp = Dispatcher(demo_dispatcher, token=demo.make_token())
     form = QueryForm(disp, "jemx", "jemx_lc", remember=blocker / "last.json", show_job=False)
     job = form.submit()

@@ -44,8 +44,10 @@ def wait_state(status, states, timeout: float = 30.0) -> str:
     try:
         check()
         if not reached.wait(timeout):
-            raise AssertionError(f"state stayed {status.state!r} (history {status.history}), "
-                                 f"expected one of {sorted(states)} within {timeout} s")
+            raise AssertionError(
+                f"state stayed {status.state!r} (history {status.history}), "
+                f"expected one of {sorted(states)} within {timeout} s"
+            )
     finally:
         status.unobserve(check, "state")
     return status.state

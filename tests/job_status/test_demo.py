@@ -56,7 +56,7 @@ def test_full_state_sequence_with_scw_grid_and_comment(slow_demo, token):
     finished_cell = re.compile(r"title='\d{12}\.\d{3}: (computed|restored from cache)'")
     assert any(finished_cell.search(g) for g in grids)
     assert job.progress.scw_total >= 5
-    assert "argument foo is not used" in status._notes.value          # the dispatcher's comment
+    assert "argument foo is not used" in status._notes.value  # the dispatcher's comment
     assert "isgri" in status._header.value and "oda-job-state-done" in status._header.value
     assert visible(status.results_button) and status.fraction == 1.0
     assert token not in widget_state_text(status)
@@ -66,6 +66,7 @@ def test_full_state_sequence_with_scw_grid_and_comment(slow_demo, token):
 
     view = status.show_results()
     from oda_widgets.results import ResultsView
+
     assert isinstance(view, ResultsView) and status.results_widget is view
     assert status._results.children == (view,)
 
@@ -78,9 +79,9 @@ def test_backend_failure_shows_messages_debug_and_retry(slow_demo, token):
     assert status.history[-1] == "failed" and status.history[0] == "submitted"
     assert isinstance(job.error, AnalysisFailed)
     assert "failed: get dataserver products" in status.message
-    assert "failed on purpose" in status._notes.value                   # error_message
+    assert "failed on purpose" in status._notes.value  # error_message
     assert status._debug.layout.display != "none"
-    assert "AnalysisException" in status._debug_text.value              # debug_message
+    assert "AnalysisException" in status._debug_text.value  # debug_message
     assert visible(status.retry_button) and not visible(status.results_button)
     assert not visible(status.stop_button)
     assert status._bar.bar_style == "danger"
@@ -89,7 +90,7 @@ def test_backend_failure_shows_messages_debug_and_retry(slow_demo, token):
 
     new = quick(status.retry())
     assert status.job is new and new.params == job.params
-    wait_state(status, "failed", timeout=60)       # FAIL_BACKEND fails every time
+    wait_state(status, "failed", timeout=60)  # FAIL_BACKEND fails every time
     assert status.history[-1] == "failed" and new.state is JobState.FAILED
 
 
@@ -119,7 +120,7 @@ def test_fifty_concurrent_jobs_all_finish_with_bounded_requests(demo_dispatcher,
     assert all(j.state is JobState.DONE for j in jobs)
     assert len({j.job_id for j in jobs}) == 50
     assert 1 < board.poller.max_in_flight <= 5
-    assert board.poller.polls >= 100                 # submit + at least one poll each
+    assert board.poller.polls >= 100  # submit + at least one poll each
     assert "50 jobs" in board._summary.value and "50 done" in board._summary.value
     assert len(board.store.entries()) == 50
 
@@ -166,7 +167,7 @@ def test_dispatcher_restart_mid_job_shows_retrying_then_done(restartable, token)
     stop()
     wait_state(status, "retrying", timeout=30)
     assert "dispatcher unreachable, retrying" in status.message
-    assert "connection" in status.message           # refused, or a kept-alive one dropped
+    assert "connection" in status.message  # refused, or a kept-alive one dropped
     assert status._bar.bar_style == "warning" and "oda-retrying" in status._notes.value
     start()
     wait_state(status, "done", timeout=60)
@@ -200,18 +201,18 @@ def test_board_restore_on_a_board_adds_only_missing_jobs(demo_dispatcher, token,
     second = board.add(quick(disp.submit("jemx", "jemx_lc", {"E1_keV": 4.0}), cap=1.0))
     board.wait(60)
     assert board.counts() == {"done": 2}
-    assert board.restore() is board and len(board.statuses) == 2          # nothing twice
+    assert board.restore() is board and len(board.statuses) == 2  # nothing twice
     board.remove(second)
     assert len(board.statuses) == 1 and len(board.store.entries()) == 1
     text = repr(board)
     assert text.startswith("JobBoard: 1 job 1 done") and "isgri isgri_lc" in text
     assert board._repr_mimebundle_()["text/plain"] == text
 
-    fresh = JobBoard.restore(dispatchers={demo_dispatcher: disp})           # "after a restart"
+    fresh = JobBoard.restore(dispatchers={demo_dispatcher: disp})  # "after a restart"
     (status,) = fresh.statuses
     assert status.state == "done" and status.job.job_id == first.job.job_id
-    assert status.watch is None                                   # a finished job is not polled
-    names = [n for n, _ in status.job.result().items()]           # products fetched again
+    assert status.watch is None  # a finished job is not polled
+    names = [n for n, _ in status.job.result().items()]  # products fetched again
     assert names and all(n.startswith("isgri_lc_") for n in names)
     assert token not in (cache_dir / "jobs.json").read_text()
 
@@ -232,7 +233,7 @@ def test_request_rate_is_bounded_across_jobs(demo_dispatcher, token):
         board.add(quick(Job(disp, "spi_acs", "spi_acs_lc", {"time_bin": 1.0 + 0.5 * i})))
     board.wait(60)
     elapsed = time.monotonic() - t0
-    assert board.counts() == {"done": 20}              # SPI-ACS is synchronous: one request each
+    assert board.counts() == {"done": 20}  # SPI-ACS is synchronous: one request each
     assert board.poller.polls == 20
     assert elapsed >= 19 / 4.0 - 0.1, f"20 requests took only {elapsed:.2f} s at 4 per second"
 

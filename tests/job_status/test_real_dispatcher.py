@@ -116,7 +116,7 @@ def test_polling_runs_on_the_running_event_loop(backend, token, run_async):
 
     status, threads, worst, loop_thread = run_async(main())
     assert status.history == ["submitted", "progress", "ready", "done"]
-    assert threads == {loop_thread}                    # traits set on the loop's thread only
+    assert threads == {loop_thread}  # traits set on the loop's thread only
     assert worst < 0.25, f"the event loop was blocked for {worst:.3f} s"
 
 
@@ -132,7 +132,7 @@ def test_restore_in_a_new_process(backend, token, cache_dir):
     running = quick(disp.submit("empty-async", "numerical", {"p": fresh_p()}))
     watching = JobStatus(running, poller=Poller())
     wait_state(watching, "submitted")
-    watching.cancel()                                     # the old kernel dies
+    watching.cancel()  # the old kernel dies
     finished = quick(disp.submit("empty-async", "numerical", {"p": fresh_p()}))
     backend.set_backend_state("done")
     backend.call_back(finished.job_id, finished.session_id, "done", message="done", node_id="n")
@@ -155,8 +155,7 @@ out = {"before": before, "after": {s.job.job_id: s.history for s in board.status
 print(json.dumps(out))
 """
     env = {**os.environ, "ODA_TOKEN": token, "ODA_WIDGETS_CACHE_DIR": str(cache_dir)}
-    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["problems"] == []
@@ -176,8 +175,15 @@ def test_stage_backend_progress_and_integral_grid(backend, token):
     job = quick(disp.submit("empty-async", "dummy", {"p": fresh_p()}))
     status = JobStatus(job, poller=Poller())
     wait_state(status, "submitted")
-    backend.call_back(job.job_id, job.session_id, "progress", stage="simulation", progress="3",
-                      progress_max="10", message="simulating")
+    backend.call_back(
+        job.job_id,
+        job.session_id,
+        "progress",
+        stage="simulation",
+        progress="3",
+        progress_max="10",
+        message="simulating",
+    )
     wait_state(status, "progress")
     status.cancel()
     status.wait(10)
@@ -186,17 +192,26 @@ def test_stage_backend_progress_and_integral_grid(backend, token):
     assert "simulating" not in status._notes.value and "no cancel" in status._notes.value
 
     other = quick(disp.submit("empty-async", "dummy", {"p": fresh_p()}))
-    for scw, message in (("066500220010.001", "main done"), ("066500230010.001", "restored from cache"),
-                         ("066500240010.001", "analysis exception"), ("066500250010.001", "main starting")):
-        backend.call_back(other.job_id, other.session_id, "progress", node="ii_skyimage", scwid=scw,
-                          message=message)
+    for scw, message in (
+        ("066500220010.001", "main done"),
+        ("066500230010.001", "restored from cache"),
+        ("066500240010.001", "analysis exception"),
+        ("066500250010.001", "main starting"),
+    ):
+        backend.call_back(
+            other.job_id, other.session_id, "progress", node="ii_skyimage", scwid=scw, message=message
+        )
     grid_status = JobStatus(other, poller=Poller())
     wait_state(grid_status, "progress")
     grid_status.cancel()
     detail = grid_status._detail.value
     assert "4 science windows: 1 running, 1 computed, 1 restored from cache, 1 failed" in detail
     assert "last: ii_skyimage: main starting" in detail
-    for scw, kind in (("066500220010.001", "computed"), ("066500230010.001", "restored from cache"),
-                      ("066500240010.001", "failed"), ("066500250010.001", "main starting")):
+    for scw, kind in (
+        ("066500220010.001", "computed"),
+        ("066500230010.001", "restored from cache"),
+        ("066500240010.001", "failed"),
+        ("066500250010.001", "main starting"),
+    ):
         assert f"title='{scw}: {kind}'" in detail
     assert token not in widget_state_text(grid_status)

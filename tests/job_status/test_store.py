@@ -21,8 +21,9 @@ from oda_widgets.job_status.store import job_key
 def make_job(url="http://127.0.0.1:9", **params):
     token = real_token()
     disp = Dispatcher(url, token=token)
-    job = Job(disp, "isgri", "isgri_image", {"E1_keV": 28.0, **params}, job_id="abc123",
-              state=JobState.SUBMITTED)
+    job = Job(
+        disp, "isgri", "isgri_image", {"E1_keV": 28.0, **params}, job_id="abc123", state=JobState.SUBMITTED
+    )
     return job, token
 
 
@@ -57,7 +58,7 @@ def test_save_round_trip_without_token(cache_dir):
     (updated,) = store.entries()
     assert updated["state"] == "done" and updated["first_saved_at"] == stored["first_saved_at"]
     assert store.forget(job) and store.entries() == [] and not store.forget(job)
-    assert not list(cache_dir.glob(".jobs-*"))        # no temporary files left behind
+    assert not list(cache_dir.glob(".jobs-*"))  # no temporary files left behind
 
 
 def test_corrupt_store_is_ignored_and_replaced(cache_dir):
@@ -74,12 +75,14 @@ def test_threads_and_processes_write_without_losing_entries(cache_dir):
     store = JobStore()
     jobs = [make_job(p=i)[0] for i in range(20)]
     threads = [threading.Thread(target=store.save, args=(j,)) for j in jobs]
-    code = ("from oda_widgets.client import Dispatcher, Job\n"
-            "from oda_widgets.job_status import JobStore\n"
-            "s = JobStore()\n"
-            "for i in range(10):\n"
-            "    s.save(Job(Dispatcher('http://127.0.0.1:9', token=''), 'spi_acs', 'spi_acs_lc', {'i': i}, "
-            "job_id=f'p{i}', state='submitted'))\n")
+    code = (
+        "from oda_widgets.client import Dispatcher, Job\n"
+        "from oda_widgets.job_status import JobStore\n"
+        "s = JobStore()\n"
+        "for i in range(10):\n"
+        "    s.save(Job(Dispatcher('http://127.0.0.1:9', token=''), 'spi_acs', 'spi_acs_lc', {'i': i}, "
+        "job_id=f'p{i}', state='submitted'))\n"
+    )
     proc = subprocess.Popen([sys.executable, "-c", code], env={**os.environ})
     for t in threads:
         t.start()
@@ -97,6 +100,7 @@ def test_unwritable_directory_is_a_clear_error(tmp_path):
     store = JobStore(blocker / "sub")
     job, _ = make_job()
     from oda_widgets.errors import OdaError
+
     with pytest.raises(OdaError, match="Cannot create the job store directory"):
         store.save(job)
 
@@ -119,7 +123,7 @@ def test_a_store_that_cannot_be_written_raises_a_readable_error(tmp_path):
     from oda_widgets.errors import OdaError
 
     blocker = tmp_path / "cache"
-    blocker.write_text("x")                      # a file where the folder should be
+    blocker.write_text("x")  # a file where the folder should be
     store = JobStore(blocker / "sub")
     job, _ = make_job()
     with pytest.raises(OdaError, match="job store"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _lc import make_lc
 from astropy import units as u
 from astropy.io import fits
 from astropy.time import Time, TimeDelta
@@ -11,8 +12,6 @@ from scipy import stats
 
 from oda_widgets.errors import InvalidParameter
 from oda_widgets.products.rebin import chi2_constant, mean_rate, rebin
-
-from _lc import make_lc
 
 SAMPLES = "/work/shared/samples"
 
@@ -30,8 +29,9 @@ def test_rebin_factor_matches_direct_sum():
         s = slice(4 * j, 4 * j + 4)
         expo = frac[s] * 50.0
         assert out.rate[j].value == pytest.approx(np.sum(rate[s] * expo) / np.sum(expo), rel=1e-12)
-        assert out.error[j].value == pytest.approx(np.sqrt(np.sum((err[s] * expo) ** 2)) / np.sum(expo),
-                                                   rel=1e-12)
+        assert out.error[j].value == pytest.approx(
+            np.sqrt(np.sum((err[s] * expo) ** 2)) / np.sum(expo), rel=1e-12
+        )
         assert out.counts[j] == pytest.approx(np.sum(rate[s] * expo))
         assert out.fracexp[j] == pytest.approx(np.mean(frac[s]))
     assert out.timedel[0].to_value(u.s) == pytest.approx(200.0)
@@ -79,14 +79,14 @@ def test_chi2_constant_matches_scipy():
     err = np.full(40, 1.0)
     lc = make_lc(rate, err)
     fit = chi2_constant(lc)
-    w = 1 / err ** 2
+    w = 1 / err**2
     m = np.sum(w * rate) / np.sum(w)
     assert fit.mean.value == pytest.approx(m)
     assert fit.chi2 == pytest.approx(np.sum((rate - m) ** 2))
     assert fit.dof == 39
     assert fit.p_value == pytest.approx(stats.chi2.sf(fit.chi2, 39))
     assert "χ²/dof" in str(fit)
-    mean, sigma = mean_rate(lc)
+    _mean, sigma = mean_rate(lc)
     assert sigma.value == pytest.approx(1 / np.sqrt(40))
 
 
@@ -94,6 +94,7 @@ def test_real_jemx_curve_rebin_conserves_counts_and_round_trips(tmp_path):
     with fits.open(f"{SAMPLES}/jemx1_lc_GRB221009A.fits") as h:
         d = h["JMX1-SRC.-LCR"].data
         from _lc import IJD0
+
         lc = make_lc(d["RATE"], d["ERROR"], fracexp=np.asarray(d["FRACEXP"], float))
         lc.time = IJD0 + TimeDelta(np.asarray(d["TIME"], float) * u.d)
         lc.timedel = np.asarray(d["TIMEDEL"], float) * u.d

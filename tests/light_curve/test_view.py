@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _lc import IJD0, make_lc
 from astropy import units as u
 from astropy.io import fits
 from astropy.time import Time, TimeDelta
 
 from oda_widgets.errors import InvalidParameter
 from oda_widgets.light_curve import LightCurveView
-
-from _lc import IJD0, make_lc
 
 SAMPLES = "/work/shared/samples"
 
@@ -21,10 +20,18 @@ def jemx_lc(name="jemx1_lc_GRB221009A.fits"):
     with fits.open(f"{SAMPLES}/{name}") as h:
         hdu = h["JMX1-SRC.-LCR"]
         d = hdu.data
-        timedel = (np.asarray(d["TIMEDEL"], float) if "TIMEDEL" in d.names
-                   else np.full(len(d), hdu.header["TIMEDEL"]))
-        lc = make_lc(np.asarray(d["RATE"], float), np.asarray(d["ERROR"], float),
-                     fracexp=np.asarray(d["FRACEXP"], float), source=hdu.header["NAME"], instrument="JMX1")
+        timedel = (
+            np.asarray(d["TIMEDEL"], float)
+            if "TIMEDEL" in d.names
+            else np.full(len(d), hdu.header["TIMEDEL"])
+        )
+        lc = make_lc(
+            np.asarray(d["RATE"], float),
+            np.asarray(d["ERROR"], float),
+            fracexp=np.asarray(d["FRACEXP"], float),
+            source=hdu.header["NAME"],
+            instrument="JMX1",
+        )
         lc.time = IJD0 + TimeDelta(np.asarray(d["TIME"], float) * u.d)
         lc.timedel = timedel * u.d
         lc.xerr = lc.timedel / 2
@@ -43,9 +50,9 @@ def test_real_jemx_file_values_are_on_the_marks():
     assert np.array_equal(line.y, rate[ok].astype(float))
     # vertical bars: rate ± error at each time; horizontal: ± TIMEDEL/2
     n = ok.sum()
-    vy = bars.y[:3 * n]
+    vy = bars.y[: 3 * n]
     assert np.allclose(vy[0::3], rate[ok] - err[ok]) and np.allclose(vy[1::3], rate[ok] + err[ok])
-    hx = bars.x[3 * n:]
+    hx = bars.x[3 * n :]
     with fits.open(f"{SAMPLES}/jemx1_lc_GRB221009A.fits") as h:
         timedel = np.asarray(h[1].data["TIMEDEL"], float)[ok]
     assert np.allclose(hx[1::3] - hx[0::3], timedel, rtol=1e-8)
@@ -181,20 +188,24 @@ def test_brush_to_t1_t2():
     v._t1t2_button.click()
     call = form.calls[-1]
     assert call["T_format"] == "isot"
-    assert Time(call["T1"], scale="utc") == lc.time[10].utc.copy(format="isot") or \
-        abs((Time(call["T1"], scale="utc") - lc.time[10]).to_value(u.s)) < 1e-3
+    assert (
+        Time(call["T1"], scale="utc") == lc.time[10].utc.copy(format="isot")
+        or abs((Time(call["T1"], scale="utc") - lc.time[10]).to_value(u.s)) < 1e-3
+    )
     assert abs((Time(call["T2"], scale="utc") - lc.time[20]).to_value(u.s)) < 1e-3
 
 
 def test_save_writes_fits(tmp_path):
-    lc, t, rate, err = jemx_lc()
+    lc, _t, _rate, _err = jemx_lc()
     v = LightCurveView(lc)
     v.rebin(2)
     (p,) = v.save(tmp_path / "lc.fits")
     with fits.open(p) as h:
         assert len(h["RATE"].data) == len(v._lines[0].y)
         assert np.allclose(h["RATE"].data["RATE"], v._lines[0].y)
-    two = LightCurveView([make_lc(np.ones(5), np.ones(5), source="X 1"), make_lc(np.ones(5), np.ones(5), source="Y")])
+    two = LightCurveView(
+        [make_lc(np.ones(5), np.ones(5), source="X 1"), make_lc(np.ones(5), np.ones(5), source="Y")]
+    )
     paths = two.save(tmp_path / "both.fits")
     assert [q.name for q in paths] == ["both_X_1.fits", "both_Y.fits"] and all(q.exists() for q in paths)
 

@@ -31,13 +31,20 @@ def run_js(code: str, payload) -> object:
     if NODE is None:
         pytest.fail("node is needed to test the front-end helpers (apt-get install nodejs)")
     module = esm_path("mosaic.js").as_uri()
-    script = (f"import * as M from {json.dumps(module)};\n"
-              "let raw = ''; process.stdin.on('data', d => raw += d);\n"
-              "process.stdin.on('end', () => { const input = JSON.parse(raw);\n"
-              f"const out = (() => {{ {code} }})();\n"
-              "process.stdout.write(JSON.stringify(out)); });\n")
-    r = subprocess.run([NODE, "--input-type=module", "-e", script], input=json.dumps(payload),
-                       capture_output=True, text=True, timeout=60)
+    script = (
+        f"import * as M from {json.dumps(module)};\n"
+        "let raw = ''; process.stdin.on('data', d => raw += d);\n"
+        "process.stdin.on('end', () => { const input = JSON.parse(raw);\n"
+        f"const out = (() => {{ {code} }})();\n"
+        "process.stdout.write(JSON.stringify(out)); });\n"
+    )
+    r = subprocess.run(
+        [NODE, "--input-type=module", "-e", script],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)
 
@@ -47,7 +54,7 @@ def hdul():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         h = fits.open(SAMPLE)
-        h[0].data  # noqa: B018 - load before the file closes
+        h[0].data
         return h
 
 
@@ -63,9 +70,11 @@ def test_tan_read_out_agrees_with_astropy_at_random_pixels(hdul, wcs):
     rng = np.random.default_rng(7)
     px = np.column_stack([rng.uniform(-0.5, nx - 0.5, 300), rng.uniform(-0.5, ny - 0.5, 300)])
     ra, dec = wcs.wcs_pix2world(px, 0).T
-    out = run_js("return input.px.map(([x, y], i) => [...M.pixelToWorld(input.wcs, x, y),"
-                 " ...M.worldToPixel(input.wcs, input.ra[i], input.dec[i])]);",
-                 {"px": px.tolist(), "wcs": wcs_to_dict(wcs), "ra": ra.tolist(), "dec": dec.tolist()})
+    out = run_js(
+        "return input.px.map(([x, y], i) => [...M.pixelToWorld(input.wcs, x, y),"
+        " ...M.worldToPixel(input.wcs, input.ra[i], input.dec[i])]);",
+        {"px": px.tolist(), "wcs": wcs_to_dict(wcs), "ra": ra.tolist(), "dec": dec.tolist()},
+    )
     out = np.array(out)
     # pixel → sky: the JS position, put back through astropy, lands within 0.1 px (in fact ~1e-9)
     back = wcs.wcs_world2pix(out[:, :2], 0)
@@ -80,10 +89,14 @@ def test_tan_far_from_the_reference_and_at_high_declination():
     w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
     w.wcs.crval = [10.0, 78.0]
     w.wcs.crpix = [500.5, 400.5]
-    w.wcs.cd = [[-0.05, 0.01], [0.012, 0.05]]   # rotated and skewed
+    w.wcs.cd = [[-0.05, 0.01], [0.012, 0.05]]  # rotated and skewed
     px = np.array([[0, 0], [999, 799], [10, 790], [990, 3], [500, 400]], dtype=float)
-    out = np.array(run_js("return input.px.map(([x, y]) => M.pixelToWorld(input.wcs, x, y));",
-                          {"px": px.tolist(), "wcs": wcs_to_dict(w)}))
+    out = np.array(
+        run_js(
+            "return input.px.map(([x, y]) => M.pixelToWorld(input.wcs, x, y));",
+            {"px": px.tolist(), "wcs": wcs_to_dict(w)},
+        )
+    )
     assert np.max(np.hypot(*(w.wcs_world2pix(out, 0) - px).T)) < 0.1
 
 
@@ -97,14 +110,18 @@ def test_non_tan_projections_are_refused_clearly():
 def test_limits_match_astropy_intervals(hdul):
     data = hdul[0].data.astype(np.float32)
     finite = data[np.isfinite(data)]
-    out = run_js("""
+    out = run_js(
+        """
       const s = M.finiteSample(Float32Array.from(input.data.map(v => v === null ? NaN : v)));
       const z = Float64Array.from(input.zsample).sort();
       return { p99: M.computeLimits(s, '99'), p995: M.computeLimits(s, '99.5'),
                mm: M.computeLimits(s, 'minmax'), z: M.zscale(z), n: s.length };""",
-                 {"data": [None if not np.isfinite(v) else float(v) for v in data.ravel()],
-                  "zsample": finite[:: max(1, finite.size // 900)][:900].astype(float).tolist()})
-    assert out["n"] == finite.size           # < 200 000 pixels: every finite pixel is used
+        {
+            "data": [None if not np.isfinite(v) else float(v) for v in data.ravel()],
+            "zsample": finite[:: max(1, finite.size // 900)][:900].astype(float).tolist(),
+        },
+    )
+    assert out["n"] == finite.size  # < 200 000 pixels: every finite pixel is used
     assert out["mm"] == pytest.approx([finite.min(), finite.max()], rel=1e-6)
     assert out["p99"] == pytest.approx(PercentileInterval(99).get_limits(finite), rel=1e-5)
     assert out["p995"] == pytest.approx(PercentileInterval(99.5).get_limits(finite), rel=1e-5)
@@ -114,7 +131,9 @@ def test_limits_match_astropy_intervals(hdul):
 
 def test_stretches_match_astropy():
     x = np.linspace(0, 1, 101)
-    out = run_js("return ['sqrt','log','asinh'].map(n => input.x.map(M.stretchFunction(n)));", {"x": x.tolist()})
+    out = run_js(
+        "return ['sqrt','log','asinh'].map(n => input.x.map(M.stretchFunction(n)));", {"x": x.tolist()}
+    )
     for got, ref in zip(out, (SqrtStretch(), LogStretch(), AsinhStretch())):
         assert np.allclose(got, ref(x), atol=1e-9)
 
@@ -122,8 +141,10 @@ def test_stretches_match_astropy():
 def test_colour_maps_match_matplotlib():
     from matplotlib import colormaps
 
-    out = run_js("return input.names.map(n => Array.from(M.colormapTable(n)));",
-                 {"names": ["viridis", "gray", "inferno", "magma"]})
+    out = run_js(
+        "return input.names.map(n => Array.from(M.colormapTable(n)));",
+        {"names": ["viridis", "gray", "inferno", "magma"]},
+    )
     for name, table in zip(["viridis", "gray", "inferno", "magma"], out):
         ref = np.round(colormaps[name](np.linspace(0, 1, 256))[:, :3] * 255)
         assert np.max(np.abs(np.array(table).reshape(256, 3) - ref)) <= 1, name
@@ -131,9 +152,14 @@ def test_colour_maps_match_matplotlib():
 
 def test_image_goes_as_float32_bytes_significance_first(hdul, wcs):
     data = hdul[0].data
-    images = {"INTENSITY": data * 2, "VARIANCE": data ** 2, "SIGNIFICANCE": data, "EXPOSURE": np.ones_like(data)}
+    images = {
+        "INTENSITY": data * 2,
+        "VARIANCE": data**2,
+        "SIGNIFICANCE": data,
+        "EXPOSURE": np.ones_like(data),
+    }
     view = MosaicView(images, wcs=wcs)
-    assert view.extensions == list(EXTENSION_ORDER[:1]) + ["INTENSITY", "VARIANCE", "EXPOSURE"]
+    assert view.extensions == [*list(EXTENSION_ORDER[:1]), "INTENSITY", "VARIANCE", "EXPOSURE"]
     assert view.extension == "SIGNIFICANCE"
     img = view.image
     assert img["dtype"] == "float32" and img["shape"] == [461, 433]
@@ -142,6 +168,7 @@ def test_image_goes_as_float32_bytes_significance_first(hdul, wcs):
     # the state that goes over the wire carries the pixels as one binary buffer, not a JSON list
     state = view.get_state()
     from ipywidgets.widgets.widget import _remove_buffers
+
     json_state, paths, buffers = _remove_buffers(state)
     assert ["image", "value"] in paths
     assert sum(memoryview(b).nbytes for b in buffers) == 461 * 433 * 4
@@ -179,7 +206,13 @@ def test_style_changes_are_validated_and_send_no_pixels(hdul):
     view.observe(lambda ch: sent.append(ch), "image")
     view.set_view(cmap="inferno", stretch="asinh", limits="zscale")
     view.set_view(vmin=-3, vmax=10)
-    assert (view.cmap, view.stretch, view.limits, view.vmin, view.vmax) == ("inferno", "asinh", "manual", -3, 10)
+    assert (view.cmap, view.stretch, view.limits, view.vmin, view.vmax) == (
+        "inferno",
+        "asinh",
+        "manual",
+        -3,
+        10,
+    )
     assert sent == []
     with pytest.raises(InvalidParameter, match="cmap must be one of"):
         view.set_view(cmap="jet")
@@ -191,7 +224,7 @@ def test_remote_mode_sends_screen_resolution_cuts(hdul):
     data = hdul[0].data
     view = MosaicView(hdul, remote=True)
     first = view.image
-    assert first["full_shape"] == [461, 433] and first["dx"] == 1   # fits in the first 1000×800 cut
+    assert first["full_shape"] == [461, 433] and first["dx"] == 1  # fits in the first 1000×800 cut
     view.view_box = {"x0": 0, "x1": 433, "y0": 0, "y1": 461, "width": 100, "height": 100}
     cut = view.image
     assert cut["dx"] == 5 and cut["shape"] == [93, 87] and cut["cut"] is True
@@ -199,7 +232,9 @@ def test_remote_mode_sends_screen_resolution_cuts(hdul):
     view.view_box = {"x0": 101, "x1": 161, "y0": 203, "y1": 263, "width": 600, "height": 600}
     zoom = view.image
     assert (zoom["x0"], zoom["y0"], zoom["dx"]) == (101, 203, 1) and zoom["shape"] == [60, 60]
-    np.testing.assert_array_equal(np.frombuffer(zoom["value"], np.float32).reshape(60, 60), data[203:263, 101:161])
+    np.testing.assert_array_equal(
+        np.frombuffer(zoom["value"], np.float32).reshape(60, 60), data[203:263, 101:161]
+    )
     # bytes scale with the screen, not the data
     assert zoom["value"].nbytes <= 600 * 600 * 4
 
@@ -211,8 +246,9 @@ def test_remote_extension_switch_keeps_the_view(hdul):
     view.extension = "EXPOSURE"
     cut = view.image
     assert (cut["x0"], cut["y0"], cut["shape"]) == (101, 203, [60, 60])
-    np.testing.assert_array_equal(np.frombuffer(cut["value"], np.float32).reshape(60, 60),
-                                  data[203:263, 101:161] * 2)
+    np.testing.assert_array_equal(
+        np.frombuffer(cut["value"], np.float32).reshape(60, 60), data[203:263, 101:161] * 2
+    )
 
 
 def test_big_mosaics_switch_to_remote_automatically():

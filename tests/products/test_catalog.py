@@ -7,14 +7,13 @@ import math
 
 import numpy as np
 import pytest
+from _products_helpers import wire
 from astropy import units as u
 from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
 from oda_widgets.errors import InvalidParameter, OdaError
 from oda_widgets.products import Catalog
-
-from _products_helpers import wire
 
 
 @pytest.fixture
@@ -52,8 +51,15 @@ def test_from_dict_matches_the_table(table, server_dict):
 
 
 def test_to_dict_is_the_server_format(server_dict):
-    assert list(server_dict) == ["cat_frame", "cat_coord_units", "cat_column_list", "cat_column_names",
-                                 "cat_column_descr", "cat_lat_name", "cat_lon_name"]
+    assert list(server_dict) == [
+        "cat_frame",
+        "cat_coord_units",
+        "cat_column_list",
+        "cat_column_names",
+        "cat_column_descr",
+        "cat_lat_name",
+        "cat_lon_name",
+    ]
     assert server_dict["cat_column_names"][:3] == ["meta_ID", "src_names", "significance"]
     assert all(len(col) == 212 for col in server_dict["cat_column_list"])
 
@@ -90,15 +96,26 @@ def test_filter_keeps_what_oda_api_keeps(server_dict, min_significance, exclude_
 
     # oda_api's own helper; it needs an object of interest (without one, 1.3.5 raises), which it
     # appends and then sorts the rows by name
-    dc = DataCollection([NumpyDataProduct([], name="mosaic_image", meta_data={"product": "mosaic"}),
-                         _api_catalog(server_dict)])
+    dc = DataCollection(
+        [
+            NumpyDataProduct([], name="mosaic_image", meta_data={"product": "mosaic"}),
+            _api_catalog(server_dict),
+        ]
+    )
     probe = ("ProbeSource", SkyCoord(10.0, 10.0, unit="deg"))
-    theirs = json.loads(OdaImage(dc).extract_catalog_string_from_image(
-        include_new_sources=not exclude_new, det_sigma=-1e9 if min_significance is None else min_significance,
-        objects_of_interest=[probe], update_catalog=False))
+    theirs = json.loads(
+        OdaImage(dc).extract_catalog_string_from_image(
+            include_new_sources=not exclude_new,
+            det_sigma=-1e9 if min_significance is None else min_significance,
+            objects_of_interest=[probe],
+            update_catalog=False,
+        )
+    )
     names = theirs["cat_column_names"]
     rows = list(zip(*theirs["cat_column_list"]))
-    their_ids = sorted(r[names.index("meta_ID")] for r in rows if r[names.index("src_names")] != "ProbeSource")
+    their_ids = sorted(
+        r[names.index("meta_ID")] for r in rows if r[names.index("src_names")] != "ProbeSource"
+    )
     assert sorted(ours.table["meta_ID"].tolist()) == their_ids
     # the same rows of oda_api's catalog serialise to the same selected_catalog string
     if len(ours):
@@ -128,7 +145,9 @@ def test_selected_catalog_round_trip(server_dict):
     back = Catalog.from_selected_catalog(s)
     again, first = json.loads(back.to_selected_catalog()), json.loads(s)
     # dtypes are inferred from the values as oda_api does (the string width may shrink)
-    assert [d[1][1] for d in again.pop("cat_column_descr")] == [d[1][1] for d in first.pop("cat_column_descr")]
+    assert [d[1][1] for d in again.pop("cat_column_descr")] == [
+        d[1][1] for d in first.pop("cat_column_descr")
+    ]
     assert again == first
     assert back.table["meta_ID"].tolist() == c.table["meta_ID"].tolist()
     assert back.table.meta["FRAME"] == "fk5"
@@ -173,9 +192,15 @@ def test_save_ecsv(tmp_path, server_dict):
 
 def test_empty_catalog_from_an_empty_image():
     """jemx_image may return an empty catalog: it decodes, and cannot be sent back."""
-    d = {"cat_frame": "fk5", "cat_coord_units": "deg", "cat_lon_name": "ra", "cat_lat_name": "dec",
-         "cat_column_names": ["meta_ID", "src_names", "significance", "ra", "dec", "FLAG", "ERR_RAD"],
-         "cat_column_descr": [], "cat_column_list": [[], [], [], [], [], [], []]}
+    d = {
+        "cat_frame": "fk5",
+        "cat_coord_units": "deg",
+        "cat_lon_name": "ra",
+        "cat_lat_name": "dec",
+        "cat_column_names": ["meta_ID", "src_names", "significance", "ra", "dec", "FLAG", "ERR_RAD"],
+        "cat_column_descr": [],
+        "cat_column_list": [[], [], [], [], [], [], []],
+    }
     c = Catalog.from_dict(d)
     assert len(c) == 0 and c.table.colnames[1] == "src_names"
     assert len(c.filter(min_significance=5, exclude_new=True)) == 0

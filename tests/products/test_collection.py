@@ -11,29 +11,47 @@ import pickle
 
 import numpy as np
 import pytest
+from _products_helpers import (
+    isgri_lc_hdulist,
+    png_bytes,
+    real_token,
+    response_body,
+    spectrum_products,
+    wire,
+)
 from astropy.io import fits
 from astropy.table import Table
 
 from oda_widgets.errors import OdaError
 from oda_widgets.products import (
-    BinaryProduct, Catalog, LightCurve, Mosaic, NumpyProduct, Picture, ProductCollection, Spectrum,
-    TableProduct, Text, encode_numpy_data_product,
+    BinaryProduct,
+    Catalog,
+    LightCurve,
+    Mosaic,
+    NumpyProduct,
+    Picture,
+    ProductCollection,
+    Spectrum,
+    TableProduct,
+    Text,
+    encode_numpy_data_product,
 )
 
-from _products_helpers import (
-    isgri_lc_hdulist, png_bytes, real_token, response_body, spectrum_products, wire,
+TOKEN = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ0ZXN0QGV4YW1wbGUub3JnIn0."
+    "c2lnbmF0dXJlLW5vdC1jaGVja2VkLWhlcmU"
 )
-
-TOKEN = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ0ZXN0QGV4YW1wbGUub3JnIn0."
-         "c2lnbmF0dXJlLW5vdC1jaGVja2VkLWhlcmU")
 
 
 @pytest.fixture(scope="module")
 def full_products(samples) -> dict:
     """A response's products with every payload kind §2.4 lists."""
     with fits.open(samples / "isgri_mosaic_significance_1E1740.fits.gz") as h:
-        mosaic = encode_numpy_data_product(h, "mosaic_image", {"product": "mosaic", "instrument": "isgri",
-                                                                "src_name": "", "query_parameters": None})
+        mosaic = encode_numpy_data_product(
+            h,
+            "mosaic_image",
+            {"product": "mosaic", "instrument": "isgri", "src_name": "", "query_parameters": None},
+        )
     with fits.open(samples / "jemx1_lc_osa_with_grouping.fits.gz") as h:
         jemx_lc = encode_numpy_data_product(h, "jemx_lc", {"src_name": "4U 1700+24", "time_bin": 0.00023})
     isgri_lc = encode_numpy_data_product(isgri_lc_hdulist(), "isgri_lc", {"src_name": "OAO 1657-415"})
@@ -43,31 +61,68 @@ def full_products(samples) -> dict:
     table.write(ecsv, format="ascii.ecsv")
     payload = b"\x1f\x8b\x08\x00 some gzip-looking bytes"
     png = png_bytes()
-    return wire({
-        "numpy_data_product_list": [mosaic, isgri_lc, jemx_lc, *spectrum_products(samples)],
-        "binary_data_product_list": [{"name": "archive", "data": base64.urlsafe_b64encode(payload).decode(),
-                                      "md5": hashlib.md5(payload).hexdigest()}],
-        "catalog": catalog,
-        "astropy_table_product_ascii_list": [{"ascii": ecsv.getvalue(), "binary": None, "name": "sed",
-                                              "meta_data": "{}"}],
-        "astropy_table_product_binary_list": [{"ascii": None, "name": None, "meta_data": "{}",
-                                               "binary": base64.b64encode(pickle.dumps(table, protocol=2)).decode()}],
-        "binary_image_product_list": [{"img_type": "png", "b64data": base64.urlsafe_b64encode(png).decode(),
-                                       "metadata": {"caption": "a plot"}, "name": "plot", "filename": "plot.png"}],
-        "text_product_list": [{"name": "report", "value": "all fine", "meta_data": {"product": "summary"}}],
-        "analysis_parameters": {"instrument": "isgri", "product_type": "isgri_image", "token": TOKEN,
-                                "src_name": "1E 1740.7-2942"},
-        "api_code": f"par_dict = {{'token': '{TOKEN}'}}",
-        "session_id": "SESSION", "job_id": "0123456789abcdef",
-        "input_prod_list": ["066500220010.001", "066500230010.001"], "prod_process_message": "",
-    })
+    return wire(
+        {
+            "numpy_data_product_list": [mosaic, isgri_lc, jemx_lc, *spectrum_products(samples)],
+            "binary_data_product_list": [
+                {
+                    "name": "archive",
+                    "data": base64.urlsafe_b64encode(payload).decode(),
+                    "md5": hashlib.md5(payload).hexdigest(),
+                }
+            ],
+            "catalog": catalog,
+            "astropy_table_product_ascii_list": [
+                {"ascii": ecsv.getvalue(), "binary": None, "name": "sed", "meta_data": "{}"}
+            ],
+            "astropy_table_product_binary_list": [
+                {
+                    "ascii": None,
+                    "name": None,
+                    "meta_data": "{}",
+                    "binary": base64.b64encode(pickle.dumps(table, protocol=2)).decode(),
+                }
+            ],
+            "binary_image_product_list": [
+                {
+                    "img_type": "png",
+                    "b64data": base64.urlsafe_b64encode(png).decode(),
+                    "metadata": {"caption": "a plot"},
+                    "name": "plot",
+                    "filename": "plot.png",
+                }
+            ],
+            "text_product_list": [
+                {"name": "report", "value": "all fine", "meta_data": {"product": "summary"}}
+            ],
+            "analysis_parameters": {
+                "instrument": "isgri",
+                "product_type": "isgri_image",
+                "token": TOKEN,
+                "src_name": "1E 1740.7-2942",
+            },
+            "api_code": f"par_dict = {{'token': '{TOKEN}'}}",
+            "session_id": "SESSION",
+            "job_id": "0123456789abcdef",
+            "input_prod_list": ["066500220010.001", "066500230010.001"],
+            "prod_process_message": "",
+        }
+    )
 
 
 EXPECTED_NAMES = [
-    "mosaic_image_0_mosaic", "isgri_lc_1_OAO1657m415", "jemx_lc_2_4U1700p24",
-    "isgri_image_3_4U1700m377_isgri_spectrum", "isgri_image_4_4U1700m377_isgri_arf",
-    "isgri_image_5_4U1700m377_isgri_rmf", "archive_6", "dispatcher_catalog_7", "sed_8",
-    "isgri_image_9", "plot_10", "report_11_summary",
+    "mosaic_image_0_mosaic",
+    "isgri_lc_1_OAO1657m415",
+    "jemx_lc_2_4U1700p24",
+    "isgri_image_3_4U1700m377_isgri_spectrum",
+    "isgri_image_4_4U1700m377_isgri_arf",
+    "isgri_image_5_4U1700m377_isgri_rmf",
+    "archive_6",
+    "dispatcher_catalog_7",
+    "sed_8",
+    "isgri_image_9",
+    "plot_10",
+    "report_11_summary",
 ]
 
 
@@ -105,7 +160,7 @@ def test_access_styles(full_products):
         c.no_such_product
     with pytest.raises(KeyError, match="no product"):
         c["no_such_product"]
-    assert len(c) == 12 and list(c)[0] is c[0]
+    assert len(c) == 12 and next(iter(c)) is c[0]
 
 
 def test_typed_views(full_products):
@@ -153,14 +208,27 @@ def test_save_writes_oda_api_file_names(full_products, tmp_path):
     c = ProductCollection.from_response(full_products)
     paths = c.save(tmp_path)
     names = sorted(p.name for p in paths)
-    assert names == sorted([
-        "mosaic_image_0_mosaic.fits", "isgri_lc_1_OAO1657m415.fits", "jemx_lc_2_4U1700p24.fits",
-        "isgri_image_3_4U1700m377_isgri_spectrum.fits", "isgri_image_4_4U1700m377_isgri_arf.fits",
-        "isgri_image_5_4U1700m377_isgri_rmf.fits", "archive_6.gz", "dispatcher_catalog_7.ecsv",
-        "sed_8.fits", "isgri_image_9.fits", "plot_10.png", "report_11_summary.txt"])
+    assert names == sorted(
+        [
+            "mosaic_image_0_mosaic.fits",
+            "isgri_lc_1_OAO1657m415.fits",
+            "jemx_lc_2_4U1700p24.fits",
+            "isgri_image_3_4U1700m377_isgri_spectrum.fits",
+            "isgri_image_4_4U1700m377_isgri_arf.fits",
+            "isgri_image_5_4U1700m377_isgri_rmf.fits",
+            "archive_6.gz",
+            "dispatcher_catalog_7.ecsv",
+            "sed_8.fits",
+            "isgri_image_9.fits",
+            "plot_10.png",
+            "report_11_summary.txt",
+        ]
+    )
     with fits.open(tmp_path / "mosaic_image_0_mosaic.fits") as h:
         assert h[0].data.shape == (461, 433)
-    assert Table.read(tmp_path / "dispatcher_catalog_7.ecsv")["src_names"][1] == c.catalog.table["src_names"][1]
+    assert (
+        Table.read(tmp_path / "dispatcher_catalog_7.ecsv")["src_names"][1] == c.catalog.table["src_names"][1]
+    )
     assert (tmp_path / "plot_10.png").read_bytes() == png_bytes()
     assert (tmp_path / "report_11_summary.txt").read_text() == "all fine"
 
@@ -183,19 +251,28 @@ def test_to_oda_api(full_products):
 def test_unnamed_products_take_product_then_instrument_names(samples):
     with fits.open(samples / "jemx1_lc_GRB221009A.fits") as h:
         d = encode_numpy_data_product(h, None, {})
-    assert ProductCollection.from_response({"numpy_data_product_list": [d]}, product="jemx_lc").names() == ["jemx_lc_0"]
-    assert ProductCollection.from_response({"numpy_data_product_list": [d]}, instrument="jemx").names() == ["jemx_0"]
+    assert ProductCollection.from_response({"numpy_data_product_list": [d]}, product="jemx_lc").names() == [
+        "jemx_lc_0"
+    ]
+    assert ProductCollection.from_response({"numpy_data_product_list": [d]}, instrument="jemx").names() == [
+        "jemx_0"
+    ]
     assert ProductCollection.from_response({"numpy_data_product_list": [d]}).names() == ["prod_0"]
-    single = ProductCollection.from_response({"numpy_data_product": d, "analysis_parameters": {"product_type": "lc"}})
+    single = ProductCollection.from_response(
+        {"numpy_data_product": d, "analysis_parameters": {"product_type": "lc"}}
+    )
     assert single.names() == ["lc_0"] and len(single.light_curves) == 1
 
 
 def test_legacy_binary_and_text_forms():
     payload = b"%PDF-1.4 a document"
-    c = ProductCollection.from_response({
-        "binary_data_product_list": [base64.urlsafe_b64encode(payload).decode()],
-        "text_product_list": ["plain text"],
-    }, product="report")
+    c = ProductCollection.from_response(
+        {
+            "binary_data_product_list": [base64.urlsafe_b64encode(payload).decode()],
+            "text_product_list": ["plain text"],
+        },
+        product="report",
+    )
     assert c.names() == ["report_0", "report_1"]
     assert c.binaries[0].data == payload and c.binaries[0].extension == "pdf"
     assert c.texts[0].value == "plain text"
@@ -205,15 +282,25 @@ def test_ascii_table_text_is_never_a_file_name(tmp_path):
     local = tmp_path / "local.ecsv"
     Table({"secret": [1]}).write(local, format="ascii.ecsv")
     with pytest.raises(OdaError, match="not readable ECSV") as err:
-        ProductCollection.from_response({"astropy_table_product_ascii_list": [
-            {"ascii": str(local), "binary": None, "name": "t", "meta_data": "{}"}]})
+        ProductCollection.from_response(
+            {
+                "astropy_table_product_ascii_list": [
+                    {"ascii": str(local), "binary": None, "name": "t", "meta_data": "{}"}
+                ]
+            }
+        )
     assert "secret" not in str(err.value)
 
 
 def test_corrupt_binary_is_refused():
     with pytest.raises(OdaError, match="md5 mismatch"):
-        ProductCollection.from_response({"binary_data_product_list": [
-            {"name": "x", "data": base64.urlsafe_b64encode(b"abc").decode(), "md5": "0" * 32}]})
+        ProductCollection.from_response(
+            {
+                "binary_data_product_list": [
+                    {"name": "x", "data": base64.urlsafe_b64encode(b"abc").decode(), "md5": "0" * 32}
+                ]
+            }
+        )
 
 
 def test_empty_and_running_responses():
@@ -226,7 +313,8 @@ def test_empty_and_running_responses():
 
 def test_captured_modern_responses_decode(captures):
     for path in sorted((captures / "git-1.3.6").glob("run_analysis_*done*.json")) + sorted(
-            (captures / "modern-1.3.6-annotated").glob("*done*.json")):
+        (captures / "modern-1.3.6-annotated").glob("*done*.json")
+    ):
         body = json.loads(path.read_text())
         c = ProductCollection.from_response(body.get("products", {}))
         if "numpy_data_product_list" in body.get("products", {}):
@@ -246,8 +334,15 @@ def test_real_dispatcher_response_decodes(real_dispatcher):
     """A response fetched over HTTP from the real dispatcher (dummy instrument) decodes."""
     import requests
 
-    params = {"instrument": "empty", "product_type": "numerical", "query_type": "Dummy", "api": "True",
-              "query_status": "new", "p": 5.0, "token": real_token()}
+    params = {
+        "instrument": "empty",
+        "product_type": "numerical",
+        "query_type": "Dummy",
+        "api": "True",
+        "query_status": "new",
+        "p": 5.0,
+        "token": real_token(),
+    }
     r = requests.get(f"{real_dispatcher.url}/run_analysis", params=params, timeout=60)
     assert r.status_code == 200, r.text[:500]
     body = r.json()
@@ -260,11 +355,23 @@ def test_real_dispatcher_response_decodes(real_dispatcher):
 
 def test_a_product_without_its_view_stays_reachable(samples):
     """A spectrum whose spectrum part is missing, and an LC table without RATE: no view, no crash."""
-    lc = fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU.from_columns(
-        [fits.Column("TIME", "D", array=[1.0])], name="ISGR-SRC.-LCR")])
+    lc = fits.HDUList(
+        [
+            fits.PrimaryHDU(),
+            fits.BinTableHDU.from_columns([fits.Column("TIME", "D", array=[1.0])], name="ISGR-SRC.-LCR"),
+        ]
+    )
     arf_only = spectrum_products(samples)[1]
-    c = ProductCollection.from_response(wire({"numpy_data_product_list": [
-        encode_numpy_data_product(lc, "isgri_lc", {"src_name": "A"}), arf_only]}))
+    c = ProductCollection.from_response(
+        wire(
+            {
+                "numpy_data_product_list": [
+                    encode_numpy_data_product(lc, "isgri_lc", {"src_name": "A"}),
+                    arf_only,
+                ]
+            }
+        )
+    )
     assert c.light_curves == [] and c.spectra == []
     assert any("isgri_lc_0_A" in p for p in c.problems)
     assert [n for n, _ in c.others()] == ["isgri_lc_0_A", "prod_1_4U1700m377_isgri_arf"]

@@ -35,13 +35,17 @@ def test_image_job_gives_mosaic_and_catalog(image):
 def test_catalog_round_trip_into_a_light_curve_job(demo_dispatcher, image):
     selected = image.catalog.filter(min_significance=7, exclude_new=True)
     assert len(selected) > 0
-    lcs = Dispatcher(demo_dispatcher).submit(
-        "isgri", "isgri_lc", dict(GC_2017, time_bin=1000, selected_catalog=selected.to_selected_catalog())
-    ).wait(timeout=120)
+    lcs = (
+        Dispatcher(demo_dispatcher)
+        .submit(
+            "isgri", "isgri_lc", dict(GC_2017, time_bin=1000, selected_catalog=selected.to_selected_catalog())
+        )
+        .wait(timeout=120)
+    )
     curves = lcs.light_curves
     assert curves and all(isinstance(lc, LightCurve) for lc in curves)
     assert {lc.instrument for lc in curves} == {"ISGRI"}
     assert all(lc.rate.unit == u.ct / u.s and lc.valid.any() for lc in curves)
     # every bin inside the requested days, MJD 57818 (2017-03-06) to 57821 (2017-03-09), TT
     for lc in curves:
-        assert 57818.0 <= lc.time.tt.mjd.min() and lc.time.tt.mjd.max() <= 57821.0
+        assert lc.time.tt.mjd.min() >= 57818.0 and lc.time.tt.mjd.max() <= 57821.0

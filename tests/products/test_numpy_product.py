@@ -7,17 +7,20 @@ import warnings
 
 import numpy as np
 import pytest
+from _products_helpers import wire
 from astropy.io import fits
 from astropy.wcs import WCS, FITSFixedWarning
 
 from oda_widgets.errors import OdaError
 from oda_widgets.products import NumpyProduct, decode_numpy_data_product, encode_numpy_data_product
 
-from _products_helpers import wire
-
-SAMPLE_FILES = ["isgri_mosaic_significance_1E1740.fits.gz", "isgri_rmf_Crab.fits",
-                "jemx1_lc_GRB221009A.fits", "jemx1_lc_osa_with_grouping.fits.gz",
-                "isgri_catalog_212rows.fits"]
+SAMPLE_FILES = [
+    "isgri_mosaic_significance_1E1740.fits.gz",
+    "isgri_rmf_Crab.fits",
+    "jemx1_lc_GRB221009A.fits",
+    "jemx1_lc_osa_with_grouping.fits.gz",
+    "isgri_catalog_212rows.fits",
+]
 # keywords the dict form cannot keep (repeated commentary) or astropy recomputes on writing
 UNKEPT = {"COMMENT", "HISTORY", "", "EXTEND", "PCOUNT", "EXTNAME"}
 
@@ -48,7 +51,9 @@ def assert_same_data(a, b):
             assert np.array_equal(np.array(x, dtype=object), np.array(y, dtype=object)) or x == y, name
     else:
         assert a.data.shape == b.data.shape
-        assert np.array_equal(np.asarray(a.data, dtype=float), np.asarray(b.data, dtype=float), equal_nan=True)
+        assert np.array_equal(
+            np.asarray(a.data, dtype=float), np.asarray(b.data, dtype=float), equal_nan=True
+        )
 
 
 def cards(header) -> dict:
@@ -62,8 +67,11 @@ def cards(header) -> dict:
 
 
 def fixed_tform(header) -> dict:
-    return {c.keyword: c.value for c in header.cards
-            if c.keyword.startswith("TFORM") and str(c.value).startswith("P")}
+    return {
+        c.keyword: c.value
+        for c in header.cards
+        if c.keyword.startswith("TFORM") and str(c.value).startswith("P")
+    }
 
 
 @pytest.fixture(params=SAMPLE_FILES)
@@ -121,13 +129,16 @@ def test_encoding_matches_oda_api_encoder(sample, samples):
 
     fname, hdul = sample
     ours = wire(encode_numpy_data_product(hdul, "n", {"a": 1}))
-    theirs = wire(NumpyDataProduct.from_fits_file(str(samples / fname), name="n", meta_data={"a": 1})
-                  .encode())
+    theirs = wire(
+        NumpyDataProduct.from_fits_file(str(samples / fname), name="n", meta_data={"a": 1}).encode()
+    )
     assert list(ours) == list(theirs)
     assert json.loads(ours["meta_data"]) == json.loads(theirs["meta_data"])
     for u1, u2 in zip(ours["data_unit_list"], theirs["data_unit_list"]):
         assert list(u1) == list(u2)
-        assert {k: v for k, v in u1.items() if k != "binarys"} == {k: v for k, v in u2.items() if k != "binarys"}
+        assert {k: v for k, v in u1.items() if k != "binarys"} == {
+            k: v for k, v in u2.items() if k != "binarys"
+        }
         assert (u1["binarys"] is None) == (u2["binarys"] is None)
 
 
@@ -154,8 +165,10 @@ def test_variable_length_rmf(samples):
 
 
 def test_captured_dispatcher_product_decodes(captures):
-    for path in (captures / "git-1.3.6" / "run_analysis_empty_numerical_done.json",
-                 captures / "modern-1.3.6-annotated" / "run_analysis_done_numpy_data_product_list.json"):
+    for path in (
+        captures / "git-1.3.6" / "run_analysis_empty_numerical_done.json",
+        captures / "modern-1.3.6-annotated" / "run_analysis_done_numpy_data_product_list.json",
+    ):
         body = json.loads(path.read_text())
         (d,) = body["products"]["numpy_data_product_list"]
         p = decode_numpy_data_product(d)
@@ -168,9 +181,13 @@ def test_captured_dispatcher_product_decodes(captures):
 
 
 def test_units_dict_sets_column_units():
-    cols = fits.ColDefs([fits.Column("TIME", "D", array=[-1.0, 0.0, 1.0]),
-                         fits.Column("RATE", "E", array=[10.0, 11.0, 12.0]),
-                         fits.Column("ERROR", "E", array=[1.0, 1.0, 1.0])])
+    cols = fits.ColDefs(
+        [
+            fits.Column("TIME", "D", array=[-1.0, 0.0, 1.0]),
+            fits.Column("RATE", "E", array=[10.0, 11.0, 12.0]),
+            fits.Column("ERROR", "E", array=[1.0, 1.0, 1.0]),
+        ]
+    )
     h = fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU.from_columns(cols, name="RATE")])
     d = encode_numpy_data_product(h, None, {"src_name": "query"})
     d["data_unit_list"][1]["units_dict"] = {"TIME": "s", "RATE": "count/s", "ERROR": "count/s"}
@@ -180,9 +197,16 @@ def test_units_dict_sets_column_units():
 
 
 def test_textual_data_field_is_parsed_without_eval():
-    unit = {"name": "LC", "hdu_type": "bintable", "header": {}, "binarys": None, "meta_data": {},
-            "units_dict": None, "dt": "(numpy.record, [('TIME', '>f8'), ('RATE', '>f4')])",
-            "data": json.dumps([[1.0, 2.0], [3.0, 4.0]])}
+    unit = {
+        "name": "LC",
+        "hdu_type": "bintable",
+        "header": {},
+        "binarys": None,
+        "meta_data": {},
+        "units_dict": None,
+        "dt": "(numpy.record, [('TIME', '>f8'), ('RATE', '>f4')])",
+        "data": json.dumps([[1.0, 2.0], [3.0, 4.0]]),
+    }
     p = decode_numpy_data_product({"name": "x", "meta_data": "{}", "data_unit_list": [unit]})
     t = p.hdu("LC").data
     assert t["TIME"].tolist() == [1.0, 3.0] and t["RATE"].tolist() == [2.0, 4.0]
@@ -194,24 +218,42 @@ def test_textual_data_field_is_parsed_without_eval():
         decode_numpy_data_product({"name": "x", "meta_data": "{}", "data_unit_list": [hostile]})
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({"name": "x", "meta_data": "{'a': 1}", "data_unit_list": []}, "meta_data is not JSON"),
-    ({"name": "x", "meta_data": "{}", "data_unit_list": [{"hdu_type": "cube", "header": {}}]}, "unknown hdu_type"),
-    ({"name": "x"}, "not a NumpyDataProduct"),
-    ({"name": "x", "meta_data": "{}", "data_unit_list": [{"hdu_type": "image", "header": {},
-                                                          "binarys": "***"}]}, "could not be unpickled|base64"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"name": "x", "meta_data": "{'a': 1}", "data_unit_list": []}, "meta_data is not JSON"),
+        (
+            {"name": "x", "meta_data": "{}", "data_unit_list": [{"hdu_type": "cube", "header": {}}]},
+            "unknown hdu_type",
+        ),
+        ({"name": "x"}, "not a NumpyDataProduct"),
+        (
+            {
+                "name": "x",
+                "meta_data": "{}",
+                "data_unit_list": [{"hdu_type": "image", "header": {}, "binarys": "***"}],
+            },
+            "could not be unpickled|base64",
+        ),
+    ],
+)
 def test_malformed_products_raise_readable_errors(bad, message):
     with pytest.raises(OdaError, match=message):
         decode_numpy_data_product(bad)
 
 
-@pytest.mark.parametrize("products, message", [
-    ({"astropy_table_product_ascii_list": [{"name": "t", "ascii": "not a table at all"}]}, "not readable ECSV"),
-    ({"catalog": {"cat_column_list": "nope"}}, "not a catalog"),
-    # a string product that is not JSON: the decoder's own error, wrapped with the job's name
-    ({"astropy_table_product_ascii_list": ["{bad json"]}, "isgri/isgri_image job abc could not be read"),
-])
+@pytest.mark.parametrize(
+    "products, message",
+    [
+        (
+            {"astropy_table_product_ascii_list": [{"name": "t", "ascii": "not a table at all"}]},
+            "not readable ECSV",
+        ),
+        ({"catalog": {"cat_column_list": "nope"}}, "not a catalog"),
+        # a string product that is not JSON: the decoder's own error, wrapped with the job's name
+        ({"astropy_table_product_ascii_list": ["{bad json"]}, "isgri/isgri_image job abc could not be read"),
+    ],
+)
 def test_a_done_job_with_malformed_products_says_so(products, message):
     """Whatever a server sends as products, job.result() raises a readable OdaError."""
     from oda_widgets.client import Dispatcher, Job, JobState

@@ -11,16 +11,18 @@ import tempfile
 
 import numpy as np
 import pytest
+from _products_helpers import wire
+from astropy import units as u
 from astropy.io import fits
 from astropy.table import MaskedColumn, Table
-from astropy import units as u
 
 from oda_widgets.errors import OdaError, UnsafePayload
-from oda_widgets.products import ProductCollection, decode_numpy_data_product, safe_loads
-from oda_widgets.products import encode_numpy_data_product
-
-from _products_helpers import wire
-
+from oda_widgets.products import (
+    ProductCollection,
+    decode_numpy_data_product,
+    encode_numpy_data_product,
+    safe_loads,
+)
 
 # -- legitimate payloads -------------------------------------------------------------------------
 
@@ -67,8 +69,14 @@ def test_numpy1_module_paths_resolve():
 
 @pytest.mark.parametrize("protocol", [2, 5])
 def test_astropy_tables_with_units_and_masks_load(protocol):
-    t = Table({"flux": [1.0, 2.0] * u.erg / u.cm**2 / u.s, "mag": MaskedColumn([1.0, 2.0], mask=[0, 1]),
-               "name": ["a", "b"]}, meta={"origin": "test"})
+    t = Table(
+        {
+            "flux": [1.0, 2.0] * u.erg / u.cm**2 / u.s,
+            "mag": MaskedColumn([1.0, 2.0], mask=[0, 1]),
+            "name": ["a", "b"],
+        },
+        meta={"origin": "test"},
+    )
     t["m"] = [3.0, 4.0]
     t["m"].unit = "mag(AB)"
     back = safe_loads(pickle.dumps(t, protocol=protocol))
@@ -96,9 +104,11 @@ def _global(module: str, name: str, args: bytes = b"") -> bytes:
 
 def _stack_global(module: str, name: str, arg: str) -> bytes:
     """A protocol-4 pickle calling ``module.name(arg)`` through STACK_GLOBAL."""
+
     def u(s: str) -> bytes:
         b = s.encode()
         return b"\x8c" + bytes([len(b)]) + b
+
     return b"\x80\x04" + u(module) + u(name) + b"\x93" + u(arg) + b"\x85R."
 
 
@@ -127,37 +137,49 @@ def _hostile(marker: str) -> dict[str, tuple[bytes, str]]:
         "posix.system via GLOBAL": (_global("posix", "system", _str(f"touch {marker}")), "posix.system"),
         "builtins.exec": (pickle.dumps(_Reduce(exec, touch)), "builtins.exec"),
         "builtins.eval": (pickle.dumps(_Reduce(eval, touch)), "builtins.eval"),
-        "subprocess.Popen": (pickle.dumps(_Reduce(subprocess.Popen, ["touch", marker])),
-                             "subprocess.Popen"),
+        "subprocess.Popen": (pickle.dumps(_Reduce(subprocess.Popen, ["touch", marker])), "subprocess.Popen"),
         "getattr(builtins, 'exec')": (
             b"cbuiltins\ngetattr\n(cbuiltins\n__dict__\nVexec\ntR" + b"(" + _str(touch) + b"tR.",
-            "builtins.getattr"),
+            "builtins.getattr",
+        ),
         "__import__": (_global("builtins", "__import__", _str("os")), "builtins.__import__"),
         "STACK_GLOBAL os.system": (_stack_global("os", "system", f"touch {marker}"), "os.system"),
         "dotted name through an allowed class": (
-            _stack_global("numpy", "ndarray.__class__", "x"), "numpy.ndarray.__class__"),
+            _stack_global("numpy", "ndarray.__class__", "x"),
+            "numpy.ndarray.__class__",
+        ),
         "numpy.load (allowed module, not an allowed name)": (
-            _global("numpy", "load", _str(marker)), "numpy.load"),
-        "numpy.save writes a file": (
-            pickle.dumps(_Reduce(np.save, marker, np.zeros(1))), "numpy.save"),
+            _global("numpy", "load", _str(marker)),
+            "numpy.load",
+        ),
+        "numpy.save writes a file": (pickle.dumps(_Reduce(np.save, marker, np.zeros(1))), "numpy.save"),
         "numpy.testing callable": (
-            _global("numpy.testing", "assert_equal", _str("a") + _str("a")), "numpy.testing.assert_equal"),
+            _global("numpy.testing", "assert_equal", _str("a") + _str("a")),
+            "numpy.testing.assert_equal",
+        ),
         "astropy download_file": (
             _global("astropy.utils.data", "download_file", _str("file:///etc/hostname")),
-            "astropy.utils.data.download_file"),
-        "astropy.io.fits.open": (_global("astropy.io.fits", "open", _str("/etc/hostname")),
-                                 "astropy.io.fits.open"),
+            "astropy.utils.data.download_file",
+        ),
+        "astropy.io.fits.open": (
+            _global("astropy.io.fits", "open", _str("/etc/hostname")),
+            "astropy.io.fits.open",
+        ),
         "nested in a valid FITS_rec": (pickle.dumps(fr), f"{os.name}.system"),
         "inside an object array": (pickle.dumps(obj_array), "builtins.eval"),
         "_codecs.encode with another codec": (
-            _global("_codecs", "encode", _str("x") + _str("rot13")), "_codecs.encode"),
+            _global("_codecs", "encode", _str("x") + _str("rot13")),
+            "_codecs.encode",
+        ),
         "persistent id": (b"\x80\x02P0\n.", "persistent_load"),
         "BUILD sets attributes on an allowed class": (
             b"\x80\x02castropy.io.fits.column\nColDefs\nN}X\x05\x00\x00\x00pwnedX\x03\x00\x00\x00yess\x86b.",
-            "BUILD on a global"),
+            "BUILD on a global",
+        ),
         "SETITEMS on an allowed class": (
             b"\x80\x02ccollections\nOrderedDict\n(X\x01\x00\x00\x00kX\x01\x00\x00\x00vu.",
-            "SETITEMS on a global"),
+            "SETITEMS on a global",
+        ),
     }
 
 
@@ -204,10 +226,22 @@ def test_at_least_ten_kinds_of_hostile_pickles():
 
 
 def _numpy_unit_with(binarys: bytes) -> dict:
-    return {"name": "mosaic_image", "meta_data": "{}", "data_unit_list": [
-        {"name": "ISGR-MOSA-IMA", "hdu_type": "image", "header": {"NAXIS": 0}, "dt": ">f4",
-         "binarys": base64.b64encode(binarys).decode(), "data": None, "meta_data": {},
-         "units_dict": None}]}
+    return {
+        "name": "mosaic_image",
+        "meta_data": "{}",
+        "data_unit_list": [
+            {
+                "name": "ISGR-MOSA-IMA",
+                "hdu_type": "image",
+                "header": {"NAXIS": 0},
+                "dt": ">f4",
+                "binarys": base64.b64encode(binarys).decode(),
+                "data": None,
+                "meta_data": {},
+                "units_dict": None,
+            }
+        ],
+    }
 
 
 def test_hostile_numpy_product_in_a_response_is_refused(tmp_path):
@@ -224,8 +258,11 @@ def test_hostile_numpy_product_in_a_response_is_refused(tmp_path):
 def test_hostile_binary_table_is_refused(tmp_path):
     marker = str(tmp_path / "ran")
     data, refused = _hostile(marker)["builtins.exec"]
-    products = {"astropy_table_product_binary_list": [
-        {"ascii": None, "binary": base64.b64encode(data).decode(), "name": "t", "meta_data": "{}"}]}
+    products = {
+        "astropy_table_product_binary_list": [
+            {"ascii": None, "binary": base64.b64encode(data).decode(), "name": "t", "meta_data": "{}"}
+        ]
+    }
     with pytest.raises(UnsafePayload) as err:
         ProductCollection.from_response(wire(products))
     assert err.value.class_name == refused
@@ -239,7 +276,7 @@ def test_array_payload_must_be_an_array():
 
 
 def test_unknown_units_are_not_registered_globally():
-    from astropy.units.core import get_current_unit_registry, IrreducibleUnit
+    from astropy.units.core import IrreducibleUnit, get_current_unit_registry
 
     unit = IrreducibleUnit(["odawidgetsfoo"])
     data = pickle.dumps(Table({"x": [1.0] * unit}), protocol=2)

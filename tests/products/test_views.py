@@ -6,6 +6,13 @@ import warnings
 
 import numpy as np
 import pytest
+from _products_helpers import (
+    isgri_lc_hdulist,
+    mosaic_products,
+    spectrum_products,
+    spi_acs_lc_hdulist,
+    wire,
+)
 from astropy import units as u
 from astropy.io import fits
 from astropy.time import Time
@@ -13,11 +20,11 @@ from astropy.wcs import WCS, FITSFixedWarning
 
 from oda_widgets.errors import OdaError
 from oda_widgets.products import (
-    LightCurve, Mosaic, ProductCollection, decode_numpy_data_product, encode_numpy_data_product,
-)
-
-from _products_helpers import (
-    isgri_lc_hdulist, mosaic_products, spectrum_products, spi_acs_lc_hdulist, wire,
+    LightCurve,
+    Mosaic,
+    ProductCollection,
+    decode_numpy_data_product,
+    encode_numpy_data_product,
 )
 
 
@@ -65,7 +72,10 @@ def test_isgri_light_curve_xax_e_and_drop_rules():
     hdul[1].header["TIMEZERO"] = 0.0  # a zero offset is not a reference time worth showing
     lc = LightCurve.from_product(_decoded(hdul, "isgri_lc", {"src_name": "OAO 1657-415"}))
     assert lc.time_zero is None
-    assert abs((lc.time[0] - Time(51544 + hdul[1].data["TIME"][0], format="mjd", scale="tt")).to_value(u.s)) < 1e-6
+    assert (
+        abs((lc.time[0] - Time(51544 + hdul[1].data["TIME"][0], format="mjd", scale="tt")).to_value(u.s))
+        < 1e-6
+    )
     assert lc.instrument == "ISGRI" and lc.source == "OAO 1657-415"
     assert np.allclose(lc.xerr.to_value(u.s), 35.0)
     assert np.allclose(lc.timedel.to_value(u.s), 70.0)
@@ -156,7 +166,12 @@ def test_mosaic_in_collection_and_save(tmp_path):
     assert m is not None and m.name == "mosaic_image_0_mosaic"
     path = m.save(tmp_path / "m.fits")
     with fits.open(path) as h:
-        assert [x.header.get("IMATYPE") for x in h[2:]] == ["INTENSITY", "VARIANCE", "SIGNIFICANCE", "EXPOSURE"]
+        assert [x.header.get("IMATYPE") for x in h[2:]] == [
+            "INTENSITY",
+            "VARIANCE",
+            "SIGNIFICANCE",
+            "EXPOSURE",
+        ]
         assert np.array_equal(h[4].data, m.significance, equal_nan=True)
 
 
@@ -179,13 +194,16 @@ def test_spectrum_grouping_and_energies(samples):
 
 
 def test_spectrum_save_links_arf_and_rmf(samples, tmp_path):
-    c = ProductCollection.from_response({"numpy_data_product_list": wire(spectrum_products(samples))},
-                                        product="isgri_spectrum")
+    c = ProductCollection.from_response(
+        {"numpy_data_product_list": wire(spectrum_products(samples))}, product="isgri_spectrum"
+    )
     (s,) = c.spectra
     paths = s.save(tmp_path)
     assert {p.name for p in paths.values()} == {
-        "isgri_spectrum_0_4U1700m377_isgri_spectrum.fits", "isgri_spectrum_1_4U1700m377_isgri_arf.fits",
-        "isgri_spectrum_2_4U1700m377_isgri_rmf.fits"}
+        "isgri_spectrum_0_4U1700m377_isgri_spectrum.fits",
+        "isgri_spectrum_1_4U1700m377_isgri_arf.fits",
+        "isgri_spectrum_2_4U1700m377_isgri_rmf.fits",
+    }
     with fits.open(paths["spectrum"]) as h:
         hdr = h["ISGR-EVTS-SPE"].header
         assert hdr["ANCRFILE"] == paths["arf"].name and hdr["RESPFILE"] == paths["rmf"].name

@@ -7,16 +7,17 @@ import json
 
 import numpy as np
 import pytest
+from _products_helpers import mosaic_products, response_body
 
 from oda_widgets.products import ProductCollection, loads_response
 from oda_widgets.products.wire import b64decode, b64encode
 
-from _products_helpers import mosaic_products, response_body
-
 
 def _strip_binarys(obj):
     if isinstance(obj, dict):
-        return {k: ("<data>" if k == "binarys" and v is not None else _strip_binarys(v)) for k, v in obj.items()}
+        return {
+            k: ("<data>" if k == "binarys" and v is not None else _strip_binarys(v)) for k, v in obj.items()
+        }
     if isinstance(obj, list):
         return [_strip_binarys(v) for v in obj]
     return obj
@@ -50,9 +51,13 @@ def test_escaped_values_and_lookalike_text_take_the_ordinary_path():
     raw = b"\xff\xff\xff\x00\x01abc"
     payload = base64.b64encode(raw).decode()
     assert "/" in payload
-    body = {"products": {"a": {"binarys": payload.replace("/", "\\/")},
-                         "note": 'text mentioning "binarys": "QUJD" inside a string',
-                         "b": {"binarys": payload}}}
+    body = {
+        "products": {
+            "a": {"binarys": payload.replace("/", "\\/")},
+            "note": 'text mentioning "binarys": "QUJD" inside a string',
+            "b": {"binarys": payload},
+        }
+    }
     content = json.dumps(body).replace("\\\\/", "\\/").encode()
     out = loads_response(content)
     assert out["products"]["note"] == body["products"]["note"]

@@ -10,7 +10,9 @@ from oda_widgets.spectrum import SpectrumView, count_density
 
 
 def test_isgri_spectrum_from_the_demo_dispatcher(demo_dispatcher, tmp_path):
-    params = dict(T1="2017-03-06T00:00:00", T2="2017-03-09T00:00:00", max_pointings=10, E1_keV=25.0, E2_keV=80.0)
+    params = dict(
+        T1="2017-03-06T00:00:00", T2="2017-03-09T00:00:00", max_pointings=10, E1_keV=25.0, E2_keV=80.0
+    )
     spectra = Dispatcher(demo_dispatcher).submit("isgri", "isgri_spectrum", params).wait(timeout=120).spectra
     assert spectra
     s = spectra[0]
