@@ -196,26 +196,57 @@ def redact(obj: Any, token: str | None = None) -> Any:
     return _redact(obj, secret)
 
 
+def _redact_text(text: str, secret: str | None) -> str:
+    if secret and secret in text:
+        text = text.replace(secret, REDACTED)
+    if "eyJ" in text:
+        text = JWT_PATTERN.sub(REDACTED, text)
+    return text
+
+
 def _redact(obj: Any, secret: str | None) -> Any:
-    if isinstance(obj, str):
-        if secret and secret in obj:
-            obj = obj.replace(secret, REDACTED)
-        if "eyJ" in obj:
-            obj = JWT_PATTERN.sub(REDACTED, obj)
-        return obj
-    if isinstance(obj, dict):
-        out = {}
-        for key, value in obj.items():
-            if key == "token" and isinstance(value, str) and value:
-                out[key] = REDACTED
-            else:
-                out[_redact(key, secret) if isinstance(key, str) else key] = _redact(value, secret)
-        return out
-    if isinstance(obj, list):
-        return [_redact(v, secret) for v in obj]
-    if isinstance(obj, tuple):
-        return tuple(_redact(v, secret) for v in obj)
-    return obj
+    # Iterative, not recursive: server answers may nest deeper than Python's recursion limit.
+    def leaf(value: Any) -> Any:
+        return _redact_text(value, secret) if isinstance(value, str) else value
+
+    if not isinstance(obj, (dict, list, tuple)):
+        return leaf(obj)
+    root: list[Any] = [None]
+    # (source, copy under construction, where the finished copy goes: (container, key))
+    stack: list[tuple[Any, Any, tuple[Any, Any]]] = []
+    pending_tuples: list[tuple[list, tuple[Any, Any]]] = []
+
+    def open_(source: Any, slot: tuple[Any, Any]) -> None:
+        copy: Any = {} if isinstance(source, dict) else []
+        slot[0][slot[1]] = copy
+        stack.append((source, copy, slot))
+
+    open_(obj, (root, 0))
+    while stack:
+        source, copy, slot = stack.pop()
+        if isinstance(source, dict):
+            for key, value in source.items():
+                new_key = leaf(key) if isinstance(key, str) else key
+                if key == "token" and isinstance(value, str) and value:
+                    copy[new_key] = REDACTED
+                elif isinstance(value, (dict, list, tuple)):
+                    copy[new_key] = None
+                    open_(value, (copy, new_key))
+                else:
+                    copy[new_key] = leaf(value)
+        else:
+            for value in source:
+                if isinstance(value, (dict, list, tuple)):
+                    copy.append(None)
+                    open_(value, (copy, len(copy) - 1))
+                else:
+                    copy.append(leaf(value))
+        if isinstance(source, tuple):
+            # its nested copies are filled in later: the tuple is made once they all are
+            pending_tuples.append((copy, slot))
+    for copy, slot in reversed(pending_tuples):
+        slot[0][slot[1]] = tuple(copy)
+    return root[0]
 
 
 __all__ = [
