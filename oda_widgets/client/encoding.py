@@ -84,7 +84,7 @@ def decode_value(name: str, raw: str) -> Any:
         return raw
     try:
         parsed = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply to read: kept as text
         return raw
     return parsed if isinstance(parsed, (list, dict)) else raw
 

@@ -37,6 +37,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.cookies import extract_cookies_to_jar
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
@@ -342,14 +343,8 @@ class Transport:
         resp = None
         try:
             try:
-                resp = self.session.request(
-                    method,
-                    url,
-                    params=params,
-                    data=data,
-                    timeout=(min(self.read_timeout, left), self.read_timeout),
-                    allow_redirects=False,
-                    stream=True,
+                resp = self._send(
+                    method, url, params, data, (min(self.read_timeout, left), self.read_timeout)
                 )
                 content = self._read(resp, cap, url)
             except requests.exceptions.SSLError as exc:
@@ -392,6 +387,17 @@ class Transport:
             url=resp.url or url,
             history=list(history),
         )
+
+    def _send(self, method, url, params, data, timeout) -> requests.Response:
+        """``Session.request`` without its redirect machinery: even when told not to follow,
+        ``Session.send`` parses the ``Location`` of a 30x (and raises on a malformed one)."""
+        session = self.session
+        prepared = session.prepare_request(requests.Request(method, url, params=params, data=data))
+        settings = session.merge_environment_settings(prepared.url, {}, True, None, None)
+        adapter = session.get_adapter(prepared.url)
+        resp = adapter.send(prepared, timeout=timeout, **settings)
+        extract_cookies_to_jar(session.cookies, prepared, resp.raw)
+        return resp
 
     @staticmethod
     def _read(resp: requests.Response, cap: int, url: str) -> bytes:
