@@ -54,7 +54,12 @@ def wcs_to_dict(wcs: WCS) -> dict:
         raise InvalidParameter("the mosaic viewer expects longitude on the first axis", parameter="wcs")
     if not math.isclose(float(cel.wcs.lonpole), 180.0) and not math.isnan(float(cel.wcs.lonpole)):
         raise InvalidParameter(f"LONPOLE={cel.wcs.lonpole} is not supported (180 expected)", parameter="wcs")
-    cel.wcs.set()
+    try:
+        cel.wcs.set()
+    except Exception as exc:  # astropy's WCS errors (singular matrix...) are ValueErrors or worse
+        raise InvalidParameter(
+            f"this WCS cannot project: {type(exc).__name__}: {exc}", parameter="wcs"
+        ) from exc
     return {
         "crval": [float(v) for v in cel.wcs.crval],
         "crpix": [float(v) for v in cel.wcs.crpix],
@@ -85,7 +90,14 @@ def _images_and_wcs(mosaic: Any, wcs: WCS | None) -> tuple[dict[str, np.ndarray]
             first_header = first_header or hdu.header
         if not found:
             raise InvalidParameter("this HDUList has no 2-D image", parameter="mosaic")
-        return found, wcs if wcs is not None else WCS(first_header).celestial
+        if wcs is None:
+            try:
+                wcs = WCS(first_header).celestial
+            except Exception as exc:  # a header from a file or a server: astropy's errors vary
+                raise InvalidParameter(
+                    f"the image's WCS cannot be read: {type(exc).__name__}: {exc}", parameter="wcs"
+                ) from exc
+        return found, wcs
     if isinstance(mosaic, dict):
         return dict(mosaic), wcs
     if isinstance(mosaic, np.ndarray):
@@ -156,6 +168,10 @@ class MosaicView(anywidget.AnyWidget):
             if arr.ndim != 2:
                 raise InvalidParameter(
                     f"image {name} has shape {arr.shape}, a 2-D image is needed", parameter="mosaic"
+                )
+            if arr.dtype.kind not in "biuf":
+                raise InvalidParameter(
+                    f"image {name} holds {arr.dtype} values, numbers are needed", parameter="mosaic"
                 )
         names = _ordered(list(self._images))
         if extension is not None and extension.upper() not in self._images:

@@ -81,6 +81,17 @@ class LightCurve:
         product: NumpyProduct | None = None,
         name: str | None = None,
     ):
+        try:
+            self._read(hdu, hdulist, product, name)
+        except OdaError:
+            raise
+        except Exception as exc:  # server data: any unreadable keyword or column is the product's error
+            raise OdaError(
+                f"The light curve {name or getattr(hdu, 'name', '')!r} could not be read: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+
+    def _read(self, hdu, hdulist, product, name) -> None:
         self.hdu = hdu
         self.hdulist = hdulist if hdulist is not None else fits.HDUList([fits.PrimaryHDU(), hdu])
         self.product = product
@@ -114,6 +125,9 @@ class LightCurve:
         self.time_zero: Time | None = t0 if timezero else None
         # offsets as TimeDelta keep the double-double precision of Time
         self.time: Time = t0 + TimeDelta(t * tunit)
+        if len(t):
+            # times a calendar cannot hold (MJDREF 1e300...) fail here, not when drawn or printed
+            self.time[[0, -1]].tt.isot  # noqa: B018
         self.rate = rate * (u.ct / u.s)
         self.error = err * (u.ct / u.s)
         td = _column(data, "TIMEDEL")

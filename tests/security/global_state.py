@@ -136,7 +136,8 @@ class GlobalState:
             a, b = self.parts.get(key), other.parts.get(key)
             if a != b:
                 if key == "sys.modules":
-                    lines.append(f"sys.modules gained {sorted(set(b or ()) - set(a or ()))}")
+                    gained, lost = sorted(set(b or ()) - set(a or ())), sorted(set(a or ()) - set(b or ()))
+                    lines.append(f"sys.modules gained {gained} lost {lost}")
                 else:
                     lines.append(f"{key}: {str(a)[:300]} → {str(b)[:300]}")
         return lines
