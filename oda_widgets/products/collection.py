@@ -26,6 +26,7 @@ from oda_widgets.products.numpy_product import NumpyProduct, decode_numpy_data_p
 from oda_widgets.products.safe_pickle import safe_loads
 from oda_widgets.products.spectrum import Spectrum, spectral_part
 from oda_widgets.products.wire import b64decode, loads_response
+from oda_widgets.redaction import redact
 
 __all__ = [
     "ProductCollection",
@@ -312,8 +313,6 @@ class ProductCollection:
         ``instrument``/``product`` name unnamed products as oda_api does; by default they are taken
         from ``analysis_parameters`` (``instrument``, ``product_type``).
         """
-        from oda_widgets.client.token import redact
-
         if products is None:
             products = {}
         if not isinstance(products, dict):
