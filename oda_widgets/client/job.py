@@ -22,14 +22,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from oda_widgets.client.dispatcher import (
-    BOOKKEEPING,
-    Dispatcher,
-    TransientFailure,
-    new_session_id,
-)
-from oda_widgets.client.token import redact
+from oda_widgets.client.dispatcher import Dispatcher, TransientFailure, new_session_id
+from oda_widgets.client.protocol import user_parameters
 from oda_widgets.errors import OdaError, TokenExpired, Unauthorized
+from oda_widgets.redaction import redact
 
 if TYPE_CHECKING:
     from oda_widgets.products import ProductCollection
@@ -237,7 +233,7 @@ class Job:
         token = params.pop("token", None)
         # A token given with the parameters wins over the dispatcher's (oda_api style par_dict).
         self._token: str | None = token if isinstance(token, str) and token else None
-        self.params: dict[str, Any] = {k: v for k, v in params.items() if k not in BOOKKEEPING}
+        self.params: dict[str, Any] = user_parameters(params)
         self.job_id = job_id
         self.session_id = session_id or new_session_id()
         self.state = JobState(state)
@@ -316,8 +312,7 @@ class Job:
                 return self.state
             wire = self._wire_params()
             try:
-                prepared = self.dispatcher.prepare(wire)
-                body = self.dispatcher._run_attempt(prepared)
+                body = self.dispatcher.run_analysis_attempt(wire)
             except TransientFailure as failure:
                 self._transient(failure)
                 return self.state
@@ -352,7 +347,7 @@ class Job:
                     f" The job ({self.describe_ids()}) is kept: call wait() again, or "
                     "Job.from_dict(saved) later, to resume it."
                 )
-                unavailable = self.dispatcher._unavailable(failure, self.failures, waited, hint)
+                unavailable = self.dispatcher.unavailable(failure, self.failures, waited, hint)
                 # A fresh budget for whoever resumes the job.
                 self.failures = 0
                 self.retrying = False
@@ -458,7 +453,7 @@ class Job:
         wire = self._wire_params()
         wire["query_status"] = "ready"
         wire["job_id"] = self.job_id
-        body = self.dispatcher._retrying(lambda: self.dispatcher._run_attempt(self.dispatcher.prepare(wire)))
+        body = self.dispatcher.run_analysis(wire, raise_on_failure=False)
         if body.get("query_status") == "failed":
             error = self.dispatcher.failure(body)
             self._fail(error)

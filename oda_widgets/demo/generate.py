@@ -16,6 +16,7 @@ from astropy.io import fits
 from astropy.time import Time
 from astropy.wcs import WCS
 
+from oda_widgets.client.protocol import NOT_IN_JOB_ID
 from oda_widgets.demo import sky
 from oda_widgets.demo.instruments import DemoError, Request
 from oda_widgets.products import encode_numpy_data_product
@@ -35,18 +36,8 @@ IJD_UNITS = 86400.0
 
 def seed_of(params: dict) -> int:
     """A 64-bit seed from the normalised parameters (bookkeeping keys excluded)."""
-    skip = {
-        "session_id",
-        "job_id",
-        "token",
-        "query_status",
-        "api",
-        "oda_api_version",
-        "off_line",
-        "dry_run",
-        "async_dispatcher",
-        "verbose",
-    }
+    # verbosity changes what is said, not the products
+    skip = NOT_IN_JOB_ID | {"verbose"}
     text = json.dumps({k: v for k, v in params.items() if k not in skip}, sort_keys=True, default=str)
     return int(hashlib.sha256(text.encode()).hexdigest()[:16], 16)
 
