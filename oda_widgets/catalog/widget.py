@@ -22,6 +22,7 @@ from oda_widgets.client import protocol
 from oda_widgets.client.job import Job
 from oda_widgets.errors import InvalidParameter, OdaError
 from oda_widgets.products.catalog import Catalog
+from oda_widgets.products.selection import selected_rows
 
 __all__ = ["CatalogTable", "as_catalog", "DEFAULT_MIN_SIGNIFICANCE"]
 
@@ -150,25 +151,16 @@ class CatalogTable(anywidget.AnyWidget):
         self._refilter()
         self.on_msg(self._on_front_end_msg)
 
-    # -- the filter (same semantics as js/catalog.js filterRows) ---------------------------------
+    # -- the filter: the rule of products/selection.py, whose twin js/catalog.js runs in the page --
     def _visible(self) -> list[int]:
         t = self.catalog.table
-        keep = np.ones(len(t), dtype=bool)
-        if self.min_significance is not None and self.significance_column:
-            sig = np.asarray(t[self.significance_column], dtype=float)
-            with np.errstate(invalid="ignore"):
-                keep &= sig >= float(self.min_significance)
-        names = (
-            [str(n.decode() if isinstance(n, bytes) else n) for n in t[self.name_column]]
-            if self.name_column
-            else [""] * len(t)
+        return selected_rows(
+            t[self.significance_column] if self.significance_column else None,
+            t[self.name_column] if self.name_column else [""] * len(t),
+            min_significance=self.min_significance,
+            exclude_new=self.exclude_new_sources,
+            search=self.search_text,
         )
-        if self.exclude_new_sources:
-            keep &= np.array(["NEW" not in n for n in names], dtype=bool)
-        needle = self.search_text.strip().lower()
-        if needle:
-            keep &= np.array([needle in n.lower() for n in names], dtype=bool)
-        return [int(i) for i in np.flatnonzero(keep)]
 
     @traitlets.validate("visible_ids", "selected_ids", "unchecked_ids")
     def _known_rows(self, proposal):

@@ -15,6 +15,7 @@ from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
 from oda_widgets.errors import InvalidParameter, OdaError
+from oda_widgets.products.selection import selection_mask
 
 __all__ = ["Catalog", "REQUIRED_COLUMNS"]
 
@@ -156,20 +157,21 @@ class Catalog:
 
     def filter(self, min_significance: float | None = None, exclude_new: bool = False) -> Catalog:
         """A new catalog with rows of ``significance >= min_significance`` (NaN never passes) and,
-        if ``exclude_new``, without sources whose name contains ``NEW`` — as oda_api's helper."""
+        if ``exclude_new``, without sources whose name contains ``NEW`` — as oda_api's helper
+        (the rule of :mod:`oda_widgets.products.selection`)."""
         for wanted, column in ((min_significance is not None, "significance"), (exclude_new, "src_names")):
             if wanted and column not in self.table.colnames:
                 raise InvalidParameter(
                     f"the catalog has no {column!r} column to filter on", parameter="selected_catalog"
                 )
-        keep = np.ones(len(self.table), dtype=bool)
-        if min_significance is not None:
-            sig = np.asarray(self.table["significance"], dtype=float)
-            with np.errstate(invalid="ignore"):
-                keep &= sig >= float(min_significance)
-        if exclude_new:
-            keep &= np.array(["NEW" not in str(n) for n in self.table["src_names"]], dtype=bool)
-        return Catalog(self.table[keep], name=self.name)
+        t = self.table
+        keep = selection_mask(
+            t["significance"] if "significance" in t.colnames else np.full(len(t), np.nan),
+            t["src_names"] if "src_names" in t.colnames else None,
+            min_significance=min_significance,
+            exclude_new=exclude_new,
+        )
+        return Catalog(t[keep], name=self.name)
 
     def select(self, meta_ids) -> Catalog:
         """A new catalog with only the rows whose ``meta_ID`` is in ``meta_ids``."""
