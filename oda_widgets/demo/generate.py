@@ -20,6 +20,7 @@ from oda_widgets.client.protocol import NOT_IN_JOB_ID
 from oda_widgets.demo import sky
 from oda_widgets.demo.instruments import DemoError, Request
 from oda_widgets.products import encode_numpy_data_product
+from oda_widgets.products.light_curve import IJD_MJDREF
 
 ISGRI_PIXEL = 0.0823  # deg, ISGRI mosaic pixel
 JEMX_PIXEL = 0.03  # deg
@@ -43,11 +44,11 @@ def seed_of(params: dict) -> int:
 
 
 def _ijd(iso: str) -> float:
-    return float(Time(iso, format="isot", scale="utc").tt.mjd - sky.MJDREF)
+    return float(Time(iso, format="isot", scale="utc").tt.mjd - IJD_MJDREF)
 
 
 def _iso(ijd: float) -> str:
-    return Time(ijd + sky.MJDREF, format="mjd", scale="tt").utc.isot
+    return Time(ijd + IJD_MJDREF, format="mjd", scale="tt").utc.isot
 
 
 def _coding(instr: str, d: np.ndarray) -> np.ndarray:
@@ -118,7 +119,7 @@ class Observation:
     def time_keywords(self) -> dict:
         return {
             "TIMESYS": "TT",
-            "MJDREF": sky.MJDREF,
+            "MJDREF": IJD_MJDREF,
             "TIMEUNIT": "d",
             "TSTART": self.t_start,
             "TSTOP": self.t_stop,
@@ -712,7 +713,7 @@ def spi_acs_lc(req: Request) -> fits.HDUList:
             "TIMEDEL": bin_s,
             "TIMEZERO": timezero,
             "TIMEUNIT": "s",
-            "MJDREF": sky.MJDREF,
+            "MJDREF": IJD_MJDREF,
             "TIMESYS": "TT",
             "TSTART": t1,
             "TSTOP": t_stop,

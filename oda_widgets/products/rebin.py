@@ -26,8 +26,7 @@ from ..errors import InvalidParameter
 from .light_curve import IJD_MJDREF
 
 # IJD 0 = MJD 51544.0 TT (PROTOCOL §5.6): the light-curve model's constant, as an instant here
-MJDREF = IJD_MJDREF
-IJD_ZERO = Time(MJDREF, format="mjd", scale="tt")
+IJD_ZERO = Time(IJD_MJDREF, format="mjd", scale="tt")
 
 
 def _per_bin(value: Any, n: int, unit: u.Unit | None = None) -> np.ndarray:
@@ -61,7 +60,7 @@ TIME_AXES = ("IJD", "MJD", "UTC", "seconds")
 def _axis_offset_days(reference: Time, axis: str) -> float:
     """``reference`` in the axis' day count (IJD or MJD, TT)."""
     ijd = (reference - IJD_ZERO).to_value(u.d)
-    return ijd + (MJDREF if axis == "MJD" else 0.0)
+    return ijd + (IJD_MJDREF if axis == "MJD" else 0.0)
 
 
 def seconds_to_axis(sec: Any, reference: Time, axis: str) -> np.ndarray:
@@ -178,7 +177,7 @@ class BinnedLightCurve:
             t = (self.time - self.time_zero).to_value(u.s)
             tunit, dt = "s", self.timedel.to_value(u.s)
         else:
-            t = self.time.tt.mjd - MJDREF
+            t = self.time.tt.mjd - IJD_MJDREF
             tunit, dt = "d", self.timedel.to_value(u.d)
         cols = [
             fits.Column("TIME", "D", unit=tunit, array=t),
@@ -191,7 +190,7 @@ class BinnedLightCurve:
         ]
         hdu = fits.BinTableHDU.from_columns(cols, name="RATE")
         h = hdu.header
-        h["MJDREF"] = (MJDREF, "IJD 0 = MJD 51544.0")
+        h["MJDREF"] = (IJD_MJDREF, "IJD 0 = MJD 51544.0")
         h["TIMESYS"] = "TT"
         h["TIMEUNIT"] = tunit
         h["TIMEPIXR"] = 0.5
@@ -354,6 +353,6 @@ __all__ = [
     "valid_mask",
     "exposure_of",
     "time_zero_of",
-    "MJDREF",
+    "IJD_MJDREF",
     "IJD_ZERO",
 ]
