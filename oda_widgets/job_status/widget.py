@@ -260,26 +260,22 @@ class JobStatus(widgets.VBox):
                 self._error_box(OdaError(f"The products could not be read: {type(exc).__name__}: {exc}"))
             ]
             return None
+        # imported here: the results views (bqplot, anywidget) load only when results are shown
+        from oda_widgets.results import results_view
+
         view: widgets.Widget
         try:
-            from oda_widgets.results import results_view
-        except ImportError:
-            view = self._collection_summary(collection)
-        else:
-            try:
-                view = results_view(collection, dispatcher=self.job.dispatcher)
-            except Exception as exc:  # a view that cannot draw must still leave a summary
-                log.exception("results_view failed for %r", self.job)
-                view = widgets.VBox(
-                    [
-                        self._error_box(
-                            OdaError(
-                                f"The results view failed ({type(exc).__name__}: {exc}); a summary instead."
-                            )
-                        ),
-                        self._collection_summary(collection),
-                    ]
-                )
+            view = results_view(collection, dispatcher=self.job.dispatcher)
+        except Exception as exc:  # each view's own failure is shown at its product; this is a bug
+            log.exception("results_view failed for %r", self.job)
+            view = widgets.VBox(
+                [
+                    self._error_box(
+                        OdaError(f"The results view failed ({type(exc).__name__}: {exc}); a summary instead.")
+                    ),
+                    self._collection_summary(collection),
+                ]
+            )
         self.results_widget = view
         self._results.children = [view]
         return view
