@@ -8,11 +8,10 @@ from _lc import IJD0, make_lc
 from astropy import units as u
 from astropy.io import fits
 from astropy.time import Time, TimeDelta
+from shared_data import SAMPLES
 
 from oda_widgets.errors import InvalidParameter
 from oda_widgets.light_curve import LightCurveView
-
-SAMPLES = "/work/shared/samples"
 
 
 def jemx_lc(name="jemx1_lc_GRB221009A.fits"):

@@ -10,8 +10,8 @@ from astropy.io import fits
 from astropy.table import Table
 
 from oda_widgets.results import MAX_TABLE_ROWS, generic_view, table_html, text_widget
+from shared_data import SAMPLES
 
-SAMPLES = Path(os.environ.get("ODA_WIDGETS_SHARED", Path(__file__).resolve().parents[3] / "shared")) / "samples"
 
 
 def test_table_html_is_bounded_and_says_how_many_rows_are_hidden():
