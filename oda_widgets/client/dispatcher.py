@@ -72,7 +72,7 @@ class RetryPolicy:
     factor: float = 1.2
     cap: float = 30.0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.max_tries < 1:
             raise ValueError("RetryPolicy.max_tries must be at least 1")
         if self.initial < 0 or self.factor < 1 or self.cap < 0:
@@ -106,11 +106,11 @@ def new_session_id() -> str:
 class _TextOfHTML(html.parser.HTMLParser):
     """Collects the visible text of an HTML error page (Flask's 500 page, a proxy's 502 page)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self.parts: list[str] = []
 
-    def handle_data(self, data):
+    def handle_data(self, data: str) -> None:
         if data.strip():
             self.parts.append(data.strip())
 
@@ -381,7 +381,7 @@ class Dispatcher:
             ensure_valid(self._token)
             params["token"] = self._token
 
-        def attempt():
+        def attempt() -> Any:
             resp = self._attempt("GET", path, params)
             if resp.status_code != 200:
                 raise self._error(resp, params)
@@ -516,7 +516,7 @@ class Dispatcher:
     def failure(self, body: Mapping[str, Any]) -> OdaError:
         """The typed error for a run_analysis body with ``query_status: failed``."""
         body = self.redact(dict(body))
-        exit_status = body.get("exit_status") if isinstance(body.get("exit_status"), dict) else {}
+        exit_status: dict[str, Any] = body["exit_status"] if isinstance(body.get("exit_status"), dict) else {}
         message = str(exit_status.get("message") or "").strip()
         error_message = str(exit_status.get("error_message") or "").strip()
         debug_message = str(exit_status.get("debug_message") or "").strip()
@@ -561,7 +561,7 @@ class Dispatcher:
         body = self._retrying(lambda: self._run_attempt(prepared))
         if raise_on_failure and body.get("query_status") == "failed":
             raise self.failure(body)
-        return self.redact(body)
+        return dict(self.redact(body))
 
     def submit(
         self,

@@ -163,6 +163,7 @@ class Progress:
             reports = [last]
         if not reports:
             return cls()
+        last = last if isinstance(last, Mapping) else reports[-1]
 
         nodes: list[str] = []
         per_scw: dict[str, dict[str, Any]] = {}
@@ -218,6 +219,10 @@ class Progress:
             sub = last.get("substage") if last else None
             progress.substage = str(sub) if sub else None
         return progress
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def _state_of(query_status: Any) -> JobState:
@@ -280,9 +285,9 @@ class Job:
         self.submitted_at: float | None = None
         self._polls_since_change = 0
         self._products: dict[str, Any] | None = None
-        self._result: Any = None
+        self._result: ProductCollection | None = None
         self._observers: list[Callable[[Job], Any]] = []
-        self._last_snapshot: tuple | None = None
+        self._last_snapshot: tuple[Any, ...] | None = None
         self._refused = False  # the dispatcher answered with an error status
         self._lock = threading.RLock()  # guards the attributes above
         # One request in flight per job; re-entrant so an observer may poll from its callback.
@@ -411,9 +416,9 @@ class Job:
         body_redacted = redact(dict(body), self.token)
         status = str(body.get("query_status") or "")
         new_state = _state_of(status)
-        monitor = body.get("job_monitor") if isinstance(body.get("job_monitor"), Mapping) else {}
-        exit_status = body.get("exit_status") if isinstance(body.get("exit_status"), Mapping) else {}
-        products = body.get("products") if isinstance(body.get("products"), Mapping) else {}
+        monitor: Mapping[str, Any] = _mapping(body.get("job_monitor"))
+        exit_status: Mapping[str, Any] = _mapping(body.get("exit_status"))
+        products: Mapping[str, Any] = _mapping(body.get("products"))
         error = self.dispatcher.failure(body) if new_state is JobState.FAILED else None
         with self._lock:
             self.polls += 1
@@ -544,7 +549,7 @@ class Job:
             await asyncio.sleep(self._bounded_delay(deadline, timeout))
         return await asyncio.to_thread(self.result)
 
-    def __await__(self):
+    def __await__(self) -> Any:
         return self.wait_async().__await__()
 
     # -- observers -----------------------------------------------------------------------------
@@ -574,7 +579,7 @@ class Job:
             except Exception:  # a broken view must not stop the job being followed
                 log.exception("job observer %r failed", callback)
 
-    def _snapshot(self) -> tuple:
+    def _snapshot(self) -> tuple[Any, ...]:
         p = self.progress
         return (
             self.state,
@@ -654,7 +659,7 @@ class Job:
                 parts.append(f"retrying={self.transient_error!r}")
             if self.error is not None:
                 parts.append(f"error={str(self.error)[:120]!r}")
-        return redact(f"<Job {' '.join(parts)}>", self.token)
+        return str(redact(f"<Job {' '.join(parts)}>", self.token))
 
 
 __all__ = ["Job", "JobState", "Progress", "WaitTimeout"]

@@ -75,6 +75,11 @@ class TokenInfo:
         )
 
     @property
+    def expiry(self) -> str:
+        """When the token expires, ``YYYY-MM-DD hh:mm:ss`` (UTC), or "never"."""
+        return "never" if self.expires is None else str(self.expires.iso)[:19]
+
+    @property
     def expired(self) -> bool:
         """True once ``exp`` is in the past (checked now, so a long session notices)."""
         return self.expires is not None and self.expires.unix <= time.time()
@@ -122,10 +127,7 @@ def expired_message(info: TokenInfo) -> str:
         span = f"{ago / 3600:.1f} h ago"
     else:
         span = f"{ago / 86400:.1f} days ago"
-    return (
-        f"Your ODA token expired on {info.expires.iso[:19]} UTC ({span}); nothing was sent. "
-        + HOW_TO_GET_A_TOKEN
-    )
+    return f"Your ODA token expired on {info.expiry} UTC ({span}); nothing was sent. " + HOW_TO_GET_A_TOKEN
 
 
 def ensure_valid(token: str | None) -> TokenInfo | None:
@@ -134,7 +136,7 @@ def ensure_valid(token: str | None) -> TokenInfo | None:
         return None
     info = TokenInfo.from_token(token)
     if info.expired:
-        raise TokenExpired(expired_message(info), details={"expires": info.expires.iso})
+        raise TokenExpired(expired_message(info), details={"expires": info.expiry})
     return info
 
 
@@ -172,7 +174,7 @@ def discover_token() -> str | None:
             log.info("skipping %s: not a readable token", where)
             continue
         if info.expired:
-            log.info("skipping %s: token expired on %s UTC", where, info.expires.iso[:19])
+            log.info("skipping %s: token expired on %s UTC", where, info.expiry)
             continue
         log.debug("using the token from %s (%s)", where, info.email)
         return token

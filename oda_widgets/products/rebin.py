@@ -151,7 +151,7 @@ class BinnedLightCurve:
     e_max: u.Quantity | None = None
     instrument: str | None = None
     time_zero: Time | None = None
-    valid: np.ndarray = field(default=None)  # type: ignore[assignment]
+    valid: np.ndarray = field(default=None)  # type: ignore[arg-type]
 
     def __post_init__(self):
         if self.valid is None:
@@ -241,10 +241,10 @@ def rebin(lc: Any, factor_or_width: int | u.Quantity | TimeDelta) -> BinnedLight
             raise InvalidParameter(f"rebin factor must be ≥ 1, got {k}")
         group = np.arange(idx.size) // k
     elif isinstance(factor_or_width, (u.Quantity, TimeDelta)):
-        width = (
+        width: float = (
             factor_or_width.to_value(u.s) if isinstance(factor_or_width, u.Quantity) else factor_or_width.sec
         )
-        if not np.isscalar(width) or not np.isfinite(width) or width <= 0:
+        if np.ndim(width) != 0 or not np.isfinite(width) or width <= 0:
             raise InvalidParameter(f"rebin width must be a positive time, got {factor_or_width}")
         group = np.floor((tsec - start[0]) / width).astype(np.int64)
     else:
