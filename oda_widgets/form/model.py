@@ -133,8 +133,13 @@ class Field:
 
     def set(self, value: Any) -> None:
         """Show ``value`` (text, number, astropy object... as the kind allows); ``InvalidParameter``
-        if the field cannot take it (then nothing changes)."""
-        self.set_input(self.kind.to_input(self, value))
+        if the field cannot take it (then nothing changes). Setting the value it already has
+        still counts as an edit (observers hear it: a refusal shown at the field is cleared)."""
+        raw = self.kind.to_input(self, value)
+        if raw is self.input or (type(raw) is type(self.input) and _same(raw, self.input)):
+            self._notify("input")
+        else:
+            self.set_input(raw)
 
     def set_format(self, fmt: str | None) -> None:
         """Switch the companion's format (``isot``/``mjd``, ``sec``/``jd``); the value is kept.
