@@ -228,7 +228,9 @@ class TextControl(Control):
     placeholder = ""
 
     def build(self):
-        return W.Text(value="", placeholder=self.placeholder, layout=_layout(**_INPUT_LAYOUT))
+        return W.Text(
+            value=_text_of(self.field.input), placeholder=self.placeholder, layout=_layout(**_INPUT_LAYOUT)
+        )
 
     def render(self):
         raw = self.field.input
@@ -243,7 +245,7 @@ class LongTextControl(TextControl):
     """Multi-line text (``LongString``)."""
 
     def build(self):
-        return W.Textarea(value="", rows=4, layout=_layout(**_INPUT_LAYOUT))
+        return W.Textarea(value=_text_of(self.field.input), rows=4, layout=_layout(**_INPUT_LAYOUT))
 
 
 class FileURLControl(TextControl):
@@ -261,7 +263,9 @@ class NumberControl(Control):
     shows_units = True
 
     def build(self):
-        self.text = W.Text(value="", layout=_layout(width="200px"), style=_style(TextStyle))
+        self.text = W.Text(
+            value=_text_of(self.field.input), layout=_layout(width="200px"), style=_style(TextStyle)
+        )
         self.units = W.HTML(
             value=_escape(self.spec.units or "") if self.spec.units not in (None, "str") else "",
             layout=_layout(width="110px"),
@@ -331,7 +335,9 @@ class TimeControl(_FormatSwitch, Control):
     """
 
     def build(self):
-        self.text = W.Text(value="", layout=_layout(width="220px"), style=_style(TextStyle))
+        self.text = W.Text(
+            value=_text_of(self.field.input), layout=_layout(width="220px"), style=_style(TextStyle)
+        )
         self.fmt = self._format_widget()
         return W.HBox([self.text, self.fmt], layout=_layout())
 
@@ -368,7 +374,12 @@ class EnumControl(Control):
     NONE_LABEL = EnumKind.NONE_LABEL
 
     def build(self):
-        return W.Dropdown(options=[], layout=_layout(width="200px"), style=_style(DescriptionStyle))
+        return W.Dropdown(
+            options=_choices(self.field),
+            value=self.field.input,
+            layout=_layout(width="200px"),
+            style=_style(DescriptionStyle),
+        )
 
     def render(self):
         options = _choices(self.field)
@@ -389,7 +400,7 @@ class BooleanControl(Control):
     """A checkbox."""
 
     def build(self):
-        return W.Checkbox(value=False, indent=False)
+        return W.Checkbox(value=bool(self.field.input), indent=False)
 
     def read_input(self):
         return bool(self.input.value)
@@ -402,7 +413,7 @@ class StructuredControl(TextControl):
     """A JSON editor validated against ``restrictions.schema`` (with ``jsonschema``)."""
 
     def build(self):
-        return W.Textarea(value="", rows=4, layout=_layout(**_INPUT_LAYOUT))
+        return W.Textarea(value=_text_of(self.field.input), rows=4, layout=_layout(**_INPUT_LAYOUT))
 
 
 class InputListControl(TextControl):
@@ -413,7 +424,7 @@ class InputListControl(TextControl):
 
     def build(self):
         return W.Textarea(
-            value="",
+            value=_text_of(self.field.input),
             rows=2,
             placeholder="066500220010.001, 066500230010.001" if self.spec.name == "scw_list" else "",
             layout=_layout(**_INPUT_LAYOUT),

@@ -290,10 +290,12 @@ class AngleKind(NumberKind):
             raise field.fail("DEC must be between -90 and 90 deg")
 
     def to_input(self, field, value):
-        from astropy.coordinates import Angle
+        if value is not None and not isinstance(value, (str, numbers.Real)):
+            # astropy.coordinates is slow to import: only for values that may be an Angle
+            from astropy.coordinates import Angle
 
-        if isinstance(value, Angle):
-            value = value.to(_unit(field.spec.units or "deg"))
+            if isinstance(value, Angle):
+                value = value.to(_unit(field.spec.units or "deg"))
         return super().to_input(field, value)
 
 
