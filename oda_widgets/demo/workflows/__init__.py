@@ -5,9 +5,12 @@ dispatcher by its nb2workflow plugin. The demo does the plugin's part itself: ea
 notebooks becomes one instrument (named after the folder; each notebook a product) served by its
 own ``nb2service`` process, started on first use, stopped with the demo server.
 
-The demo ships one such folder, ``multiwavelength`` (:data:`SHIPPED`): an optical Cepheid light
-curve (FLUX and MAG against MJD), a two-band image of the Pleiades with a colour picture, and the
-SED table of the blazar Mrk 421 with a text and a FITS file. A teacher adds folders of their own::
+The demo ships three notebooks (:data:`SHIPPED`), served by one nb2service and offered as three
+instruments (:data:`SHIPPED_INSTRUMENTS`), each with its own source defaults: ``optical_photometry``
+(``light_curve``: a Cepheid's FLUX and MAG light curves against MJD), ``optical_imaging``
+(``sky_images``: the Pleiades in two bands with a celestial WCS, and a colour picture) and
+``multiwavelength_sed`` (``sed``: the SED table of the blazar Mrk 421, a text and a FITS file).
+A teacher adds folders of their own::
 
     python -m oda_widgets.demo --workflows my_notebooks/
 
@@ -31,6 +34,7 @@ from oda_widgets.demo.workflows.service import ENABLE_HINT, WorkflowService, nb2
 
 __all__ = [
     "SHIPPED",
+    "SHIPPED_INSTRUMENTS",
     "ENABLE_HINT",
     "DEMO_ONTOLOGY",
     "Workflows",
@@ -42,8 +46,14 @@ __all__ = [
 
 log = logging.getLogger("oda_widgets.demo")
 
-#: The demo's own workflow notebooks (one instrument).
+#: The demo's own workflow notebooks.
 SHIPPED = Path(__file__).with_name("notebooks") / "multiwavelength"
+#: The instruments made of them: instrument -> its products (notebooks of :data:`SHIPPED`).
+SHIPPED_INSTRUMENTS = {
+    "optical_photometry": ["light_curve"],
+    "optical_imaging": ["sky_images"],
+    "multiwavelength_sed": ["sed"],
+}
 
 
 def notebooks_in(folder: Path) -> list[Path]:
@@ -99,17 +109,18 @@ class Workflows:
                     f"no workflow notebooks in {folder} (nb2service serves *.ipynb there, except names "
                     "containing 'output' or 'preproc' and names starting with 'test_')"
                 )
-            name = _instrument_name(folder)
-            if name in taken:
-                raise ValueError(f"instrument name {name!r} (from folder {folder}) is already taken")
-            taken.add(name)
             service = WorkflowService(folder, self.ontology_path)
-            self.instruments[name] = WorkflowInstrument(name, service, self.ontology)
+            if folder == SHIPPED.resolve():
+                plan = dict(SHIPPED_INSTRUMENTS)
+            else:
+                plan = {_instrument_name(folder): None}
+            for name, products in plan.items():
+                if name in taken:
+                    raise ValueError(f"instrument name {name!r} (from folder {folder}) is already taken")
+                taken.add(name)
+                self.instruments[name] = WorkflowInstrument(name, service, self.ontology, products)
         if self.instruments:
-            self.note = "workflow instruments: " + ", ".join(
-                f"{n} ({len(notebooks_in(i.service.folder))} notebooks in {i.service.folder})"
-                for n, i in self.instruments.items()
-            )
+            self.note = "workflow instruments: " + ", ".join(self.instruments)
 
     def ontology_choice(self) -> OntologyChoice:
         """The ontology file in use (chosen on first need; an offline fallback is logged)."""
@@ -130,15 +141,24 @@ class Workflows:
                 self._ontology = Ontology(path)
             return self._ontology
 
+    @property
+    def services(self) -> list[WorkflowService]:
+        """The nb2service processes (one per folder)."""
+        out: list[WorkflowService] = []
+        for instrument in self.instruments.values():
+            if instrument.service not in out:
+                out.append(instrument.service)
+        return out
+
     def start_in_background(self) -> None:
         """Start every service now, without waiting (the services otherwise start on first use)."""
-        for instrument in self.instruments.values():
-            instrument.service.start_in_background()
+        for service in self.services:
+            service.start_in_background()
 
     def stop(self) -> None:
         """Stop every service (idempotent)."""
-        for instrument in self.instruments.values():
-            instrument.service.stop()
+        for service in self.services:
+            service.stop()
 
     def __contains__(self, name: object) -> bool:
         return name in self.instruments

@@ -70,11 +70,13 @@ class _Job:
 
 class WorkflowInstrument:
     """The instrument ``name`` backed by ``service``; ``ontology()`` gives the ontology to read
-    annotations with (loaded when first needed)."""
+    annotations with (loaded when first needed). ``products``: the notebooks of the service this
+    instrument offers (default: all); several instruments may share one service."""
 
-    def __init__(self, name: str, service: WorkflowService, ontology):
+    def __init__(self, name: str, service: WorkflowService, ontology, products: list[str] | None = None):
         self.name = name
         self.service = service
+        self._only = list(products) if products is not None else None
         self._ontology_factory = ontology
         self._description: _Description | None = None
         self._lock = threading.Lock()
@@ -89,7 +91,17 @@ class WorkflowInstrument:
     def description(self) -> _Description:
         with self._lock:
             if self._description is None:
-                self._description = self._describe(self.service.options())
+                options = self.service.options()
+                if self._only is not None:
+                    missing = [p for p in self._only if p not in options]
+                    if missing:
+                        raise DemoError(
+                            f"{self.name}: the workflow service has no notebook {missing[0]!r}",
+                            "InternalError",
+                            500,
+                        )
+                    options = {p: options[p] for p in self._only}
+                self._description = self._describe(options)
             return self._description
 
     def _describe(self, options: dict) -> _Description:
@@ -111,6 +123,8 @@ class WorkflowInstrument:
 
     @property
     def products(self) -> list[str]:
+        if self._only is not None:
+            return list(self._only)
         return list(self.description().products)
 
     def _check_product(self, product: Any) -> str:
