@@ -57,12 +57,12 @@ SHIPPED_INSTRUMENTS = {
 
 
 def notebooks_in(folder: Path) -> list[Path]:
-    """The notebooks nb2service serves from ``folder`` (it skips names with ``output``,
-    ``preproc`` or a ``test_`` prefix)."""
+    """The notebooks nb2service serves from ``folder``: it skips any whose full path contains
+    ``output``, ``preproc`` or ``/test_`` (so a folder under ``outputs/`` serves nothing)."""
     return sorted(
         p
         for p in folder.glob("*.ipynb")
-        if "output" not in p.name and "preproc" not in p.name and not p.name.startswith("test_")
+        if "output" not in str(p) and "preproc" not in str(p) and "/test_" not in str(p)
     )
 
 
@@ -106,8 +106,8 @@ class Workflows:
                 raise FileNotFoundError(f"workflow folder not found: {folder}")
             if not notebooks_in(folder):
                 raise ValueError(
-                    f"no workflow notebooks in {folder} (nb2service serves *.ipynb there, except names "
-                    "containing 'output' or 'preproc' and names starting with 'test_')"
+                    f"no workflow notebooks in {folder} (nb2service serves *.ipynb there, except those "
+                    "whose path contains 'output', 'preproc' or '/test_')"
                 )
             service = WorkflowService(folder, self.ontology_path)
             if folder == SHIPPED.resolve():

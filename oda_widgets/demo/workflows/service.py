@@ -103,12 +103,14 @@ class WorkflowService:
             return self.url  # type: ignore[return-value]
 
     def _launch(self) -> None:
+        ontology = self._ontology_path() if callable(self._ontology_path) else self._ontology_path
+        if self._stopped:
+            raise DispatcherUnavailable("the workflow service was stopped with the demo server")
         port = _free_port()
         self._scratch = Path(tempfile.mkdtemp(prefix="oda-demo-nb2service-"))
         self._log = open(self._scratch / "nb2service.log", "wb")
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(SITE_DIR), env.get("PYTHONPATH", "")) if p)
-        ontology = self._ontology_path() if callable(self._ontology_path) else self._ontology_path
         env["ODA_ONTOLOGY_PATH"] = str(Path(ontology).resolve())
         env["TMPDIR"] = str(self._scratch)
         env["MPLBACKEND"] = "Agg"
@@ -117,12 +119,8 @@ class WorkflowService:
             p for p in (str(Path(sys.prefix) / "share" / "jupyter"), env.get("JUPYTER_PATH", "")) if p
         )
         env.pop("ODA_TOKEN", None)  # the demo's notebooks need no token; keep it out of their logs
-        exe = Path(sys.executable).with_name("nb2service")
-        cmd = (
-            [str(exe)]
-            if exe.exists()
-            else [sys.executable, "-c", "from nb2workflow.service import main; main()"]
-        )
+        # nb2service through a small watcher that ends it if this process dies without stopping it.
+        cmd = [sys.executable, str(SITE_DIR / "oda_demo_nb2service.py")]
         cmd += [
             "--host",
             "127.0.0.1",
@@ -145,6 +143,9 @@ class WorkflowService:
         self.url = f"http://127.0.0.1:{port}"
         deadline = t0 + START_TIMEOUT
         while True:
+            if self._stopped:
+                self._terminate()
+                raise DispatcherUnavailable("the workflow service was stopped with the demo server")
             if self._proc.poll() is not None:
                 self._error = DispatcherUnavailable(
                     f"nb2service exited at start (code {self._proc.returncode}): {self.log_tail()}"
