@@ -65,6 +65,7 @@ class _Job:
     session_id: str
     created: float
     final: dict | None = None  # the done/failed answer's products and exit status, once known
+    delivered: bool = False  # a poll saying query_status=ready (or a new request) has had it
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -283,12 +284,13 @@ class WorkflowInstrument:
                         else None
                     )
                     return body(state, products, demo_app._exit_status(state, req.comment), extra), 200
-                if query_status not in ("new", "ready", "done", "failed"):
-                    # The result exists; like the real dispatcher, assemble it on the next poll
-                    # that says query_status=ready.
-                    report = {"full_report_dict": self._report(job, session_id, "done")}
-                    return body("ready", {}, demo_app._exit_status("ready", req.comment), report), 200
                 job.final = payload
+            if not job.delivered and query_status not in ("new", "ready", "done", "failed"):
+                # The result exists; like the real dispatcher, hand it out on the next poll that
+                # says query_status=ready.
+                report = {"full_report_dict": self._report(job, session_id, "done")}
+                return body("ready", {}, demo_app._exit_status("ready", req.comment), report), 200
+            job.delivered = True
             final = job.final
         if final["status"] == "failed":
             products = {"analysis_parameters": ap, "api_code": demo_app.api_code(ap, url)}
