@@ -119,6 +119,23 @@ def test_instruments_and_form_kinds(server):
     assert sed.parameter("detection_sigma").label == "Detection threshold (sigma)"
 
 
+def test_the_query_form_builds_every_workflow_product(server):
+    from oda_widgets.form import QueryForm
+
+    for instrument, product in (
+        ("optical_photometry", "light_curve"),
+        ("optical_imaging", "sky_images"),
+        ("multiwavelength_sed", "sed"),
+    ):
+        form = QueryForm(server.url, instrument, product, show_job=False)
+        assert set(form.controls) >= {"src_name", "RA", "DEC"}
+        assert not {k: v for k, v in form.validate().items() if v}
+        assert (
+            form.values["RA"]
+            == Dispatcher(server.url).description(instrument).product(product).defaults()["RA"]
+        )
+
+
 def test_the_small_ontology_gives_the_same_meta_data(server):
     small = Ontology(DEMO_ONTOLOGY)
     for name in ("optical_photometry", "optical_imaging", "multiwavelength_sed"):
