@@ -260,6 +260,17 @@ def create_app(speed: float = 1.0, legacy_meta_data: bool = False, workflows=Non
             return _json(workflows[instrument].par_names(product))
         return _json(instruments.par_names(instrument, product, legacy_meta_data))
 
+    @app.get("/call_back")
+    def call_back():
+        # Progress reports of backends: here nb2service's (INTEGRAL jobs are simulated).
+        instrument = request.args.get("instrument_name", "")
+        if instrument not in workflows:
+            return _json({"error_message": f"no workflow instrument {instrument[:100]!r}"}, 404)
+        known = workflows[instrument].call_back(
+            request.args.get("job_id", ""), request.args.get("action", "")
+        )
+        return _json({}, 200 if known else 404)
+
     @app.get("/api/parameters")
     def parameters():
         return _json(_request_params())

@@ -20,7 +20,11 @@ def legacy_server():
 
 
 def test_instr_list_and_redirect_keeping_query(demo_dispatcher):
-    assert requests.get(f"{demo_dispatcher}/instr-list", timeout=10).json()[:3] == ["isgri", "jemx", "spi_acs"]
+    assert requests.get(f"{demo_dispatcher}/instr-list", timeout=10).json()[:3] == [
+        "isgri",
+        "jemx",
+        "spi_acs",
+    ]
     r = requests.get(f"{demo_dispatcher}/api/instr-list?instrument=mock", allow_redirects=False, timeout=10)
     assert r.status_code == 302
     assert r.headers["Location"] == f"{demo_dispatcher}/instr-list?instrument=mock"

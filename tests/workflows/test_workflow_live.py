@@ -295,6 +295,17 @@ def test_out_of_range_values_are_http_400_mapped_to_the_field(server):
     assert str(err.value) == "Parameter fov_deg wrong value 0.01deg: should be greater or equal than 0.1"
 
 
+def test_call_backs_reach_known_jobs_only(jobs, server):
+    jobs["lc"].wait(timeout=TIMEOUT)
+    known = {"instrument_name": "optical_photometry", "job_id": jobs["lc"].job_id, "action": "done"}
+    assert requests.get(f"{server.url}/call_back", params=known, timeout=10).status_code == 200
+    unknown = {**known, "job_id": "0123456789abcdef"}
+    assert requests.get(f"{server.url}/call_back", params=unknown, timeout=10).status_code == 404
+    elsewhere = {**known, "instrument_name": "isgri"}
+    assert requests.get(f"{server.url}/call_back", params=elsewhere, timeout=10).status_code == 404
+    assert jobs["lc"].state is JobState.DONE
+
+
 def test_stopping_the_demo_stops_nb2service_and_its_kernels(server):
     service = server.workflows["optical_photometry"].service
     pid = service._proc.pid

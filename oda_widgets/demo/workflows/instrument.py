@@ -8,14 +8,17 @@ product lists (see :mod:`.products`).
 
 A job goes ``submitted`` (nb2service queued it) → ``progress`` (a kernel runs the notebook) →
 ``ready`` (nb2service has the result) → ``done`` or ``failed`` on the next poll that says
-``query_status=ready``, as with the real dispatcher, whose job monitor learns the first three from
-nb2service's call-backs; here each poll asks nb2service, which is local.
+``query_status=ready``. As with the real dispatcher, the job learns the first three from
+nb2service's call-backs (``/call_back`` of the demo), so a client's polls cost nb2service nothing;
+nb2service is asked again only when it says the job is done, or when it has been silent for
+:data:`RECHECK_S` seconds (it calls back only for the first of identical requests).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+import urllib.parse
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +34,8 @@ __all__ = ["WorkflowInstrument", "WorkflowRequest"]
 
 #: Jobs remembered per instrument (their final answer included).
 MAX_JOBS = 1000
+#: Seconds without a call-back after which a poll asks nb2service itself.
+RECHECK_S = 5.0
 
 
 @dataclass
@@ -66,6 +71,8 @@ class _Job:
     created: float
     final: dict | None = None  # the done/failed answer's products and exit status, once known
     delivered: bool = False  # a poll saying query_status=ready (or a new request) has had it
+    backend: str = "new"  # what nb2service last said (or called back): submitted, progress, done
+    checked: float = 0.0  # when nb2service was last asked (monotonic)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -269,7 +276,15 @@ class WorkflowInstrument:
 
         with job.lock:
             if job.final is None:
-                state, payload = self._backend_state(req)
+                stale = time.monotonic() - job.checked > RECHECK_S
+                if job.backend in ("new", "done") or stale:
+                    callback = f"{url}/call_back?" + urllib.parse.urlencode(
+                        {"instrument_name": self.name, "job_id": job.job_id, "session_id": session_id}
+                    )
+                    state, payload = self._backend_state(req, callback)
+                    job.backend, job.checked = state, time.monotonic()
+                else:
+                    state, payload = job.backend, None
                 if state in ("submitted", "progress"):
                     products: dict = {}
                     if query_status == "new":
@@ -336,10 +351,19 @@ class WorkflowInstrument:
             status_code=403,
         )
 
-    def _backend_state(self, req: WorkflowRequest) -> tuple[str, dict | None]:
+    def call_back(self, job_id: str, action: str) -> bool:
+        """nb2service's news about a job (``action``: progress or done); False for an unknown job."""
+        job = self._job(job_id)
+        if job is None:
+            return False
+        if job.final is None and job.backend != "done":
+            job.backend = "done" if action == "done" else "progress"
+        return True
+
+    def _backend_state(self, req: WorkflowRequest, callback: str | None = None) -> tuple[str, dict | None]:
         """Ask nb2service: ('submitted'|'progress', None) or ('done'|'failed', final payload)."""
         try:
-            r = self.service.get(req.product, req.backend_parameters)
+            r = self.service.get(req.product, req.backend_parameters, callback)
         except DemoError:
             raise
         except Exception as e:  # the service is down or answered nonsense

@@ -217,11 +217,16 @@ class WorkflowService:
         assert self._options is not None
         return self._options
 
-    def get(self, product: str, params: dict[str, Any], timeout: float = 60.0) -> requests.Response:
-        """One asynchronous ``/api/v1.0/get/<product>`` request (201 submitted/started, 200 done)."""
+    def get(
+        self, product: str, params: dict[str, Any], callback: str | None = None, timeout: float = 60.0
+    ) -> requests.Response:
+        """One asynchronous ``/api/v1.0/get/<product>`` request (201 submitted/started, 200 done);
+        nb2service calls ``callback`` (with ``action=progress``, then ``action=done``) for a new job."""
         url = self.ensure_started()
         query = {k: _wire(v) for k, v in params.items()}
         query["_async_request"] = "yes"
+        if callback:
+            query["_async_request_callback"] = callback
         r = self._session.get(f"{url}/api/v1.0/get/{product}", params=query, timeout=timeout, stream=True)
         size = int(r.headers.get("Content-Length") or 0)
         if size > MAX_RESPONSE_BYTES:
