@@ -179,7 +179,7 @@ def test_spi_acs_peaks_with_grb_221009a_at_the_published_time(disp):
     rate = lc.rate.value
     background = float(np.median(rate[dt < -10]))
     assert 60_000 < background < 100_000
-    # the brightest pulses: T0+218-276 s (Fermi/GBM, Lesage et al. 2023); SPI-ACS saturated near 1e6
+    # the brightest pulses: T0+218-276 s (Fermi/GBM, Lesage et al. 2023); SPI-ACS saturated there
     assert 218 <= dt[np.argmax(rate)] <= 276
     assert 1e6 < rate.max() - background < 1e7
     # the triggering pulse at T0 stands out on its own, three minutes before the main emission
