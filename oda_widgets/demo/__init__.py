@@ -21,10 +21,14 @@ What to expect:
 * Errors on demand: out-of-range energies, malformed values, unknown products, missing roles and
   expired or forged tokens answer as the real dispatcher does; ``src_name="FAIL_BACKEND"`` makes
   the backend fail (HTTP 200, ``query_status: failed``).
-* The sky (:mod:`.sky`): real bright sources, plus new transients ``NEW_1`` near the Galactic
-  Centre during 2017, ``NEW_2`` in Cygnus (June–September 2015), ``NEW_3`` near Vela X-1
-  (first half of 2020); SPI-ACS light curves show GRB 221009A, GRB 170817A, GRB 120711A and a
-  synthetic burst every few hours.
+* The sky (:mod:`.sky`, :mod:`.history`): INTEGRAL's sky of 2002–2024 — the bright persistent
+  sources, the historic transients at their real positions during their real outbursts
+  (MAXI J1820+070 in 2018, V404 Cyg in 2015, Swift J1727.8-1613 in 2023, GX 339-4, ...), and
+  invented new transients ``NEW_1`` near the Galactic Centre during 2017, ``NEW_2`` in Cygnus
+  (June–September 2015), ``NEW_3`` near Vela X-1 (first half of 2020); SPI-ACS light curves show
+  the bright GRBs of the mission at their real trigger times (GRB 221009A on 2022-10-09 at
+  13:16:59.99 UTC, GRB 230307A, GRB 130427A, GRB 170817A, ...), the SGR 1806-20 giant flare and a
+  synthetic burst every few hours. ``/resolve_name`` knows all of them by name and common aliases.
 
 * Workflow instruments (:mod:`.workflows`): when nb2workflow is installed (``pip install
   'oda-widgets[workflows]'``), real nb2workflow services run notebooks behind the demo — by

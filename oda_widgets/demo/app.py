@@ -282,12 +282,14 @@ def create_app(speed: float = 1.0, legacy_meta_data: bool = False, workflows=Non
             return _json({})
         name = name[:200]
         out: dict[str, Any] = {"name": name.replace("_", " ")}
-        src = sky.find_source(name)
-        if src is None:
+        # every source and burst of the demo sky by its name or a common alias; otherwise the real
+        # resolver's answer for an unknown name (no RA/DEC)
+        found = sky.resolve(name)
+        if found is None:
             out["message"] = f"{name} could not be resolved"
         else:
-            out["RA"] = src.ra
-            out["DEC"] = src.dec
+            out["RA"] = found.ra
+            out["DEC"] = found.dec
             out["entity_portal_link"] = "http://cdsportal.u-strasbg.fr/?target=" + urllib.parse.quote(
                 name.strip()
             )
