@@ -7,6 +7,19 @@
 
 export const ROW_HEIGHT = 24;
 
+// The selection rule below is the browser twin of oda_widgets/products/selection.py (the one rule
+// the product model, CatalogTable and the mosaic overlay use). Change both together:
+// js/tests/selection_cases.json holds cases whose expected rows the Python rule computed, and
+// js/tests/selection.test.mjs checks this twin against them.
+
+/** What marks a new detection in a source name (case-sensitive, as the INTEGRAL pipelines write it). */
+export const NEW_SOURCE_MARK = "NEW";
+
+/** True for a new detection: its name contains "NEW". */
+export function isNewSource(name) {
+  return String(name).includes(NEW_SOURCE_MARK);
+}
+
 /**
  * Ascending row ids passing the cut — the semantics of oda_api's extract_catalog_from_image:
  * significance >= minSig (NaN/null never passes), names containing "NEW" dropped when
@@ -18,10 +31,10 @@ export function filterRows(sig, names, { minSig = null, excludeNew = false, sear
   for (let i = 0; i < names.length; i++) {
     if (minSig !== null && minSig !== undefined) {
       const s = sig[i];
-      if (s === null || !(s >= minSig)) continue;
+      if (s === null || s === undefined || !(s >= minSig)) continue;
     }
     const name = String(names[i]);
-    if (excludeNew && name.includes("NEW")) continue;
+    if (excludeNew && isNewSource(name)) continue;
     if (needle && !name.toLowerCase().includes(needle)) continue;
     out.push(i);
   }
@@ -177,7 +190,7 @@ function render({ model, el: host }) {
       row.dataset.row = String(id);
       row.dataset.testid = "catalog-row";
       if (id === active) row.classList.add("oda-active");
-      const isNew = String(cols.srcNames[id]).includes("NEW");
+      const isNew = isNewSource(cols.srcNames[id]);
       if (isNew) row.classList.add("oda-new");
       const cb = el("input", { type: "checkbox", checked: !unchecked.has(id) });
       cb.addEventListener("click", (ev) => {

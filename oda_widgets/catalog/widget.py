@@ -18,17 +18,16 @@ import traitlets
 from astropy.table import Table
 
 from oda_widgets._assets import esm_path
-from oda_widgets.client.dispatcher import BOOKKEEPING
+from oda_widgets.client import protocol
+from oda_widgets.client.job import Job
 from oda_widgets.errors import InvalidParameter, OdaError
 from oda_widgets.products.catalog import Catalog
+from oda_widgets.products.selection import selected_rows
 
 __all__ = ["CatalogTable", "as_catalog", "DEFAULT_MIN_SIGNIFICANCE"]
 
 #: oda_api's quick-look cut: ``OdaImage.extract_catalog_from_image(det_sigma=5, include_new_sources=False)``
 DEFAULT_MIN_SIGNIFICANCE = 5.0
-
-# Parameters of the image request that must not be copied into a follow-up request.
-_NOT_FORWARDED = BOOKKEEPING | {"selected_catalog", "catalog_selected_objects"}
 
 
 def as_catalog(obj: Any) -> Catalog:
@@ -99,6 +98,9 @@ class CatalogTable(anywidget.AnyWidget):
     sort_desc = traitlets.Bool(False).tag(sync=True)
     status = traitlets.Unicode("").tag(sync=True)
     height = traitlets.Int(300).tag(sync=True)
+    #: the last follow-up job started from this table (spectrum / light curves; not synced):
+    #: observe it to follow those jobs elsewhere (the Explorer puts them on its board)
+    follow_up_job = traitlets.Instance(Job, allow_none=True)
 
     def __init__(
         self,
@@ -122,8 +124,6 @@ class CatalogTable(anywidget.AnyWidget):
         self.instrument = (
             instrument or self.analysis_parameters.get("instrument") or getattr(catalog, "instrument", None)
         )
-        #: the last follow-up job started from this table (spectrum / light curves)
-        self.last_job = None
         has_sig = "significance" in t.colnames
         if has_sig:
             sig = np.asarray(t["significance"], dtype=float)
@@ -151,25 +151,16 @@ class CatalogTable(anywidget.AnyWidget):
         self._refilter()
         self.on_msg(self._on_front_end_msg)
 
-    # -- the filter (same semantics as js/catalog.js filterRows) ---------------------------------
+    # -- the filter: the rule of products/selection.py, whose twin js/catalog.js runs in the page --
     def _visible(self) -> list[int]:
         t = self.catalog.table
-        keep = np.ones(len(t), dtype=bool)
-        if self.min_significance is not None and self.significance_column:
-            sig = np.asarray(t[self.significance_column], dtype=float)
-            with np.errstate(invalid="ignore"):
-                keep &= sig >= float(self.min_significance)
-        names = (
-            [str(n.decode() if isinstance(n, bytes) else n) for n in t[self.name_column]]
-            if self.name_column
-            else [""] * len(t)
+        return selected_rows(
+            t[self.significance_column] if self.significance_column else None,
+            t[self.name_column] if self.name_column else [""] * len(t),
+            min_significance=self.min_significance,
+            exclude_new=self.exclude_new_sources,
+            search=self.search_text,
         )
-        if self.exclude_new_sources:
-            keep &= np.array(["NEW" not in n for n in names], dtype=bool)
-        needle = self.search_text.strip().lower()
-        if needle:
-            keep &= np.array([needle in n.lower() for n in names], dtype=bool)
-        return [int(i) for i in np.flatnonzero(keep)]
 
     @traitlets.validate("visible_ids", "selected_ids", "unchecked_ids")
     def _known_rows(self, proposal):
@@ -263,29 +254,26 @@ class CatalogTable(anywidget.AnyWidget):
     def follow_up_parameters(self, product: str) -> dict:
         """The parameters of a follow-up request: the image's time/pointing/energy parameters plus
         this ``selected_catalog`` (what :meth:`spectrum_for_selected` sends)."""
-        params = {k: v for k, v in self.analysis_parameters.items() if k not in _NOT_FORWARDED}
-        params["selected_catalog"] = self.selected_catalog
-        return params
+        return protocol.user_parameters(self.follow_up_request("spectrum"))
 
-    def _follow_up(self, suffix: str, submit: bool):
-        from oda_widgets.client.job import Job
+    def follow_up_request(self, kind: str, *, with_selection: bool = True) -> dict:
+        """The par_dict of the follow-up request ``kind`` (``spectrum`` or ``lc``) for the selected
+        sources, as :func:`oda_widgets.client.protocol.follow_up` builds it."""
+        selection = self.selected_catalog if with_selection else None
+        return protocol.follow_up(self.analysis_parameters, selection, kind, instrument=self.instrument)
 
-        if not self.instrument:
-            raise InvalidParameter(
-                "no instrument known for this catalog: give CatalogTable(..., "
-                "instrument='isgri') or the image's analysis_parameters",
-                parameter="instrument",
-            )
+    def _follow_up(self, kind: str, submit: bool) -> Job:
+        protocol.follow_up_product(self.instrument, kind)  # no instrument: say so first
         if self.dispatcher is None:
             raise OdaError(
                 "this table has no dispatcher: create it with CatalogTable(catalog, "
                 "dispatcher=..., analysis_parameters=...) to run follow-up requests"
             )
-        product = f"{self.instrument}_{suffix}"
-        job = Job(self.dispatcher, self.instrument, product, self.follow_up_parameters(product))
+        request = self.follow_up_request(kind)
+        job = Job(self.dispatcher, request["instrument"], request["product_type"], request)
         if submit:
             job.submit()
-        self.last_job = job
+        self.follow_up_job = job
         return job
 
     def spectrum_for_selected(self, submit: bool = True):
@@ -303,21 +291,23 @@ class CatalogTable(anywidget.AnyWidget):
         selection, to review and submit (``form.submit()``)."""
         from oda_widgets.form import QueryForm
 
-        suffix = {"spectrum": "spectrum", "lc": "lc", "light_curve": "lc"}.get(kind)
-        if suffix is None:
+        if kind not in protocol.FOLLOW_UP_PRODUCTS:
             raise InvalidParameter(f"kind must be 'spectrum' or 'lc', got {kind!r}", parameter="kind")
         if not self.instrument or self.dispatcher is None:
             raise OdaError(
                 "a follow-up form needs the dispatcher and the image's instrument: "
                 "CatalogTable(collection, dispatcher=...)"
             )
-        product = f"{self.instrument}_{suffix}"
-        params = self.follow_up_parameters(product)
-        params.pop("selected_catalog")
-        form = QueryForm(self.dispatcher, self.instrument, product)
-        form.set_values(params)
+        request = self.follow_up_request(kind, with_selection=False)
+        form = QueryForm(self.dispatcher, request["instrument"], request["product_type"])
+        form.set_values(protocol.user_parameters(request))
         form.link_catalog(Catalog(self.selected, name=self.catalog.name))
         return form
+
+    @property
+    def last_job(self) -> Job | None:
+        """The last follow-up job started from this table (same as :attr:`follow_up_job`)."""
+        return self.follow_up_job
 
     def _on_front_end_msg(self, _widget, content, _buffers) -> None:
         if not isinstance(content, dict) or content.get("type") != "action":

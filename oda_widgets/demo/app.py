@@ -17,6 +17,7 @@ import jwt
 from flask import Flask, Response, redirect, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from oda_widgets.client import protocol
 from oda_widgets.client.encoding import decode_params
 from oda_widgets.demo import generate, instruments, sky
 from oda_widgets.demo.instruments import INSTRUMENTS, DemoError, RolesMissing
@@ -73,18 +74,7 @@ def _session_id() -> str:
 
 def api_code(analysis_parameters: dict, url: str) -> str:
     """The oda_api snippet the dispatcher attaches to results (PROTOCOL §7)."""
-    drop = {"job_id", "query_status", "session_id", "use_resolver[local]", "use_scws"}
-    rename = {"product_type": "product", "query_type": "product_type"}
-    d = {}
-    for k, v in analysis_parameters.items():
-        if k in drop or v is None:
-            continue
-        d[rename.get(k, k)] = v
-    text = json.dumps(dict(sorted(d.items())), indent=4).replace("true", "True").replace("false", "False")
-    return (
-        f"from oda_api.api import DispatcherAPI\ndisp=DispatcherAPI(url='{url}', instrument='mock')\n\n"
-        f"par_dict={text}\n\ndata_collection = disp.get_product(**par_dict)\n"
-    )
+    return protocol.api_code(analysis_parameters, url, layout="dispatcher")
 
 
 def _request_params() -> dict:

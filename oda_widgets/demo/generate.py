@@ -16,9 +16,11 @@ from astropy.io import fits
 from astropy.time import Time
 from astropy.wcs import WCS
 
+from oda_widgets.client.protocol import NOT_IN_JOB_ID
 from oda_widgets.demo import sky
 from oda_widgets.demo.instruments import DemoError, Request
 from oda_widgets.products import encode_numpy_data_product
+from oda_widgets.products.light_curve import IJD_MJDREF
 
 ISGRI_PIXEL = 0.0823  # deg, ISGRI mosaic pixel
 JEMX_PIXEL = 0.03  # deg
@@ -35,28 +37,18 @@ IJD_UNITS = 86400.0
 
 def seed_of(params: dict) -> int:
     """A 64-bit seed from the normalised parameters (bookkeeping keys excluded)."""
-    skip = {
-        "session_id",
-        "job_id",
-        "token",
-        "query_status",
-        "api",
-        "oda_api_version",
-        "off_line",
-        "dry_run",
-        "async_dispatcher",
-        "verbose",
-    }
+    # verbosity changes what is said, not the products
+    skip = NOT_IN_JOB_ID | {"verbose"}
     text = json.dumps({k: v for k, v in params.items() if k not in skip}, sort_keys=True, default=str)
     return int(hashlib.sha256(text.encode()).hexdigest()[:16], 16)
 
 
 def _ijd(iso: str) -> float:
-    return float(Time(iso, format="isot", scale="utc").tt.mjd - sky.MJDREF)
+    return float(Time(iso, format="isot", scale="utc").tt.mjd - IJD_MJDREF)
 
 
 def _iso(ijd: float) -> str:
-    return Time(ijd + sky.MJDREF, format="mjd", scale="tt").utc.isot
+    return Time(ijd + IJD_MJDREF, format="mjd", scale="tt").utc.isot
 
 
 def _coding(instr: str, d: np.ndarray) -> np.ndarray:
@@ -127,7 +119,7 @@ class Observation:
     def time_keywords(self) -> dict:
         return {
             "TIMESYS": "TT",
-            "MJDREF": sky.MJDREF,
+            "MJDREF": IJD_MJDREF,
             "TIMEUNIT": "d",
             "TSTART": self.t_start,
             "TSTOP": self.t_stop,
@@ -730,7 +722,7 @@ def spi_acs_lc(req: Request) -> fits.HDUList:
             "TIMEDEL": bin_s,
             "TIMEZERO": timezero,
             "TIMEUNIT": "s",
-            "MJDREF": sky.MJDREF,
+            "MJDREF": IJD_MJDREF,
             "TIMESYS": "TT",
             "TSTART": t1,
             "TSTOP": t_stop,

@@ -25,12 +25,12 @@ import numpy as np
 from astropy.table import Table
 from astropy.time import Time
 
+from oda_widgets.products.light_curve import IJD_MJDREF
+
 DATA = Path(__file__).with_name("data")
 TRANSIENTS_FILE = DATA / "transients.ecsv"
 BURSTS_FILE = DATA / "bursts.ecsv"
 
-#: MJD of IJD 0 (2000-01-01T00:00:00 TT); the same epoch as :data:`.sky.MJDREF`.
-MJDREF = 51544.0
 
 #: Offset (mCrab, or a factor for ``scale`` episodes) that keeps the log-linear interpolation finite
 #: at the zero-flux knots of an outburst's start and end.
@@ -47,7 +47,7 @@ PULSE_PEAK_DELAY = _PULSE_X_MAX
 
 def ijd(times) -> np.ndarray:
     """IJD (TT days since 2000-01-01) of UTC ISO dates or times."""
-    return np.atleast_1d(Time(times, format="isot", scale="utc").tt.mjd - MJDREF)
+    return np.atleast_1d(Time(times, format="isot", scale="utc").tt.mjd - IJD_MJDREF)
 
 
 def pulse_shape(dt: np.ndarray, tau: float) -> np.ndarray:

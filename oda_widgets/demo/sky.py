@@ -33,9 +33,7 @@ from functools import cache
 import numpy as np
 
 from oda_widgets.demo import history
-
-#: MJD of IJD 0 (2000-01-01T00:00:00 TT).
-MJDREF = 51544.0
+from oda_widgets.products.light_curve import IJD_MJDREF
 
 #: Revolution bookkeeping: revolution length (days) and the IJD at which revolution 0 would start,
 #: chosen so that 2017-03-06 falls in revolution ~1791, as it did for INTEGRAL.
@@ -98,13 +96,13 @@ def _hash_float(text: str) -> float:
 def ijd_from_iso(iso: str) -> float:
     from astropy.time import Time
 
-    return float(Time(iso, format="isot", scale="utc").tt.mjd - MJDREF)
+    return float(Time(iso, format="isot", scale="utc").tt.mjd - IJD_MJDREF)
 
 
 def _ijd(y, m, d) -> float:
     from astropy.time import Time
 
-    return float(Time(f"{y:04d}-{m:02d}-{d:02d}T00:00:00", scale="tt").mjd - MJDREF)
+    return float(Time(f"{y:04d}-{m:02d}-{d:02d}T00:00:00", scale="tt").mjd - IJD_MJDREF)
 
 
 #: INTEGRAL science operations: first light (October 2002) to the end of science (February 2025).

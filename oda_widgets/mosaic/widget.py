@@ -23,6 +23,7 @@ from astropy.wcs import WCS
 
 from oda_widgets._assets import esm_path
 from oda_widgets.errors import InvalidParameter
+from oda_widgets.products.selection import is_new_source, source_name
 
 __all__ = ["MosaicView", "link", "EXTENSION_ORDER", "REMOTE_PIXELS", "wcs_to_dict"]
 
@@ -303,11 +304,7 @@ def _sources_of(table) -> dict:
     t = table.catalog.table
     lon = t.meta.get("LON_NAME") or "ra"
     lat = t.meta.get("LAT_NAME") or "dec"
-    names = (
-        [str(n.decode() if isinstance(n, bytes) else n) for n in t["src_names"]]
-        if "src_names" in t.colnames
-        else [""] * len(t)
-    )
+    names = [source_name(n) for n in t["src_names"]] if "src_names" in t.colnames else [""] * len(t)
     ra = np.asarray(getattr(t[lon], "degree", t[lon]), dtype=float)
     dec = np.asarray(getattr(t[lat], "degree", t[lat]), dtype=float)
     return {
@@ -315,7 +312,7 @@ def _sources_of(table) -> dict:
         "ra": [float(v) for v in ra],
         "dec": [float(v) for v in dec],
         "names": names,
-        "new": ["NEW" in n for n in names],
+        "new": [is_new_source(n) for n in names],
     }
 
 

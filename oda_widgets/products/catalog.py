@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -15,6 +17,7 @@ from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
 from oda_widgets.errors import InvalidParameter, OdaError
+from oda_widgets.products.selection import selection_mask
 
 __all__ = ["Catalog", "REQUIRED_COLUMNS"]
 
@@ -22,7 +25,11 @@ __all__ = ["Catalog", "REQUIRED_COLUMNS"]
 REQUIRED_COLUMNS = ("meta_ID", "src_names", "significance")
 
 
-def _column_values(values: list, descr: str | None) -> np.ndarray | list:
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _column_values(values: list[Any], descr: str | None) -> np.ndarray | list[Any]:
     """A column's values as numpy infers them; ``null`` (NaN on the wire) becomes NaN."""
     if any(v is None for v in values):
         numeric = all(v is None or isinstance(v, (int, float)) for v in values)
@@ -55,7 +62,7 @@ class Catalog:
     # -- construction --------------------------------------------------------------------------
 
     @classmethod
-    def from_dict(cls, d: dict | str, name: str | None = "dispatcher_catalog") -> Catalog:
+    def from_dict(cls, d: dict[str, Any] | str, name: str | None = "dispatcher_catalog") -> Catalog:
         """The catalog of a dispatcher catalog dict (or its JSON string), PROTOCOL §3.2."""
         if isinstance(d, str):
             try:
@@ -97,21 +104,21 @@ class Catalog:
 
     @property
     def frame(self) -> str | None:
-        return self.table.meta.get("FRAME")
+        return _text_or_none(self.table.meta.get("FRAME"))
 
     @property
     def coord_unit(self) -> str | None:
-        return self.table.meta.get("COORD_UNIT")
+        return _text_or_none(self.table.meta.get("COORD_UNIT"))
 
     @property
     def lon_name(self) -> str | None:
-        return self.table.meta.get("LON_NAME")
+        return _text_or_none(self.table.meta.get("LON_NAME"))
 
     @property
     def lat_name(self) -> str | None:
-        return self.table.meta.get("LAT_NAME")
+        return _text_or_none(self.table.meta.get("LAT_NAME"))
 
-    def _columns(self) -> list[list]:
+    def _columns(self) -> list[list[Any]]:
         return [[_plain(x) for x in self.table[c].tolist()] for c in self.table.colnames]
 
     def to_dict(self) -> dict[str, Any]:
@@ -156,22 +163,23 @@ class Catalog:
 
     def filter(self, min_significance: float | None = None, exclude_new: bool = False) -> Catalog:
         """A new catalog with rows of ``significance >= min_significance`` (NaN never passes) and,
-        if ``exclude_new``, without sources whose name contains ``NEW`` — as oda_api's helper."""
+        if ``exclude_new``, without sources whose name contains ``NEW`` — as oda_api's helper
+        (the rule of :mod:`oda_widgets.products.selection`)."""
         for wanted, column in ((min_significance is not None, "significance"), (exclude_new, "src_names")):
             if wanted and column not in self.table.colnames:
                 raise InvalidParameter(
                     f"the catalog has no {column!r} column to filter on", parameter="selected_catalog"
                 )
-        keep = np.ones(len(self.table), dtype=bool)
-        if min_significance is not None:
-            sig = np.asarray(self.table["significance"], dtype=float)
-            with np.errstate(invalid="ignore"):
-                keep &= sig >= float(min_significance)
-        if exclude_new:
-            keep &= np.array(["NEW" not in str(n) for n in self.table["src_names"]], dtype=bool)
-        return Catalog(self.table[keep], name=self.name)
+        t = self.table
+        keep = selection_mask(
+            t["significance"] if "significance" in t.colnames else np.full(len(t), np.nan),
+            t["src_names"] if "src_names" in t.colnames else None,
+            min_significance=min_significance,
+            exclude_new=exclude_new,
+        )
+        return Catalog(t[keep], name=self.name)
 
-    def select(self, meta_ids) -> Catalog:
+    def select(self, meta_ids: Iterable[Any]) -> Catalog:
         """A new catalog with only the rows whose ``meta_ID`` is in ``meta_ids``."""
         wanted = {int(i) for i in meta_ids}
         keep = np.array([int(i) in wanted for i in self.table["meta_ID"]], dtype=bool)
@@ -191,12 +199,12 @@ class Catalog:
     def __len__(self) -> int:
         return len(self.table)
 
-    def save(self, path, overwrite: bool = True) -> str:
+    def save(self, path: str | os.PathLike[str], overwrite: bool = True) -> str:
         """Write the table (ECSV for ``.ecsv``/``.txt``, FITS for ``.fits``); returns the path."""
         path = str(path)
         fmt = "ascii.ecsv" if path.endswith((".ecsv", ".txt")) else None
         self.table.write(path, format=fmt, overwrite=overwrite)
-        return path
+        return str(path)
 
     def __repr__(self) -> str:
         names = list(self.table["src_names"][:5]) if "src_names" in self.table.colnames else []

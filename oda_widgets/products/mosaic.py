@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from astropy import units as u
@@ -28,7 +31,7 @@ def _wcs(header: fits.Header) -> WCS:
         return WCS(header, naxis=2)
 
 
-def _ijd_time(value, header: fits.Header) -> Time:
+def _ijd_time(value: Any, header: fits.Header) -> Time:
     ref = float(header.get("MJDREF", IJD_MJDREF))
     return Time(ref, format="mjd", scale="tt") + TimeDelta(float(value) * u.day)
 
@@ -76,7 +79,7 @@ class Mosaic:
         self.t_stop = self._time(("TSTOP", "TLAST"), "DATE-END", first, grouping, max)
 
     @staticmethod
-    def _energy(key, header, grouping):
+    def _energy(key: str, header: fits.Header, grouping: Any) -> u.Quantity | None:
         if key in header:
             return float(header[key]) * u.keV
         if grouping is not None and key in grouping.columns.names:
@@ -84,7 +87,13 @@ class Mosaic:
         return None
 
     @staticmethod
-    def _time(keys, date_key, header, grouping, pick):
+    def _time(
+        keys: tuple[str, ...],
+        date_key: str,
+        header: fits.Header,
+        grouping: Any,
+        pick: Callable[[np.ndarray], Any],
+    ) -> Time | None:
         for key in keys:
             if key in header:
                 return _ijd_time(header[key], header)
@@ -153,7 +162,7 @@ class Mosaic:
     def shape(self) -> tuple[int, int]:
         return self.image.shape
 
-    def save(self, path, overwrite: bool = True) -> str:
+    def save(self, path: str | os.PathLike[str], overwrite: bool = True) -> str:
         """Write every unit of the mosaic (as received) to the FITS file ``path``; returns it."""
         self.hdulist.writeto(Path(path), overwrite=overwrite)
         return str(path)

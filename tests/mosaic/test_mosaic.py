@@ -17,12 +17,13 @@ import pytest
 from astropy.io import fits
 from astropy.visualization import AsinhStretch, LogStretch, PercentileInterval, SqrtStretch, ZScaleInterval
 from astropy.wcs import WCS
+from shared_data import SAMPLES
 
 from oda_widgets._assets import esm_path
 from oda_widgets.errors import InvalidParameter
 from oda_widgets.mosaic import EXTENSION_ORDER, MosaicView, wcs_to_dict
 
-SAMPLE = "/work/shared/samples/isgri_mosaic_significance_1E1740.fits.gz"
+SAMPLE = str(SAMPLES / "isgri_mosaic_significance_1E1740.fits.gz")
 NODE = shutil.which("node")
 
 
