@@ -597,7 +597,7 @@ class MosaicView(anywidget.AnyWidget):
                         PointSkyRegion(
                             center=c,
                             meta={"text": name},
-                            visual={"color": style["color"], "symbol": _DS9_POINT[style["marker"]]},
+                            visual={"color": style["color"], "marker": _DS9_POINT[style["marker"]]},
                         )
                     )
         if "regions" in include:

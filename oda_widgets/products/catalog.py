@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from astropy import units as u
 from astropy.coordinates import SkyCoord
+from astropy.io.fits.verify import VerifyWarning
 from astropy.table import Table
 from regions import CircleSkyRegion, PointSkyRegion, Regions
 
@@ -209,7 +211,9 @@ class Catalog:
         if coord.shape:
             raise InvalidParameter("give one position per source", parameter="coord")
         frame = (self.frame or "icrs").lower()
-        c = coord.transform_to(frame)
+        target = SkyCoord(0, 0, unit="deg", frame=frame).frame
+        # no transformation when already in the catalog's frame: the digits typed stay the digits sent
+        c = coord if coord.frame.is_equivalent_frame(target) else coord.transform_to(target)
         unit = u.Unit(self.coord_unit or "deg")
         return float(c.spherical.lon.to_value(unit)), float(c.spherical.lat.to_value(unit))
 
@@ -323,7 +327,8 @@ class Catalog:
         for i, c in enumerate(coords):
             name = names[i] if names else ""
             ooi = flags is not None and int(flags[i]) > 0
-            visual = {"color": "magenta" if "NEW" in name else "cyan", "symbol": "box" if ooi else "circle"}
+            # regions names DS9 point shapes by matplotlib markers: "s" is DS9's box, "o" its circle
+            visual = {"color": "magenta" if "NEW" in name else "cyan", "marker": "s" if ooi else "o"}
             out.append(PointSkyRegion(center=c, meta={"text": name}, visual=visual))
         return Regions(out)
 
@@ -415,7 +420,10 @@ class Catalog:
             self.to_regions().write(path, format="ds9", overwrite=overwrite)
             return path
         fmt = "ascii.ecsv" if path.endswith((".ecsv", ".txt")) else None
-        self.table.write(path, format=fmt, overwrite=overwrite)
+        with warnings.catch_warnings():
+            # FITS: the wire meta (COORD_UNIT, LON_NAME...) become HIERARCH cards, as intended
+            warnings.simplefilter("ignore", VerifyWarning)
+            self.table.write(path, format=fmt, overwrite=overwrite)
         return path
 
     def __repr__(self) -> str:
