@@ -41,6 +41,7 @@ from regions import (
 
 from oda_widgets._assets import esm_path
 from oda_widgets.errors import InvalidParameter, OdaError
+from oda_widgets.products.catalog import read_regions
 from oda_widgets.products.mosaic import Mosaic
 
 __all__ = [
@@ -66,15 +67,9 @@ LIMITS = ("minmax", "99.5", "99", "zscale", "manual")
 TOOLS = ("pan", "box", "circle", "add")
 #: marker shapes of :meth:`MosaicView.add_markers` (the names astrowidgets/ipyaladin use)
 MARKER_SHAPES = ("circle", "square", "cross", "plus", "x", "diamond")
-# DS9 point shapes for the marker shapes (DS9 has no "plus": its cross is one)
-_DS9_POINT = {
-    "circle": "circle",
-    "square": "box",
-    "cross": "cross",
-    "plus": "cross",
-    "x": "x",
-    "diamond": "diamond",
-}
+# DS9 point shapes for the marker shapes, as regions names them (matplotlib markers: "s" is
+# DS9's box, "+" its cross; DS9 has no "plus", its cross is one)
+_DS9_POINT = {"circle": "o", "square": "s", "cross": "+", "plus": "+", "x": "x", "diamond": "D"}
 
 
 #: projections js/mosaic.js implements (grid, read-out, clicks); others show pixel coordinates only
@@ -567,7 +562,7 @@ class MosaicView(anywidget.AnyWidget):
     def load_regions(self, regions_or_path: Any, *, replace: bool = True) -> Regions:
         """Draw regions on the image: a DS9 region file path, DS9 text, or ``regions`` objects
         (circles, points, boxes, ellipses, polygons; sky or pixel). Returns what is shown."""
-        loaded = _read_regions(regions_or_path)
+        loaded = read_regions(regions_or_path)
         self._regions = Regions(([] if replace else list(self._regions)) + list(loaded))
         self.region_shapes = [shape for r in self._regions if (shape := _region_shape(r, self.wcs_object))]
         return self._regions
@@ -714,30 +709,6 @@ def _pixel_region(shape: dict) -> PixelRegion | None:
     except (KeyError, TypeError, ValueError):
         return None
     return None
-
-
-def _read_regions(obj) -> Regions:
-    """``regions.Regions`` from a DS9 file path, DS9 text, a region or a list of regions."""
-    from pathlib import Path
-
-    if isinstance(obj, Regions):
-        return obj
-    if isinstance(obj, (SkyRegion, PixelRegion)):
-        return Regions([obj])
-    if isinstance(obj, (list, tuple)):
-        return Regions(list(obj))
-    if isinstance(obj, (str, Path)):
-        text = str(obj)
-        try:
-            if "\n" not in text and Path(text).is_file():
-                return Regions.read(text, format="ds9")
-            return Regions.parse(text, format="ds9")
-        except (ValueError, OSError) as err:
-            raise InvalidParameter(f"not a DS9 region file: {err}", parameter="regions") from None
-    raise InvalidParameter(
-        f"load_regions needs a DS9 file path, DS9 text or regions objects, got {type(obj).__name__}",
-        parameter="regions",
-    )
 
 
 def _region_shape(region, wcs: WCS | None) -> dict | None:

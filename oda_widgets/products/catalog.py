@@ -25,7 +25,14 @@ from regions import CircleSkyRegion, PointSkyRegion, Regions
 
 from oda_widgets.errors import InvalidParameter, OdaError
 
-__all__ = ["Catalog", "CatalogEditor", "REQUIRED_COLUMNS", "OBJECT_OF_INTEREST_FLAGS", "MATCH_TOLERANCE"]
+__all__ = [
+    "Catalog",
+    "CatalogEditor",
+    "read_regions",
+    "REQUIRED_COLUMNS",
+    "OBJECT_OF_INTEREST_FLAGS",
+    "MATCH_TOLERANCE",
+]
 
 #: columns the dispatcher needs in a selected catalog (besides the lon/lat columns)
 REQUIRED_COLUMNS = ("meta_ID", "src_names", "significance")
@@ -338,7 +345,7 @@ class Catalog:
         or DS9 text): ``src_names`` from their ``text`` (else ``REG_n``). With ``like``, the rows
         take its columns and flags (as added objects of interest); otherwise the dispatcher's nine
         columns with the object-of-interest flags."""
-        regs = _as_regions(regions)
+        regs = read_regions(regions)
         points = [r for r in regs if isinstance(r, (PointSkyRegion, CircleSkyRegion))]
         if not points:
             raise InvalidParameter("no sky points or circles in these regions", parameter="regions")
@@ -445,22 +452,37 @@ def _blank(col) -> Any:
     return ""
 
 
-def _as_regions(obj) -> Regions:
+def read_regions(obj) -> Regions:
+    """``regions.Regions`` from a DS9 file path, DS9 text, a region or a list of regions.
+
+    Lines ``regions`` cannot read are skipped (it warns); a file of which nothing can be read
+    raises :class:`InvalidParameter` with the reasons."""
+    from regions import PixelRegion, SkyRegion
+
     if isinstance(obj, Regions):
         return obj
+    if isinstance(obj, (SkyRegion, PixelRegion)):
+        return Regions([obj])
     if isinstance(obj, (list, tuple)):
         return Regions(list(obj))
-    if isinstance(obj, (str, Path)):
-        text = str(obj)
+    if not isinstance(obj, (str, Path)):
+        raise InvalidParameter(
+            f"expected regions, a DS9 file path or DS9 text, got {type(obj).__name__}", parameter="regions"
+        )
+    text = str(obj)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         try:
             if "\n" not in text and Path(text).is_file():
-                return Regions.read(text, format="ds9")
-            return Regions.parse(text, format="ds9")
+                regs = Regions.read(text, format="ds9")
+            else:
+                regs = Regions.parse(text, format="ds9")
         except (OSError, ValueError) as err:
             raise InvalidParameter(f"not a DS9 region file: {err}", parameter="regions") from None
-    raise InvalidParameter(
-        f"expected regions, a DS9 file or DS9 text, got {type(obj).__name__}", parameter="regions"
-    )
+    if not len(regs):
+        reasons = "; ".join(str(w.message) for w in caught) or "no region in it"
+        raise InvalidParameter(f"not a DS9 region file: {reasons}", parameter="regions")
+    return regs
 
 
 class CatalogEditor:
