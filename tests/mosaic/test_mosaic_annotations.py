@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,12 +13,25 @@ from astropy import units as u
 from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.table import Table
-from conftest import SAMPLES
 from regions import CircleSkyRegion, PixCoord, PointSkyRegion, RectanglePixelRegion, Regions
 
 from oda_widgets.catalog import CatalogTable
 from oda_widgets.errors import InvalidParameter
 from oda_widgets.mosaic import MosaicView
+
+
+def _root_conftest():
+    """tests/conftest.py under a name of its own (``conftest`` is ambiguous between test folders)."""
+    spec = importlib.util.spec_from_file_location(
+        "_root_conftest_mosaic", Path(__file__).resolve().parents[1] / "conftest.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+ROOT = _root_conftest()
+SAMPLES = ROOT.SAMPLES
 
 
 @pytest.fixture
