@@ -77,8 +77,8 @@ test("every projection listed exists and inverts itself", () => {
     }
   }
   assert.equal(projection("ZPN"), null);
-  // CAR at (0, 0): native pole at δp = 90°, LONPOLE 0 (wcslib's Euler angles [αp, 90°−δp, φp, cos, sin])
-  const car = { crpix: [1, 1], cd: [[-1, 0], [0, 1]], proj: "CAR", euler: [0, 0, 0, 1, 0] };
+  // CAR at (0, 0): wcslib puts the native pole at αp = 180°, δp = 90°, φp = 0 (astropy cel.euler)
+  const car = { crpix: [1, 1], cd: [[-1, 0], [0, 1]], proj: "CAR", euler: [180, 0, 0, 1, 0] };
   const [x, y] = worldToPixel(car, 10, 20);
   assert.ok(Math.abs(x + 10) < 1e-9 && Math.abs(y - 20) < 1e-9, `${x} ${y}`);
 });
