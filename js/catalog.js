@@ -223,6 +223,7 @@ function render({ model, el: host }) {
     lastWindow = [first, last];
     const w = widths();
     const active = model.get("active_id");
+    const kept = new Set(model.get("kept_ids"));
     const frag = document.createDocumentFragment();
     for (let k = first; k < last; k++) {
       const id = order[k];
@@ -232,6 +233,7 @@ function render({ model, el: host }) {
       if (id === active) row.classList.add("oda-active");
       const isNew = String(cols.srcNames[id]).includes("NEW");
       if (isNew) row.classList.add("oda-new");
+      if (kept.has(id)) { row.classList.add("oda-flagged"); row.title = "object of interest (FLAG > 0): kept whatever the cut"; }
       const cb = el("input", { type: "checkbox", checked: !unchecked.has(id) });
       cb.addEventListener("click", (ev) => {
         ev.stopPropagation();

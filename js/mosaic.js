@@ -1337,9 +1337,12 @@ function render({ model, el: host }) {
   gridBox.addEventListener("change", () => { model.set("show_grid", gridBox.checked); model.save_changes(); });
   for (const inp of [vminIn, vmaxIn]) {
     inp.addEventListener("change", () => {
-      model.set("vmin", Number(vminIn.value));
-      model.set("vmax", Number(vmaxIn.value));
+      // read both boxes first and switch to manual first: each set redraws at once, and an
+      // automatic mode would write its own limits back into the boxes
+      const lo = Number(vminIn.value), hi = Number(vmaxIn.value);
       model.set("limits", "manual");
+      model.set("vmin", lo);
+      model.set("vmax", hi);
       model.save_changes();
     });
   }
