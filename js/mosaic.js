@@ -880,22 +880,31 @@ function render({ model, el: host }) {
     title.style.display = title.textContent ? "" : "none";
   }
 
+  // the page's text colour (Lab themes): read once, a style read forces a layout
+  let inkColour = null;
+  const ink = () => inkColour || (inkColour = getComputedStyle(root).color || "#222");
+
   function drawColorbar() {
     const ctx = cbarCanvas.getContext("2d");
     const W = cbarCanvas.width;
     ctx.clearRect(0, 0, W, cbarCanvas.height);
+    // one row of colours, painted as pixels and repeated down the bar
     const table = colormapTable(model.get("cmap"));
+    const strip = ctx.createImageData(W, COLORBAR_H);
     for (let x = 0; x < W; x++) {
       const k = Math.round((x / Math.max(1, W - 1)) * 255) * 3;
-      ctx.fillStyle = `rgb(${table[k]},${table[k + 1]},${table[k + 2]})`;
-      ctx.fillRect(x, 0, 1, COLORBAR_H);
+      for (let y = 0; y < COLORBAR_H; y++) {
+        const o = (y * W + x) * 4;
+        strip.data[o] = table[k]; strip.data[o + 1] = table[k + 1]; strip.data[o + 2] = table[k + 2]; strip.data[o + 3] = 255;
+      }
     }
+    ctx.putImageData(strip, 0, 0);
     ctx.strokeStyle = "#666";
     ctx.strokeRect(0.5, 0.5, W - 1, COLORBAR_H - 1);
     const [lo, hi] = st.limits;
     const stretch = model.get("stretch");
     const ticks = colorbarTicks(lo, hi, stretch, W);
-    ctx.fillStyle = getComputedStyle(root).color || "#222";
+    ctx.fillStyle = ink();
     ctx.strokeStyle = ctx.fillStyle;
     ctx.font = "11px sans-serif";
     ctx.textBaseline = "top";
@@ -955,7 +964,7 @@ function render({ model, el: host }) {
   function drawFrame() {
     const ctx = frame.getContext("2d");
     ctx.clearRect(0, 0, frame.width, frame.height);
-    const colour = getComputedStyle(root).color || "#222";
+    const colour = ink();
     ctx.strokeStyle = colour;
     ctx.fillStyle = colour;
     ctx.lineWidth = 1;
