@@ -146,9 +146,11 @@ def wcs_to_dict(wcs: WCS) -> dict:
     }
 
 
-def _images_and_wcs(mosaic: Any, wcs: WCS | None) -> tuple[dict[str, np.ndarray], WCS | None, dict, str]:
-    """Images keyed by IMATYPE, the WCS, units by IMATYPE and a title, from a ProductCollection, a
-    products.Mosaic, an HDUList, a dict or an array."""
+def _images_and_wcs(
+    mosaic: Any, wcs: WCS | None
+) -> tuple[dict[str, np.ndarray], WCS | None, dict, str, dict[str, WCS]]:
+    """Images keyed by IMATYPE, the WCS, units by IMATYPE, a title and each image's own WCS (when
+    its header has one), from a ProductCollection, a products.Mosaic, an HDUList, a dict or an array."""
     instrument = getattr(mosaic, "instrument", None)
     inner = getattr(mosaic, "mosaic", None)  # a ProductCollection of an image job
     if inner is not None and inner is not mosaic:
@@ -161,14 +163,15 @@ def _images_and_wcs(mosaic: Any, wcs: WCS | None) -> tuple[dict[str, np.ndarray]
     if isinstance(mosaic, Mosaic):
         units = {k: mosaic.unit(k) for k in mosaic.images}
         title = mosaic.title(instrument if isinstance(instrument, str) else None)
-        return dict(mosaic.images), wcs if wcs is not None else mosaic.wcs, units, title
+        own = {} if wcs is not None else {k: mosaic.wcs_of(k) for k in mosaic.images}
+        return dict(mosaic.images), wcs if wcs is not None else mosaic.wcs, units, title, own
     images = getattr(mosaic, "images", None)
     if isinstance(images, dict):
-        return dict(images), wcs if wcs is not None else getattr(mosaic, "wcs", None), {}, ""
+        return dict(images), wcs if wcs is not None else getattr(mosaic, "wcs", None), {}, "", {}
     if isinstance(mosaic, dict):
-        return dict(mosaic), wcs, {}, ""
+        return dict(mosaic), wcs, {}, "", {}
     if isinstance(mosaic, np.ndarray):
-        return {"IMAGE": mosaic}, wcs, {}, ""
+        return {"IMAGE": mosaic}, wcs, {}, "", {}
     raise InvalidParameter(
         f"cannot show a {type(mosaic).__name__} as a mosaic: give an "
         "oda_widgets.products.Mosaic, an HDUList, or an array with wcs=",
@@ -250,7 +253,8 @@ class MosaicView(anywidget.AnyWidget):
         remote: bool | None = None,
         **kwargs,
     ):
-        images, the_wcs, units, title = _images_and_wcs(mosaic, wcs)
+        images, the_wcs, units, title, own_wcs = _images_and_wcs(mosaic, wcs)
+        self._wcses = {str(k).upper(): w for k, w in own_wcs.items()}
         self._images = {str(k).upper(): np.asarray(v) for k, v in images.items()}
         self._units = {str(k).upper(): v for k, v in units.items() if v}
         for name, arr in self._images.items():
@@ -300,6 +304,16 @@ class MosaicView(anywidget.AnyWidget):
     @traitlets.observe("extension")
     def _send_extension(self, _change=None):
         self.unit = self._units.get(self.extension, "")
+        own = self._wcses.get(self.extension)
+        if (
+            own is not None
+            and own is not self.wcs_object
+            and (self.wcs_object is None or own.to_header_string() != self.wcs_object.to_header_string())
+        ):
+            # an image with a projection or grid of its own: grid, read-out and overlays follow it
+            self.wcs_object = own
+            self.wcs = wcs_to_dict(own)
+            self._reproject()
         arr = self.data
         if self.remote:
             ny, nx = arr.shape
@@ -364,6 +378,20 @@ class MosaicView(anywidget.AnyWidget):
                     )
                 setattr(self, name, value)
         return self
+
+    def _reproject(self) -> None:
+        """Place catalog, markers and regions again (after the WCS changed with the extension)."""
+        if getattr(self, "table", None) is not None:
+            self.sources = _sources_of(self.table, self.wcs_object)
+        for t in getattr(self, "_marker_tables", {}).values():
+            t["x"], t["y"] = self._to_pixels(t["coord"])
+        if getattr(self, "_marker_tables", None):
+            self._send_markers()
+        if len(getattr(self, "_regions", [])):
+            # sky regions move with the new WCS; pixel regions stay on their pixels
+            self.region_shapes = [
+                shape for r in self._regions if (shape := _region_shape(r, self.wcs_object))
+            ]
 
     # -- sky ↔ pixels (astropy: exact for any WCS) -------------------------------------------------
     def _need_wcs(self) -> WCS:
@@ -529,7 +557,8 @@ class MosaicView(anywidget.AnyWidget):
                 self.selection_region = shape
             finally:
                 self._selecting = False
-        self.table.unchecked_ids = [i for i in range(len(x)) if i not in set(rows)]
+        chosen = set(rows)
+        self.table.unchecked_ids = [i for i in range(len(x)) if i not in chosen]
         return self.table.catalog.table[rows]
 
     def select_circle(self, center: SkyCoord, radius: u.Quantity) -> Table:

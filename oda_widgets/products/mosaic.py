@@ -152,6 +152,15 @@ class Mosaic:
         value = meta.get("instrument") if isinstance(meta, dict) else None
         return str(value) if value else None
 
+    def wcs_of(self, imatype: str) -> WCS:
+        """The WCS of one image: its own header's (images of one product may differ in
+        projection or grid), the mosaic's ``wcs`` when its header has no celestial axes."""
+        header = self.headers.get(imatype)
+        if header is None:
+            raise OdaError(f"no {imatype!r} image; this mosaic has {list(self.images)}")
+        w = _wcs(header)
+        return w if w.has_celestial else self.wcs
+
     def unit(self, imatype: str) -> str | None:
         """The unit of one image (its BUNIT keyword), None when the header gives none."""
         header = self.headers.get(imatype)

@@ -13,6 +13,7 @@ from astropy import units as u
 from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.table import Table
+from astropy.wcs import WCS
 from regions import CircleSkyRegion, PixCoord, PointSkyRegion, RectanglePixelRegion, Regions
 
 from oda_widgets.catalog import CatalogTable
@@ -138,3 +139,36 @@ def test_click_added_source_reaches_selected_catalog(view):
     assert len(view.sources["ids"]) == len(t)  # the overlay follows the edited catalog
     view._on_front_end_msg(view, {"type": "add_source", "x": "nan", "y": 1}, [])
     assert len(view.table.catalog.table) == len(t)
+
+
+def test_images_with_their_own_projection_switch_the_wcs():
+    """A product of several HDUs in different projections (as workflow instruments send them):
+    switching the extension switches grid, read-out and overlays to that image's WCS."""
+    ny, nx = 60, 80
+    hdus = [fits.PrimaryHDU()]
+    for name, code in (("TANIMG", "TAN"), ("AITIMG", "AIT")):
+        h = fits.ImageHDU(np.ones((ny, nx), dtype=np.float32), name=name)
+        h.header.update(
+            {
+                "CTYPE1": f"RA---{code}",
+                "CTYPE2": f"DEC--{code}",
+                "CRVAL1": 266.4,
+                "CRVAL2": -29.0,
+                "CRPIX1": 40.5,
+                "CRPIX2": 30.5,
+                "CDELT1": -0.5,
+                "CDELT2": 0.5,
+                "BUNIT": "count/s",
+            }
+        )
+        hdus.append(h)
+    view = MosaicView(fits.HDUList(hdus))
+    assert view.extensions == ["TANIMG", "AITIMG"] and view.wcs["proj"] == "TAN" and view.unit == "count/s"
+    view.add_markers(SkyCoord([250.0], [-10.0], unit="deg"), name="far")
+    x_tan = view.marker_sets[0]["x"][0]
+    view.extension = "AITIMG"
+    assert view.wcs["proj"] == "AIT"
+    x_ait = view.marker_sets[0]["x"][0]
+    assert x_ait != pytest.approx(x_tan, abs=0.1)
+    w = WCS(hdus[2].header)
+    assert x_ait == pytest.approx(float(w.world_to_pixel(SkyCoord(250.0, -10.0, unit="deg"))[0]), abs=1e-9)
