@@ -237,15 +237,16 @@ def mosaic(req: Request, obs: Observation):
     threshold = v.get("detection_threshold", 7.0)
     rows = []
     new_count = 0
-    forced_names = {r["name"] for r in forced}
+    # rows of selected_catalog are kept whatever their significance, under the name they carry there
+    forced_names = _names_by_sky_index(forced, src_list)
     for i, src, ix, iy in candidates:
         sig = float(significance[iy, ix])
-        if not (sig > threshold or src.name in forced_names):
+        if not (sig > threshold or i in forced_names):
             continue
         err = max(0.35 / max(sig, 1.0), 0.0002) if instr == "isgri" else max(0.1 / max(sig, 1.0), 0.0002)
         d_ra, d_dec = rng.normal(0.0, err / 2, 2)
-        name = src.name
-        if src.new:
+        name = forced_names.get(i, src.name)
+        if src.new and i not in forced_names:
             new_count += 1
             name = f"NEW_{new_count}"
         rows.append(
@@ -259,7 +260,7 @@ def mosaic(req: Request, obs: Observation):
                 "dec": float(src.dec + d_dec) if instr == "isgri" else src.dec,
                 "NEW_SOURCE": 1 if src.new else -32768,
                 "ISGRI_FLAG": 0 if src.new else 1,
-                "FLAG": 1 if src.name in forced_names else 0,
+                "FLAG": 1 if i in forced_names else 0,
                 "ERR_RAD": float(err),
             }
         )
@@ -361,6 +362,17 @@ def _match_sky(ra: float, dec: float) -> sky.Source | None:
         if d < best_d:
             best, best_d = s, d
     return best
+
+
+def _names_by_sky_index(rows: list[dict], src_list: list[sky.Source]) -> dict[int, str]:
+    """Index in ``src_list`` of the sky source each catalog row points at -> the row's name."""
+    index = {id(s): i for i, s in enumerate(src_list)}
+    out: dict[int, str] = {}
+    for r in rows:
+        src = _match_sky(r["ra"], r["dec"])
+        if src is not None and id(src) in index:
+            out[index[id(src)]] = r["name"]
+    return out
 
 
 def target_sources(req: Request, obs: Observation) -> list[tuple[str, float, float, sky.Source | None]]:
@@ -560,7 +572,7 @@ def spectra(req: Request, obs: Observation) -> list[tuple[str, str, fits.HDUList
         weights = obs.exposures * coding_at(instr, obs.scws, ra, dec)
         exposure = float(weights.sum())
         if src is not None and exposure > 0:
-            mean_mcrab = float((src.flux(obs.t_mid) * weights).sum() / exposure)
+            mean_mcrab = float((src.flux(obs.t_mid, instr) * weights).sum() / exposure)
             model = _folded(
                 instr,
                 src.photon_index,
@@ -693,10 +705,7 @@ def spi_acs_lc(req: Request) -> fits.HDUList:
         i1 = min(int((t0 + 12 * tau - t1) / SPI_NATIVE_BIN) + 1, n_native)
         if i1 <= i0:
             continue
-        dt = t_native[i0:i1] - t0
-        rise = 0.1 * tau
-        shape = np.where(dt > 0, (1 - np.exp(-dt / rise)) * np.exp(-dt / tau), 0.0)
-        lam[i0:i1] += SPI_NATIVE_BIN * peak * shape
+        lam[i0:i1] += SPI_NATIVE_BIN * peak * sky.burst_shape(t_native[i0:i1] - t0, tau)
     counts = rng.poisson(lam)
     if k > 1:
         counts = counts.reshape(n_bins, k).sum(axis=1)

@@ -211,8 +211,9 @@ ENERGY_LIMITS = {"isgri": ("ISGRI", 15.0, 800.0), "jemx": ("JEM-X", 3.0, 35.0)}
 # Meta-data and par-names
 
 
-def unknown_instrument(name: Any) -> DemoError:
-    return DemoError(f'instrument: "{name}", known: {list(INSTRUMENTS)!r}', "InstrumentNotRecognized")
+def unknown_instrument(name: Any, known: list[str] | None = None) -> DemoError:
+    known = list(INSTRUMENTS) if known is None else known
+    return DemoError(f'instrument: "{name}", known: {known!r}', "InstrumentNotRecognized")
 
 
 def meta_data(instrument: str, product: str | None, legacy: bool = False) -> list:
