@@ -22,8 +22,6 @@ from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.browser
 
-SHARED_SAMPLES = ROOT.parent / "shared" / "samples"
-
 
 def _samples():
     import importlib.util
