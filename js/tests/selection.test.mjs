@@ -14,7 +14,7 @@ test("the case file is not empty", () => {
 
 for (const c of cases) {
   test(`filterRows agrees with the Python rule: ${c.label}`, () => {
-    const opts = { minSig: c.min_significance, excludeNew: c.exclude_new, search: c.search };
+    const opts = { minSig: c.min_significance, excludeNew: c.exclude_new, search: c.search, kept: new Set(c.kept) };
     assert.deepEqual(filterRows(c.significance, c.names, opts), c.expected);
   });
 }

@@ -150,6 +150,49 @@ class Mosaic:
         return cls(images, headers, hdulist=hdul, product=prod, name=name)
 
     @property
+    def instrument(self) -> str | None:
+        """The instrument named by the image header (INSTRUME, else TELESCOP) or the product."""
+        first = next(iter(self.headers.values()))
+        for key in ("INSTRUME", "TELESCOP"):
+            value = str(first.get(key) or "").strip()
+            if value:
+                return value
+        meta = getattr(self.product, "meta_data", None) or {}
+        given = meta.get("instrument") if isinstance(meta, dict) else None
+        return str(given) if given else None
+
+    def wcs_of(self, imatype: str) -> WCS:
+        """The WCS of one image: its own header's (images of one product may differ in
+        projection or grid), the mosaic's ``wcs`` when its header has no celestial axes."""
+        header = self.headers.get(imatype)
+        if header is None:
+            raise OdaError(f"no {imatype!r} image; this mosaic has {list(self.images)}")
+        w = _wcs(header)
+        return w if w.has_celestial else self.wcs
+
+    def unit(self, imatype: str) -> str | None:
+        """The unit of one image (its BUNIT keyword), None when the header gives none."""
+        header = self.headers.get(imatype)
+        value = str(header.get("BUNIT") or "").strip() if header is not None else ""
+        return value or None
+
+    def title(self, instrument: str | None = None) -> str:
+        """A one-line caption: instrument, energy band and time range (TT), from the headers.
+
+        ``instrument`` overrides the header's (e.g. the request's ``isgri``)."""
+        parts = []
+        name = instrument or self.instrument
+        if name:
+            parts.append(str(name).upper() if str(name).islower() else str(name))
+        if self.e_min is not None and self.e_max is not None:
+            parts.append(f"{self.e_min.to_value(u.keV):g}–{self.e_max.to_value(u.keV):g} keV")
+        if self.t_start is not None and self.t_stop is not None:
+            t0 = self.t_start.tt.isot[:19].replace("T", " ")
+            t1 = self.t_stop.tt.isot[:19].replace("T", " ")
+            parts.append(f"{t0} – {t1} TT")
+        return " · ".join(parts)
+
+    @property
     def image(self) -> np.ndarray:
         """The image to show first: SIGNIFICANCE when present (as MMODA does), else the first."""
         return self.images.get("SIGNIFICANCE", next(iter(self.images.values())))

@@ -4,7 +4,9 @@ the mosaic overlay and the browser.
 The cut is oda_api's quick-look one (``OdaImage.extract_catalog_from_image(det_sigma,
 include_new_sources)``): ``significance >= min_significance`` (NaN never passes) and, when NEW
 sources are excluded, no source whose name contains ``NEW`` (case-sensitive: the INTEGRAL
-pipelines name new detections ``NEW_1``…); plus ours, a case-insensitive name search.
+pipelines name new detections ``NEW_1``…); plus ours, a case-insensitive name search. Rows the
+user flagged as objects of interest (``FLAG > 0``, given as ``kept``) pass the cut and the NEW
+filter, as oda_api's ``add_objects_of_interest`` adds them after its cut; the search still applies.
 
 ``js/catalog.js`` (``filterRows``, ``isNewSource``) is this rule's twin in the browser, where the
 slider works without a kernel round trip. ``js/tests/selection_cases.json`` holds cases whose
@@ -19,7 +21,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["NEW_SOURCE_MARK", "source_name", "is_new_source", "selection_mask", "selected_rows"]
+__all__ = [
+    "NEW_SOURCE_MARK",
+    "source_name",
+    "is_new_source",
+    "flagged_rows",
+    "selection_mask",
+    "selected_rows",
+]
 
 #: What marks a new detection in a source name.
 NEW_SOURCE_MARK = "NEW"
@@ -35,6 +44,14 @@ def is_new_source(name: Any) -> bool:
     return NEW_SOURCE_MARK in source_name(name)
 
 
+def flagged_rows(flags: Sequence[float] | np.ndarray | None) -> list[int]:
+    """Row ids of objects of interest: a ``FLAG`` column above 0 (None: no such column)."""
+    if flags is None:
+        return []
+    values = np.nan_to_num(np.asarray(flags, dtype=float))
+    return [int(i) for i in np.flatnonzero(values > 0)]
+
+
 def selection_mask(
     significance: Sequence[float] | np.ndarray | None,
     names: Iterable[Any] | None,
@@ -42,6 +59,7 @@ def selection_mask(
     min_significance: float | None = None,
     exclude_new: bool = False,
     search: str = "",
+    kept: Iterable[int] = (),
 ) -> np.ndarray:
     """Boolean mask of the rows the cut keeps (see the module docstring).
 
@@ -55,11 +73,13 @@ def selection_mask(
     if texts is None:
         texts = [""] * n
     keep = np.ones(n, dtype=bool)
+    flagged = np.zeros(n, dtype=bool)
+    flagged[[i for i in kept if 0 <= int(i) < n]] = True
     if min_significance is not None and sig is not None:
         with np.errstate(invalid="ignore"):
-            keep &= sig >= float(min_significance)
+            keep &= (sig >= float(min_significance)) | flagged
     if exclude_new:
-        keep &= np.array([NEW_SOURCE_MARK not in t for t in texts], dtype=bool)
+        keep &= np.array([NEW_SOURCE_MARK not in t for t in texts], dtype=bool) | flagged
     needle = (search or "").strip().lower()
     if needle:
         keep &= np.array([needle in t.lower() for t in texts], dtype=bool)
@@ -73,9 +93,15 @@ def selected_rows(
     min_significance: float | None = None,
     exclude_new: bool = False,
     search: str = "",
+    kept: Iterable[int] = (),
 ) -> list[int]:
     """Ascending row ids the cut keeps (what ``js/catalog.js`` ``filterRows`` returns)."""
     mask = selection_mask(
-        significance, names, min_significance=min_significance, exclude_new=exclude_new, search=search
+        significance,
+        names,
+        min_significance=min_significance,
+        exclude_new=exclude_new,
+        search=search,
+        kept=kept,
     )
     return [int(i) for i in np.flatnonzero(mask)]

@@ -59,6 +59,20 @@ def _generated() -> list[dict]:
                 min_significance=m,
                 exclude_new=ex,
                 search=search,
+                kept=[],
+            )
+        )
+    # objects of interest (FLAG > 0) pass the cut and the NEW filter, not the search
+    for i, (kept, search) in enumerate([([1, 3], ""), ([1, 3], "gx"), ([0, 2, 5], "")]):
+        cases.append(
+            dict(
+                label=f"kept {i}",
+                significance=[7, None, 5, 4.99, 12, 30],
+                names=_NAMES[:6],
+                min_significance=8,
+                exclude_new=True,
+                search=search,
+                kept=kept,
             )
         )
     for i in range(24):
@@ -73,6 +87,7 @@ def _generated() -> list[dict]:
                 min_significance=rng.choice([None, 0.0, 5.0, 7.5, 12.0, 41.0]),
                 exclude_new=rng.random() < 0.5,
                 search=rng.choice(["", "", "x", " new ", "1E", "crab", "-3"]),
+                kept=sorted(rng.sample(range(n), rng.randint(0, min(n, 2)))) if n else [],
             )
         )
     for c in cases:
@@ -83,6 +98,7 @@ def _generated() -> list[dict]:
             min_significance=c["min_significance"],
             exclude_new=c["exclude_new"],
             search=c["search"],
+            kept=c["kept"],
         )
         c["new_flags"] = [is_new_source(n) for n in c["names"]]
     return cases
@@ -99,6 +115,20 @@ def test_case_file_is_what_the_python_rule_says():
     )
     assert any(c["exclude_new"] and any(c["new_flags"]) for c in cases)
     assert any(c["search"].strip() and c["expected"] for c in cases)
+    assert any(
+        set(c["kept"])
+        - set(
+            selected_rows(
+                [np.nan if s is None else s for s in c["significance"]],
+                c["names"],
+                min_significance=c["min_significance"],
+                exclude_new=c["exclude_new"],
+                search=c["search"],
+            )
+        )
+        & set(c["expected"])
+        for c in cases
+    )
 
 
 def test_catalog_filter_follows_the_rule():
