@@ -72,7 +72,7 @@ KNOWN_LIMITS: dict[tuple[str, str], tuple[float | None, float | None]] = {
 #: Choices the servers accept but do not (or wrongly) publish, by parameter name (PROTOCOL §5.0).
 #: ``osa_version``: its published ``allowed_values`` are special development versions, so the
 #: normal base versions are offered instead.
-KNOWN_CHOICES: dict[str, tuple] = {
+KNOWN_CHOICES: dict[str, tuple[Any, ...]] = {
     "osa_version": ("OSA10.2", "OSA11.2"),
     "integral_data_rights": ("public", "all-private"),
     "jemx_num": (1, 2),
@@ -155,8 +155,8 @@ class ParameterSpec:
     optional: bool
     min_value: float | None = None
     max_value: float | None = None
-    allowed_values: tuple | None = None
-    schema: dict | None = None
+    allowed_values: tuple[Any, ...] | None = None
+    schema: dict[str, Any] | None = None
     label: str | None = None
     description: str | None = None
     group: str | None = None
@@ -404,7 +404,7 @@ def _spec(entry: Mapping[str, Any], block: str, instrument: str) -> ParameterSpe
     if restrictions is not None and not isinstance(restrictions, dict):
         notes.append(f"restrictions of {name} are not an object: ignored")
     restrictions = restrictions if isinstance(restrictions, dict) else {}
-    extra = entry.get("extra_metadata") if isinstance(entry.get("extra_metadata"), dict) else {}
+    extra: dict[str, Any] = entry["extra_metadata"] if isinstance(entry.get("extra_metadata"), dict) else {}
     owl = _owl_uris(entry.get("owl_uri"), name, notes)
     allowed = restrictions.get("allowed_values")
     if allowed is not None and not isinstance(allowed, (list, tuple)):
@@ -490,7 +490,7 @@ def _parse_block(entries: Iterable[Any], block: str, instrument: str) -> list[Pa
     return [s for s in specs if s.name not in HIDDEN_NAMES]
 
 
-def _replace(spec: ParameterSpec, **changes) -> ParameterSpec:
+def _replace(spec: ParameterSpec, **changes: Any) -> ParameterSpec:
     from dataclasses import replace
 
     return replace(spec, **changes)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,15 +20,9 @@ import jwt
 from astropy.time import Time
 
 from oda_widgets.errors import InvalidParameter, TokenExpired
+from oda_widgets.redaction import JWT_PATTERN, REDACTED, redact
 
 log = logging.getLogger(__name__)
-
-#: What replaces a token wherever something is shown or logged.
-REDACTED = "<token>"
-
-#: A JWT in any text: base64url header and payload that both start with ``{"`` (``eyJ``),
-#: then a signature that may be empty (unsigned tokens).
-JWT_PATTERN = re.compile(r"eyJ[A-Za-z0-9_-]*\.eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
 
 #: Where users are told to get a fresh token.
 HOW_TO_GET_A_TOKEN = (
@@ -82,6 +75,11 @@ class TokenInfo:
         )
 
     @property
+    def expiry(self) -> str:
+        """When the token expires, ``YYYY-MM-DD hh:mm:ss`` (UTC), or "never"."""
+        return "never" if self.expires is None else str(self.expires.iso)[:19]
+
+    @property
     def expired(self) -> bool:
         """True once ``exp`` is in the past (checked now, so a long session notices)."""
         return self.expires is not None and self.expires.unix <= time.time()
@@ -129,10 +127,7 @@ def expired_message(info: TokenInfo) -> str:
         span = f"{ago / 3600:.1f} h ago"
     else:
         span = f"{ago / 86400:.1f} days ago"
-    return (
-        f"Your ODA token expired on {info.expires.iso[:19]} UTC ({span}); nothing was sent. "
-        + HOW_TO_GET_A_TOKEN
-    )
+    return f"Your ODA token expired on {info.expiry} UTC ({span}); nothing was sent. " + HOW_TO_GET_A_TOKEN
 
 
 def ensure_valid(token: str | None) -> TokenInfo | None:
@@ -141,7 +136,7 @@ def ensure_valid(token: str | None) -> TokenInfo | None:
         return None
     info = TokenInfo.from_token(token)
     if info.expired:
-        raise TokenExpired(expired_message(info), details={"expires": info.expires.iso})
+        raise TokenExpired(expired_message(info), details={"expires": info.expiry})
     return info
 
 
@@ -179,74 +174,11 @@ def discover_token() -> str | None:
             log.info("skipping %s: not a readable token", where)
             continue
         if info.expired:
-            log.info("skipping %s: token expired on %s UTC", where, info.expires.iso[:19])
+            log.info("skipping %s: token expired on %s UTC", where, info.expiry)
             continue
         log.debug("using the token from %s (%s)", where, info.email)
         return token
     return None
-
-
-def redact(obj: Any, token: str | None = None) -> Any:
-    """A copy of ``obj`` with ``token`` and anything that looks like a JWT replaced by ``<token>``.
-
-    Walks strings, dicts (values and keys), lists and tuples; a dict entry named ``token`` is
-    blanked whatever it holds. Other objects are returned as they are.
-    """
-    secret = token.strip() if isinstance(token, str) and token.strip() else None
-    return _redact(obj, secret)
-
-
-def _redact_text(text: str, secret: str | None) -> str:
-    if secret and secret in text:
-        text = text.replace(secret, REDACTED)
-    if "eyJ" in text:
-        text = JWT_PATTERN.sub(REDACTED, text)
-    return text
-
-
-def _redact(obj: Any, secret: str | None) -> Any:
-    # Iterative, not recursive: server answers may nest deeper than Python's recursion limit.
-    def leaf(value: Any) -> Any:
-        return _redact_text(value, secret) if isinstance(value, str) else value
-
-    if not isinstance(obj, (dict, list, tuple)):
-        return leaf(obj)
-    root: list[Any] = [None]
-    # (source, copy under construction, where the finished copy goes: (container, key))
-    stack: list[tuple[Any, Any, tuple[Any, Any]]] = []
-    pending_tuples: list[tuple[list, tuple[Any, Any]]] = []
-
-    def open_(source: Any, slot: tuple[Any, Any]) -> None:
-        copy: Any = {} if isinstance(source, dict) else []
-        slot[0][slot[1]] = copy
-        stack.append((source, copy, slot))
-
-    open_(obj, (root, 0))
-    while stack:
-        source, copy, slot = stack.pop()
-        if isinstance(source, dict):
-            for key, value in source.items():
-                new_key = leaf(key) if isinstance(key, str) else key
-                if key == "token" and isinstance(value, str) and value:
-                    copy[new_key] = REDACTED
-                elif isinstance(value, (dict, list, tuple)):
-                    copy[new_key] = None
-                    open_(value, (copy, new_key))
-                else:
-                    copy[new_key] = leaf(value)
-        else:
-            for value in source:
-                if isinstance(value, (dict, list, tuple)):
-                    copy.append(None)
-                    open_(value, (copy, len(copy) - 1))
-                else:
-                    copy.append(leaf(value))
-        if isinstance(source, tuple):
-            # its nested copies are filled in later: the tuple is made once they all are
-            pending_tuples.append((copy, slot))
-    for copy, slot in reversed(pending_tuples):
-        slot[0][slot[1]] = tuple(copy)
-    return root[0]
 
 
 __all__ = [

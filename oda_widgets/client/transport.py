@@ -17,21 +17,18 @@ Whatever ``requests``/``urllib3`` raise becomes :class:`TransientFailure` (the d
 back soon: refused connections, silent servers) or a typed :class:`~oda_widgets.errors.OdaError`
 (a bad gzip body, a TLS failure, a body past the cap...). No raw ``requests`` exception escapes.
 
-The module also keeps the token out of logs: :func:`protect_logs` puts a filter on urllib3's,
-requests', werkzeug's and our own loggers that replaces tokens in every record (URLs with
-``token=...`` query strings, anything that looks like a JWT, the tokens of live dispatchers).
+Creating a ``Transport`` also keeps tokens out of logs (:func:`oda_widgets.redaction.protect_logs`:
+urllib3 logs every request line, query string included, at DEBUG level).
 """
 
 from __future__ import annotations
 
-import logging
-import re
+import socket
 import threading
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -40,17 +37,17 @@ from requests.adapters import HTTPAdapter
 from requests.cookies import extract_cookies_to_jar
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.response import HTTPResponse
 
-from oda_widgets.client.token import JWT_PATTERN, REDACTED
 from oda_widgets.errors import DispatcherUnavailable, Redirected, ResponseTooLarge, ServerError
+from oda_widgets.redaction import protect_logs, redact_text, remember_token
 
 __all__ = [
     "Transport",
     "Answer",
     "TransientFailure",
     "BoundedAdapter",
-    "protect_logs",
-    "redact_text",
+    "remember_token",
     "DEFAULT_DEADLINE",
     "DEFAULT_MAX_BODY",
     "CATALOGUE_DEADLINE",
@@ -130,11 +127,11 @@ class _DeadlineSocket:
     """The connection's socket as http.client sees it while reading an answer: its ``makefile``
     gives a reader whose every ``recv`` may wait only for what is left of the deadline."""
 
-    def __init__(self, sock, deadline: _Deadline):
+    def __init__(self, sock: socket.socket, deadline: _Deadline):
         self._sock = sock
         self._deadline = deadline
 
-    def makefile(self, *args, **kwargs):
+    def makefile(self, *args: Any, **kwargs: Any) -> Any:
         f = self._sock.makefile(*args, **kwargs)
         raw = getattr(f, "raw", None)
         if raw is None or not hasattr(raw, "readinto"):
@@ -142,7 +139,7 @@ class _DeadlineSocket:
         read_timeout = self._sock.gettimeout()
         sock, deadline, plain_readinto = self._sock, self._deadline, raw.readinto
 
-        def readinto(buffer):
+        def readinto(buffer: Any) -> Any:
             left = deadline.left()
             if left <= 0:
                 deadline.expired = True
@@ -158,30 +155,35 @@ class _DeadlineSocket:
         raw.readinto = readinto
         return f
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._sock, name)
 
 
-class _DeadlineMixin:
-    def getresponse(self, *args, **kwargs):
-        deadline = getattr(_current, "deadline", None)
-        if deadline is None or self.sock is None:
-            return super().getresponse(*args, **kwargs)
-        real = self.sock
-        self.sock = proxy = _DeadlineSocket(real, deadline)
-        try:
-            return super().getresponse(*args, **kwargs)
-        finally:
-            if self.sock is proxy:
-                self.sock = real
+def _with_deadline(conn: HTTPConnection, getresponse: Callable[[], HTTPResponse]) -> HTTPResponse:
+    """``getresponse()`` of ``conn`` reading through :class:`_DeadlineSocket` when the exchange on
+    this thread has a deadline."""
+    deadline = getattr(_current, "deadline", None)
+    real = conn.sock
+    if deadline is None or real is None:
+        return getresponse()
+    proxy = _DeadlineSocket(real, deadline)
+    setattr(conn, "sock", proxy)  # noqa: B010  (a stand-in object, not a socket, for one call)
+    try:
+        return getresponse()
+    finally:
+        if conn.sock is proxy:
+            conn.sock = real
 
 
-class _BoundedHTTPConnection(_DeadlineMixin, HTTPConnection):
-    pass
+# urllib3's connections return urllib3's response from getresponse (and say so the same way)
+class _BoundedHTTPConnection(HTTPConnection):
+    def getresponse(self) -> HTTPResponse:  # type: ignore[override]
+        return _with_deadline(self, super().getresponse)
 
 
-class _BoundedHTTPSConnection(_DeadlineMixin, HTTPSConnection):
-    pass
+class _BoundedHTTPSConnection(HTTPSConnection):
+    def getresponse(self) -> HTTPResponse:  # type: ignore[override]
+        return _with_deadline(self, super().getresponse)
 
 
 class _BoundedHTTPPool(HTTPConnectionPool):
@@ -202,11 +204,11 @@ class BoundedAdapter(HTTPAdapter):
     the session it is given); the pool options are ``HTTPAdapter``'s.
     """
 
-    def init_poolmanager(self, *args, **kwargs):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = dict(_POOLS)
 
-    def proxy_manager_for(self, proxy, **proxy_kwargs):
+    def proxy_manager_for(self, proxy: Any, **proxy_kwargs: Any) -> Any:
         manager = super().proxy_manager_for(proxy, **proxy_kwargs)
         if hasattr(manager, "pool_classes_by_scheme"):
             manager.pool_classes_by_scheme = dict(_POOLS)
@@ -335,7 +337,9 @@ class Transport:
             )
         return target
 
-    def _one(self, method, url, params, data, limit: _Deadline, cap: int, history) -> Answer:
+    def _one(
+        self, method: str, url: str, params: Any, data: Any, limit: _Deadline, cap: int, history: list[str]
+    ) -> Answer:
         left = limit.left()
         if left <= 0:
             raise TransientFailure(f"the answer did not complete within {limit.seconds:g} s", retry=False)
@@ -388,13 +392,16 @@ class Transport:
             history=list(history),
         )
 
-    def _send(self, method, url, params, data, timeout) -> requests.Response:
+    def _send(
+        self, method: str, url: str, params: Any, data: Any, timeout: tuple[float, float]
+    ) -> requests.Response:
         """``Session.request`` without its redirect machinery: even when told not to follow,
         ``Session.send`` parses the ``Location`` of a 30x (and raises on a malformed one)."""
         session = self.session
         prepared = session.prepare_request(requests.Request(method, url, params=params, data=data))
-        settings = session.merge_environment_settings(prepared.url, {}, True, None, None)
-        adapter = session.get_adapter(prepared.url)
+        target = prepared.url or url
+        settings = session.merge_environment_settings(target, {}, True, None, None)
+        adapter = session.get_adapter(target)
         resp = adapter.send(prepared, timeout=timeout, **settings)
         extract_cookies_to_jar(session.cookies, prepared, resp.raw)
         return resp
@@ -430,14 +437,17 @@ class Transport:
 
 
 def _size(n: int) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:g} {unit}" if unit == "bytes" else f"{n:.0f} {unit}"
-        n /= 1024
-    return f"{n} bytes"
+    if n < 1024:
+        return f"{n} bytes"
+    value = float(n)
+    for unit in ("KiB", "MiB", "GiB"):
+        value /= 1024
+        if value < 1024 or unit == "GiB":
+            break
+    return f"{value:.0f} {unit}"
 
 
-_bounded_sessions: weakref.WeakSet = weakref.WeakSet()
+_bounded_sessions: weakref.WeakSet[requests.Session] = weakref.WeakSet()
 
 
 def _bound(session: requests.Session) -> None:
@@ -448,99 +458,13 @@ def _bound(session: requests.Session) -> None:
         old = session.adapters.get(prefix)
         if isinstance(old, BoundedAdapter):
             continue
-        kwargs = {}
         if isinstance(old, HTTPAdapter):
-            kwargs = {
-                "pool_connections": getattr(old, "_pool_connections", 10),
-                "pool_maxsize": getattr(old, "_pool_maxsize", 10),
-                "pool_block": getattr(old, "_pool_block", False),
-            }
-        session.mount(prefix, BoundedAdapter(**kwargs))
+            adapter = BoundedAdapter(
+                pool_connections=int(getattr(old, "_pool_connections", 10)),
+                pool_maxsize=int(getattr(old, "_pool_maxsize", 10)),
+                pool_block=bool(getattr(old, "_pool_block", False)),
+            )
+        else:
+            adapter = BoundedAdapter()
+        session.mount(prefix, adapter)
     _bounded_sessions.add(session)
-
-
-# -- tokens out of logs -----------------------------------------------------------------------------
-
-_TOKEN_PARAM = re.compile(r"(?i)((?:^|[?&;\s\"'(,])token=)([^&\s\"'#;,)]+)")
-_live_tokens: set[str] = set()
-_live_lock = threading.Lock()
-
-
-def remember_token(token: str | None) -> None:
-    """Also redact this exact token from log records (tokens that are not JWTs)."""
-    if isinstance(token, str) and len(token.strip()) >= 8:
-        with _live_lock:
-            _live_tokens.add(token.strip())
-
-
-def redact_text(text: str) -> str:
-    """``text`` with ``token=...`` values, JWTs and the live dispatchers' tokens replaced."""
-    if not isinstance(text, str):
-        return text
-    if "token=" in text.lower():
-        text = _TOKEN_PARAM.sub(lambda m: m.group(1) + REDACTED, text)
-    with _live_lock:
-        tokens = list(_live_tokens)
-    for token in tokens:
-        if token in text:
-            text = text.replace(token, REDACTED)
-    if "eyJ" in text:
-        text = JWT_PATTERN.sub(REDACTED, text)
-    return text
-
-
-class TokenFilter(logging.Filter):
-    """Replaces tokens in a log record's message and traceback text (never drops a record)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken record is the logging module's business, not ours
-            return True
-        clean = redact_text(message)
-        if clean != message:
-            record.msg, record.args = clean, ()
-        if record.exc_info and not record.exc_text:
-            formatted = logging.Formatter().formatException(record.exc_info)
-            record.exc_text = redact_text(formatted)
-        elif record.exc_text:
-            record.exc_text = redact_text(record.exc_text)
-        return True
-
-
-TOKEN_FILTER = TokenFilter("oda-widgets tokens")
-
-#: Third-party loggers that see request URLs (urllib3 logs "GET /path?query", werkzeug and
-#: waitress log request lines of the demo server).
-_THEIR_LOGGERS = (
-    "urllib3",
-    "urllib3.connectionpool",
-    "urllib3.connection",
-    "urllib3.poolmanager",
-    "urllib3.response",
-    "urllib3.util.retry",
-    "requests",
-    "werkzeug",
-    "waitress",
-    "waitress.queue",
-)
-_protected = False
-
-
-def protect_logs() -> None:
-    """Put :data:`TOKEN_FILTER` on urllib3's, requests', the demo servers' and every oda_widgets
-    logger (idempotent). A filter only applies to the logger it is on, not to its children, so
-    each of our modules' loggers gets it by name, whether or not the module is imported yet."""
-    global _protected
-    if _protected:
-        return
-    package = Path(__file__).resolve().parent.parent
-    names = {"oda_widgets", *_THEIR_LOGGERS}
-    for path in package.rglob("*.py"):
-        parts = path.relative_to(package.parent).with_suffix("").parts
-        names.add(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
-    for name in sorted(names):
-        logger = logging.getLogger(name)
-        if TOKEN_FILTER not in logger.filters:
-            logger.addFilter(TOKEN_FILTER)
-    _protected = True

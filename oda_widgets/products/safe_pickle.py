@@ -30,6 +30,7 @@ import io
 import math
 import pickle
 import types
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from oda_widgets.errors import OdaError, UnsafePayload
@@ -62,7 +63,7 @@ def _unit_names(names: Any) -> list[str]:
     return list(names)
 
 
-def _recreate_unit(cls, names, registered=False):
+def _recreate_unit(cls: Any, names: Any, registered: Any = False) -> Any:
     """Stand-in for astropy's ``_recreate_irreducible_unit(cls, names, registered)``.
 
     The unit named ``names[0]`` in the registry (looked up, never added), else a new unit of
@@ -83,10 +84,10 @@ def _recreate_unit(cls, names, registered=False):
 class _Immutable(type):
     """Metaclass of the stand-in below: nothing can set attributes on it."""
 
-    def __setattr__(cls, name, value):
+    def __setattr__(cls, name: str, value: Any) -> None:
         raise _refuse(f"Refused to modify {cls.__name__} from a server payload.", name)
 
-    def __delattr__(cls, name):
+    def __delattr__(cls, name: str) -> None:
         raise _refuse(f"Refused to modify {cls.__name__} from a server payload.", name)
 
 
@@ -98,7 +99,7 @@ class _UnitFromText(metaclass=_Immutable):
     ``represents``/``namespace`` arguments that define new units) is refused.
     """
 
-    def __new__(cls, *args, **kwargs):
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         from astropy.units.core import Unit
 
         if not args and not kwargs:
@@ -111,7 +112,7 @@ class _UnitFromText(metaclass=_Immutable):
         )
 
 
-def _dtype(spec, align=False, copy=False):
+def _dtype(spec: Any, align: Any = False, copy: Any = False) -> Any:
     """Stand-in for ``numpy.dtype``: always a new descriptor (``copy=True``), which the BUILD that
     follows may fill; ``numpy.dtype('f8')`` itself is a process-wide singleton."""
     import numpy as np
@@ -119,7 +120,7 @@ def _dtype(spec, align=False, copy=False):
     return np.dtype(spec, bool(align), True)
 
 
-def _reconstruct(subtype, shape, dtype):
+def _reconstruct(subtype: Any, shape: Any, dtype: Any) -> Any:
     """Stand-in for numpy's ``_reconstruct``: pickles of arrays start from an empty placeholder
     (shape ``(0,)``) that BUILD fills; a placeholder of any real size would only allocate memory."""
     from numpy._core.multiarray import _reconstruct as numpy_reconstruct
@@ -236,13 +237,22 @@ def _unit_types() -> tuple[type, ...]:
     return (UnitBase, FunctionUnitBase, StructuredUnit)
 
 
+# The pure-Python unpickler's own BUILD and INST/OBJ steps, which the guarded ones end with.
+_PLAIN_BUILD: Callable[[Any], None] = pickle._Unpickler.dispatch[pickle.BUILD[0]]
+_PLAIN_INSTANTIATE: Callable[[Any, Any, list[Any]], None] = vars(pickle._Unpickler)["_instantiate"]
+
+
 class _RestrictedUnpickler(pickle._Unpickler):
     """Resolves only the allow-listed numpy/astropy names, calls only those, and applies the
     object-changing opcodes only to objects the payload made itself (see the module doc)."""
 
-    dispatch: ClassVar[dict] = dict(pickle._Unpickler.dispatch)
+    dispatch: ClassVar[dict[int, Callable[[Any], None]]] = dict(pickle._Unpickler.dispatch)
+    # the pure-Python unpickler's machinery (undocumented, not in its type stubs)
+    stack: list[Any]
+    append: Callable[[Any], None]
+    pop_mark: Callable[[], list[Any]]
 
-    def __init__(self, file, **kwargs):
+    def __init__(self, file: Any, **kwargs: Any):
         super().__init__(file, **kwargs)
         import numpy as np
 
@@ -275,7 +285,7 @@ class _RestrictedUnpickler(pickle._Unpickler):
         if id(func) not in self._globals:
             raise _refuse(f"Refused {op} of a {type(func).__name__} that is not an allowed class.", op)
 
-    def load_reduce(self):
+    def load_reduce(self) -> None:
         stack = self.stack
         args = stack.pop()
         func = stack[-1]
@@ -287,7 +297,7 @@ class _RestrictedUnpickler(pickle._Unpickler):
             self._blank[id(result)] = result
         stack[-1] = result
 
-    def _new(self, cls, args, kwargs):
+    def _new(self, cls: Any, args: Any, kwargs: Any) -> None:
         self._callable(cls, "NEWOBJ")
         if not isinstance(cls, type):
             raise _refuse("Refused NEWOBJ of something that is not a class.", "NEWOBJ")
@@ -300,22 +310,22 @@ class _RestrictedUnpickler(pickle._Unpickler):
             self._blank[id(obj)] = obj
         self.append(obj)
 
-    def load_newobj(self):
+    def load_newobj(self) -> None:
         args = self.stack.pop()
         cls = self.stack.pop()
         self._new(cls, args, {})
 
-    def load_newobj_ex(self):
+    def load_newobj_ex(self) -> None:
         kwargs = self.stack.pop()
         args = self.stack.pop()
         cls = self.stack.pop()
         self._new(cls, args, kwargs)
 
-    def _instantiate(self, klass, args):
+    def _instantiate(self, klass: Any, args: list[Any]) -> None:
         self._callable(klass, "INST/OBJ")
-        super()._instantiate(klass, args)
+        _PLAIN_INSTANTIATE(self, klass, args)
 
-    def _refused_extension(self):
+    def _refused_extension(self) -> None:
         raise _refuse("Refused a pickle extension code (EXT opcodes) in a server payload.", "EXT")
 
     # -- what may be changed ---------------------------------------------------------------------
@@ -328,7 +338,7 @@ class _RestrictedUnpickler(pickle._Unpickler):
                 f"{op} on a global",
             )
 
-    def load_build(self):
+    def load_build(self) -> None:
         stack = self.stack
         state = stack[-1]
         target = stack[-2]
@@ -343,7 +353,7 @@ class _RestrictedUnpickler(pickle._Unpickler):
                 bad = [k for k in part if isinstance(k, str) and k.startswith("__") and k != "__doc__"]
                 if bad:
                     raise _refuse(f"Refused a server payload that sets {bad[0]} on an object.", "BUILD")
-        super().load_build()
+        _PLAIN_BUILD(self)
 
     def _container(self, kind: type, op: str) -> Any:
         target = self.stack[-1]
@@ -352,27 +362,27 @@ class _RestrictedUnpickler(pickle._Unpickler):
             raise _refuse(f"Refused {op} on a {type(target).__name__} in a server payload.", op)
         return target
 
-    def load_setitem(self):
+    def load_setitem(self) -> None:
         stack = self.stack
         value = stack.pop()
         key = stack.pop()
         self._container(dict, "SETITEM")[key] = value
 
-    def load_setitems(self):
+    def load_setitems(self) -> None:
         items = self.pop_mark()
         target = self._container(dict, "SETITEMS")
         for i in range(0, len(items), 2):
             target[items[i]] = items[i + 1]
 
-    def load_append(self):
+    def load_append(self) -> None:
         value = self.stack.pop()
         self._container(list, "APPEND").append(value)
 
-    def load_appends(self):
+    def load_appends(self) -> None:
         items = self.pop_mark()
         self._container(list, "APPENDS").extend(items)
 
-    def load_additems(self):
+    def load_additems(self) -> None:
         items = self.pop_mark()
         self._container(set, "ADDITEMS").update(items)
 
@@ -394,7 +404,7 @@ class _RestrictedUnpickler(pickle._Unpickler):
     del _op, _method
 
 
-def safe_loads(data: bytes) -> Any:
+def safe_loads(data: bytes | bytearray) -> Any:
     """The object pickled in ``data``, loaded with only numpy/astropy data classes allowed.
 
     Raises :class:`UnsafePayload` (with ``class_name``) when the pickle names anything else or

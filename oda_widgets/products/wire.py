@@ -19,12 +19,12 @@ from typing import Any
 try:  # SIMD base64, ~10× faster on the tens of MB a mosaic or spectrum response carries
     import pybase64 as _pybase64
 except ImportError:  # pragma: no cover - depends on the installation
-    _pybase64 = None
+    _pybase64 = None  # type: ignore[assignment]  # the standard library's decoder is used then
 
 __all__ = ["loads_response", "b64decode", "b64encode"]
 
 
-def b64decode(data) -> bytes:
+def b64decode(data: str | bytes | bytearray | memoryview) -> bytes:
     """Standard base64 → bytes (str, bytes or memoryview), ignoring non-alphabet characters as
     :func:`base64.b64decode` does; raises :class:`binascii.Error` on bad padding."""
     if isinstance(data, str):
@@ -83,7 +83,7 @@ def loads_response(content: bytes | bytearray | memoryview | str) -> dict[str, A
     pieces.append(view[pos:])
     text = b"".join(pieces)
 
-    def hook(obj: dict) -> dict:
+    def hook(obj: dict[str, Any]) -> dict[str, Any]:
         value = obj.get("binarys")
         if isinstance(value, str) and value.startswith(mark):
             index = value[len(mark) :]

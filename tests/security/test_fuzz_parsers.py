@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
-from conftest import CAPTURES
 from global_state import GlobalState, conversions_are_right
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from shared_data import CAPTURES
 
 from oda_widgets.client.description import parse_description
 from oda_widgets.errors import OdaError

@@ -158,8 +158,8 @@ def test_captured_dispatcher_pickles_decode_equal_to_oda_api(capture, warmed_up)
     import json
 
     import numpy as np
-    from conftest import CAPTURES
     from oda_api.data_products import NumpyDataProduct
+    from shared_data import CAPTURES
 
     from oda_widgets.products import decode_numpy_data_product
 

@@ -101,7 +101,7 @@ def test_the_demo_command_prints_no_token_in_request_lines(tmp_path):
     ],
 )
 def test_redact_text(text):
-    from oda_widgets.client.transport import redact_text
+    from oda_widgets.redaction import redact_text
 
     clean = redact_text(text)
     assert "abc.def.ghi" not in clean and "eyJ" not in clean and "<token>" in clean
