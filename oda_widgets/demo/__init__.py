@@ -152,6 +152,10 @@ class DemoServer:
         if self.workflows.note:
             _log.info("%s", self.workflows.note)
         protect_logs()
+        if quiet:
+            # waitress warns at every request that waits for a worker: normal for a demo polled by
+            # many jobs, and noise in a notebook (the command line, quiet=False, keeps it)
+            logging.getLogger("waitress.queue").setLevel(logging.ERROR)
         self.app = create_app(speed=speed, legacy_meta_data=legacy_meta_data, workflows=self.workflows)
         self._server = create_server(
             self.app if quiet else _RequestLog(self.app),
@@ -166,6 +170,8 @@ class DemoServer:
             asyncore_use_poll=True,
             ident="oda-widgets-demo",
             expose_tracebacks=False,
+            # answers (tens of MB for a day of SPI-ACS) stay in memory, not spooled to a file
+            outbuf_overflow=256 * 2**20,
         )
         self.host = host
         self.port = int(self._server.effective_port)
