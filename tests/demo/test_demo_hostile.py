@@ -26,7 +26,7 @@ def test_idle_half_open_connections_hold_no_thread():
             assert threading.active_count() - baseline <= 2, threading.active_count() - baseline
             # and the server still answers everyone else
             t0 = time.monotonic()
-            assert requests.get(f"{server.url}/instr-list", timeout=10).json() == ["isgri", "jemx", "spi_acs"]
+            assert "isgri" in requests.get(f"{server.url}/instr-list", timeout=10).json()
             assert time.monotonic() - t0 < 5
         finally:
             for s in sockets:
