@@ -97,7 +97,12 @@ def wcs_to_dict(wcs: WCS) -> dict:
     pixel coordinates, while overlays and selections, computed here by astropy, stay exact.
     Raises :class:`InvalidParameter` for a WCS without two celestial axes.
     """
-    cel = wcs.celestial
+    try:
+        cel = wcs.celestial
+    except Exception as exc:  # astropy's WCS errors (singular matrix...) are ValueErrors or worse
+        raise InvalidParameter(
+            f"this WCS cannot project: {type(exc).__name__}: {exc}", parameter="wcs"
+        ) from exc
     ctype = [str(c) for c in cel.wcs.ctype]
     if cel.naxis != 2 or not cel.has_celestial:
         raise InvalidParameter(
