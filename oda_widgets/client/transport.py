@@ -104,6 +104,10 @@ class Answer:
         """The path that answered (no query string, so no token)."""
         return urlsplit(self.url).path
 
+    def __repr__(self) -> str:
+        # never the URL's query string (the token) nor megabytes of body
+        return f"<Answer HTTP {self.status_code} {self.path}, {len(self.content)} bytes>"
+
 
 # -- the deadline, enforced on every socket read of an answer ------------------------------------
 
