@@ -164,11 +164,15 @@ class JobBoard(widgets.VBox):
         """
         with self._lock:
             statuses = list(self.statuses)
+            self._list.children = ()
         for status in statuses:
             status.close()
         if self._own_poller:
             self.poller.close()
         self.session.close()
+        # the board's own parts too: a live widget holding closed ones cannot be saved
+        self._list.close()
+        self._summary.close()
         super().close()
 
     # -- resume --------------------------------------------------------------------------------

@@ -107,3 +107,17 @@ def test_boards_share_one_poller_by_default(demo_dispatcher):
     for board in boards:
         board.close()
     assert not shared.closed  # a shared poller outlives the boards
+
+
+def test_a_closed_board_leaves_no_live_widget_behind(demo_dispatcher):
+    """Live widgets holding closed ones break saving a notebook's widget state."""
+    from ipywidgets.widgets.widget import _instances
+
+    board = JobBoard(store=False)
+    board.add(_spi_acs(Dispatcher(demo_dispatcher, token=TOKEN), 300))
+    board.wait(60)
+    parts = [board, board._list, board._summary, *board.statuses]
+    board.close()
+    assert not any(w in _instances.values() for w in parts)
+    for widget in list(_instances.values()):
+        widget.get_state()  # every live widget can still be saved
