@@ -225,7 +225,11 @@ def read_link(url: str) -> Link:
 
     values: dict[str, Any] = {}
     scws: list[str] = []
-    for key, value in parse_qsl(parts.query, keep_blank_values=True, max_num_fields=10000):
+    try:
+        pairs = parse_qsl(parts.query, keep_blank_values=True, max_num_fields=10000)
+    except ValueError as exc:  # more fields than any request has
+        raise InvalidParameter(f"this link cannot be read: {exc}", parameter="link") from None
+    for key, value in pairs:
         if key == "scw_list":
             scws.extend(s.strip() for s in value.split(",") if s.strip())
         elif key.endswith("[]"):

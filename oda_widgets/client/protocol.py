@@ -26,6 +26,7 @@ from oda_widgets.errors import (
     OdaError,
     RequestNotUnderstood,
     ServerError,
+    TokenExpired,
     Unauthorized,
 )
 
@@ -381,6 +382,8 @@ def why_not_resolved(error: OdaError, name: str) -> str:
     detail = str(error).strip()
     if isinstance(error, DispatcherUnavailable):
         return f"{name!r} was not resolved: the network — {detail}"
+    if isinstance(error, TokenExpired):
+        return f"{name!r} was not resolved: your token has expired — {detail}"
     if isinstance(error, Unauthorized):
         roles = f" (roles needed: {', '.join(error.missing_roles)})" if error.missing_roles else ""
         return (

@@ -92,7 +92,8 @@ class Control(ABC):
         )
         if spec.description:
             self.title.tooltip = spec.description
-        self.message = W.HTML(value="", layout=_layout(min_width="0"), style=_style(HTMLStyle))
+        # the message takes the room left and wraps: a long one never squeezes the input
+        self.message = W.HTML(value="", layout=_layout(min_width="0", flex="1 1 0%"), style=_style(HTMLStyle))
         self.message.add_class("oda-field-message")
         self._rendering = False
         self.input = self.build()
@@ -209,7 +210,7 @@ class Control(ABC):
         if self._fix_box is None:
             if not fixes:
                 return
-            self._fix_box = W.HBox(layout=W.Layout(flex_flow="row wrap"))
+            self._fix_box = W.HBox(layout=_layout(flex="0 0 auto"))
             self._fix_box.add_class("oda-field-fixes")
             self.row.children = (*self.row.children, self._fix_box)
         buttons = []

@@ -73,32 +73,48 @@ def _angles(column: Any, *, hours: bool) -> tuple[np.ndarray, list[int]]:
     from astropy.coordinates import Angle
 
     unit = getattr(column, "unit", None)
-    values = np.ma.filled(np.ma.asarray(column), fill_value=np.nan) if np.ma.isMaskedArray(column) else column
+    try:
+        scale = u.Unit(unit).to(u.deg) if unit is not None else 1.0
+    except (ValueError, u.UnitsError):
+        scale = math.nan  # a unit that is no angle: every row is reported
     out = np.full(len(column), np.nan)
     bad: list[int] = []
-    for i, value in enumerate(values):
+    for i, value in enumerate(column):
+        deg = math.nan
         try:
-            if isinstance(value, (bytes, np.bytes_)):
-                value = value.decode("ascii", "replace")
-            if isinstance(value, str):
-                text = value.strip()
+            if np.ma.is_masked(value):
+                pass
+            elif isinstance(value, (str, bytes, np.str_, np.bytes_)):
+                text = (
+                    value.decode("ascii", "replace") if isinstance(value, (bytes, np.bytes_)) else str(value)
+                )
+                text = text.strip()
                 try:
-                    x = float(text)
-                    default = u.hourangle if (unit is not None and u.Unit(unit) == u.hourangle) else u.deg
-                    deg = (x * default).to_value(u.deg)
+                    deg = float(text) * scale
                 except ValueError:
-                    deg = Angle(
-                        text, unit=u.hourangle if hours and not any(c in text for c in "d°") else u.deg
-                    ).deg
+                    as_hours = hours and not any(c in text for c in "d°")
+                    deg = Angle(text, unit=u.hourangle if as_hours else u.deg).deg
             else:
-                x = float(value)
-                deg = (x * (u.Unit(unit) if unit is not None else u.deg)).to_value(u.deg)
+                deg = float(value) * scale
         except (ValueError, TypeError, u.UnitsError):
             deg = math.nan
         if not math.isfinite(deg):
             bad.append(i)
         out[i] = deg
     return out, bad
+
+
+def _numbers(table: Table, column: str | None, default: float, label: str) -> np.ndarray:
+    """A numeric column as floats (``default`` everywhere when absent, NaN where masked);
+    ``InvalidParameter`` if it does not hold numbers."""
+    if column is None:
+        return np.full(len(table), default, dtype=float)
+    try:
+        return np.ma.filled(np.ma.asarray(table[column], dtype=float), fill_value=np.nan)
+    except (ValueError, TypeError):
+        raise InvalidParameter(
+            f"{label}: column {column} must hold numbers", parameter="selected_catalog"
+        ) from None
 
 
 def user_catalog_from_table(table: Table, name: str | None = None, *, label: str | None = None) -> Catalog:
@@ -143,7 +159,6 @@ def user_catalog_from_table(table: Table, name: str | None = None, *, label: str
             parameter="selected_catalog",
             details={"rows": [(i + 1, problems[i]) for i in rows]},
         )
-    sig_col = _column(table, SIGNIFICANCE_COLUMNS)
     catalog = Catalog.empty(frame="fk5", name=name)
     out = catalog.table
     width = max(32, *(len(n) for n in names))
@@ -151,17 +166,14 @@ def user_catalog_from_table(table: Table, name: str | None = None, *, label: str
         "meta_ID": np.arange(len(table), dtype=np.int64),
         "src_names": np.array(names, dtype=f"U{width}"),
         # oda_api gives the sources a user adds significance 0 (they are not detections)
-        "significance": np.asarray(table[sig_col], dtype=float) if sig_col else np.zeros(len(table)),
+        "significance": _numbers(table, _column(table, SIGNIFICANCE_COLUMNS), 0.0, label),
         "ra": ra,
         "dec": dec,
     }
     for flag in ("NEW_SOURCE", "ISGRI_FLAG", "FLAG"):
-        col = _column(table, (flag.lower(),))
-        columns[flag] = (
-            np.asarray(table[col], dtype=np.int64) if col else np.zeros(len(table), dtype=np.int64)
-        )
-    err = _column(table, ("err_rad",))
-    columns["ERR_RAD"] = np.asarray(table[err], dtype=float) if err else np.full(len(table), 1e-3)
+        flags = _numbers(table, _column(table, (flag.lower(),)), 0.0, label)
+        columns[flag] = np.nan_to_num(flags).astype(np.int64)
+    columns["ERR_RAD"] = _numbers(table, _column(table, ("err_rad",)), 1e-3, label)
     result = Table([columns[c] for c in out.colnames], names=out.colnames, meta=dict(out.meta))
     for c in ("ra", "dec"):
         result[c].unit = u.deg

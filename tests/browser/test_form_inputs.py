@@ -26,7 +26,9 @@ A, B = "066500220010.001", "066500230010.001"
 
 # the frontend's own Share link of an SPI-ACS light curve (tests/client/data), with a 0.12 s bin
 _CASES = json.loads((Path(__file__).parents[1] / "client" / "data" / "frontend_share_links.json").read_text())
-SPI_LINK = next(c["link"] for c in _CASES["cases"] if "spi_acs" in c["link"]).replace("time_bin=0.05", "time_bin=0.12")
+SPI_LINK = next(c["link"] for c in _CASES["cases"] if "spi_acs" in c["link"]).replace(
+    "time_bin=0.05", "time_bin=0.12"
+)
 
 
 def test_upload_paste_link_and_fix(page: Page, jupyter_server, make_notebook):
@@ -38,7 +40,10 @@ def test_upload_paste_link_and_fix(page: Page, jupyter_server, make_notebook):
 
     # a list file through the List file button
     scw = form.locator(".oda-field-scw_list")
-    scw.locator(".oda-field-upload input[type=file]").set_input_files(
+    # the FileUpload's <input type=file> is not in the page: choose the file as a user does
+    with page.expect_file_chooser() as chooser:
+        scw.locator("button.oda-field-upload").click()
+    chooser.value.set_files(
         {"name": "scws.txt", "mimeType": "text/plain", "buffer": f"{A}\n{B}\n{A}\n".encode()}
     )
     expect(scw.locator("textarea")).to_have_value(f"{A}, {B}", timeout=15_000)
@@ -59,7 +64,9 @@ def test_upload_paste_link_and_fix(page: Page, jupyter_server, make_notebook):
 
     # its 0.12 s bin is refused by the SPI-ACS rule, with the nearest valid bins as buttons
     tb = form.locator(".oda-field-time_bin")
-    expect(tb.locator(".oda-field-error")).to_contain_text("SPI-ACS bins are multiples of 0.05 s", timeout=15_000)
+    expect(tb.locator(".oda-field-error")).to_contain_text(
+        "SPI-ACS bins are multiples of 0.05 s", timeout=15_000
+    )
     fixes = tb.locator("button.oda-field-fix")
     expect(fixes).to_have_text(["Use 0.1", "Use 0.15"])
     expect(form.locator("button.oda-form-submit")).to_be_disabled()

@@ -87,5 +87,7 @@ def test_bad_rows_are_named():
     assert "4 rows not read" in message and "row 2: RA 400° is outside [0, 360)" in message
     assert "row 3: Dec -95° is outside [-90, 90]" in message and "row 4: RA 'ten' is not an angle" in message
     assert "row 5: has no name" in message
+    with pytest.raises(InvalidParameter, match="column significance must hold numbers"):
+        read_user_catalog(b"name,ra,dec,significance\nA,1,2,high\n", "words.csv")
     with pytest.raises(InvalidParameter, match="no rows"):
         read_user_catalog(Table({"name": np.array([], dtype=str), "ra": [], "dec": []}))
