@@ -569,8 +569,9 @@ class FormModel:
                 unknown.append(name)
                 continue
             try:
-                if times_only:
-                    value = field.kind.read_as(field, value, values.get(field.spec.format_name or ""))  # type: ignore[attr-defined]
+                read_as = getattr(field.kind, "read_as", None)
+                if times_only and read_as is not None:
+                    value = read_as(field, value, values.get(field.spec.format_name or ""))
                 field.set(value)
                 self.refusals.pop(name, None)
             except InvalidParameter as exc:
