@@ -196,7 +196,8 @@ class TextKind(Kind):
     def parse(self, field, raw):
         text = super().parse(field, raw)
         if text is not None:
-            check_length(field, text, "long_string" if field.spec.kind == "long_string" else "text")
+            limits = {"long_string": "long_string", "unknown": "structured"}  # unknown kinds may be JSON
+            check_length(field, text, limits.get(field.spec.kind, "text"))
         if text is not None and field.spec.kind == "unknown" and not isinstance(field.spec.default, str):
             try:
                 return json.loads(text)
