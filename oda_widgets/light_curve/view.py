@@ -31,12 +31,12 @@ from astropy import units as u
 from astropy.io import fits
 from astropy.time import Time, TimeDelta
 
+from ..analysis.timing import chi2_constant
 from ..errors import InvalidParameter
 from ..products.rebin import (
     TIME_AXES,
     BinnedLightCurve,
     axis_to_seconds,
-    chi2_constant,
     rebin,
     seconds_since,
     seconds_to_axis,

@@ -10,8 +10,9 @@ from astropy.io import fits
 from astropy.time import Time, TimeDelta
 from scipy import stats
 
+from oda_widgets.analysis.timing import chi2_constant, mean_rate
 from oda_widgets.errors import InvalidParameter
-from oda_widgets.products.rebin import chi2_constant, mean_rate, rebin
+from oda_widgets.products.rebin import rebin
 
 SAMPLES = "/work/shared/samples"
 
