@@ -1062,14 +1062,15 @@ def _tied_names(model: SpectralModel, tie: Any, n: int) -> list[str]:
     return [model.resolve(t) for t in tie]
 
 
+def _group_edges(pha) -> tuple[np.ndarray, np.ndarray]:
+    """Energy edges (keV) of the fitted bins: the noticed groups, or channels when ungrouped."""
+    elo, ehi = pha._get_ebins(group=False)
+    return pha.apply_filter(elo, pha._min), pha.apply_filter(ehi, pha._max)
+
+
 def _noticed_range(data_sets) -> tuple[float, float]:
-    los, his = [], []
-    for pha in data_sets:
-        x = pha.get_x(True)
-        w = pha.get_xerr(True)
-        los.append(float(np.min(x - w / 2)))
-        his.append(float(np.max(x + w / 2)))
-    return min(los), max(his)
+    edges = [_group_edges(pha) for pha in data_sets]
+    return float(min(np.min(lo) for lo, _ in edges)), float(max(np.max(hi) for _, hi in edges))
 
 
 def _flux_band(flux_band, energy_range, data_sets) -> tuple[float, float]:
@@ -1087,8 +1088,8 @@ def _residuals(pha, full_model, name) -> SpectrumResiduals:
     stat = pha.get_staterror(True)
     sys = pha.get_syserror(True)
     err = np.sqrt(stat**2 + (sys**2 if sys is not None else 0.0))
-    x = pha.get_x(True)
-    width = pha.get_xerr(True)
+    lo, hi = _group_edges(pha)
+    x, width = (lo + hi) / 2, hi - lo
     scale = 1.0 / (exposure * width)
     dens = u.ct / u.s / u.keV
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -490,13 +490,52 @@ def _rmf_hdul(instr: str, jemx_num: int, tkw: dict) -> fits.HDUList:
     return fits.HDUList(hdus)
 
 
-def _folded(instr: str, photon_index: float, norm_28: float) -> np.ndarray:
-    """Count rate per channel of a power law with ``norm_28`` ph/cm2/s/keV at the reference energy."""
+def _folded(instr: str, photons_per_kev) -> np.ndarray:
+    """Count rate per channel of a photon spectrum (a function of keV, photons cm⁻² s⁻¹ keV⁻¹)
+    through the demo's ARF and RMF (midpoint of each fine energy bin, 2 % wide)."""
     e_grid, _, area, matrix = response(instr)
     e = np.sqrt(e_grid[:-1] * e_grid[1:])
+    return (photons_per_kev(e) * np.diff(e_grid) * area) @ matrix
+
+
+def _background_spectrum(instr: str):
     e_ref = 28.3 if instr == "isgri" else 7.7
-    photons = norm_28 * (e / e_ref) ** (-photon_index) * np.diff(e_grid)
-    return (photons * area) @ matrix
+    norm = 2.0 if instr == "isgri" else 0.5
+    return lambda e: norm * (e / e_ref) ** -1.5
+
+
+def _flux_scale(obs: Observation, src: sky.Source, ra: float, dec: float) -> tuple[float, float]:
+    """(exposure, mean flux / src.flux_mcrab) of a source over the observation's ScWs, weighted
+    by exposure × coding fraction: the level its spectrum is simulated at."""
+    weights = obs.exposures * coding_at(obs.instr, obs.scws, ra, dec)
+    exposure = float(weights.sum())
+    if exposure <= 0 or src.flux_mcrab <= 0:
+        return exposure, 0.0
+    mean_mcrab = float((src.flux(obs.t_mid) * weights).sum() / exposure)
+    return exposure, mean_mcrab / src.flux_mcrab
+
+
+def injected_spectra(analysis_parameters: dict) -> dict[str, dict]:
+    """The models the demo simulated a spectrum job's sources with, by source name:
+    :func:`sky.spectral_model` at the exposure-weighted mean flux, plus ``"exposure"`` (s),
+    ``"scale"`` and the sky ``"source"``. Lets tests (and teachers) compare a fit with the truth;
+    ``sky.energy_flux(source, e1, e2, scale)`` gives the band flux.
+
+    ``analysis_parameters``: the job's echo of them (``ProductCollection.analysis_parameters``,
+    or the collection itself): the science windows are a random subset seeded by them, so the
+    par_dict as typed may pick other ScWs."""
+    from oda_widgets.demo.instruments import normalise
+
+    params = getattr(analysis_parameters, "analysis_parameters", analysis_parameters)
+    req = normalise(dict(params or {}), ["general"])
+    obs = observation(req)
+    out = {}
+    for name, ra, dec, src in target_sources(req, obs):
+        if src is None:
+            continue
+        exposure, scale = _flux_scale(obs, src, ra, dec)
+        out[name] = {**sky.spectral_model(src, scale), "exposure": exposure, "scale": scale, "source": src}
+    return out
 
 
 def _spectrum_hdul(
@@ -553,19 +592,18 @@ def spectra(req: Request, obs: Observation) -> list[tuple[str, str, fits.HDUList
     tkw.pop("TIMEUNIT")
     instr = obs.instr
     kinds = [f"{instr}_spectrum", f"{instr}_arf", f"{instr}_rmf"]
-    bkg = _folded(instr, 1.5, 2.0 if instr == "isgri" else 0.5)
+    bkg = _folded(instr, _background_spectrum(instr))
     out = []
     targets = target_sources(req, obs)
     for name, ra, dec, src in targets:
-        weights = obs.exposures * coding_at(instr, obs.scws, ra, dec)
-        exposure = float(weights.sum())
-        if src is not None and exposure > 0:
-            mean_mcrab = float((src.flux(obs.t_mid) * weights).sum() / exposure)
-            model = _folded(
-                instr,
-                src.photon_index,
-                10.0 * (28.3 if instr == "isgri" else 7.7) ** -2.1 * mean_mcrab / 1000.0,
-            )
+        if src is not None:
+            exposure, scale = _flux_scale(obs, src, ra, dec)
+        else:
+            exposure = float((obs.exposures * coding_at(instr, obs.scws, ra, dec)).sum())
+            scale = 0.0
+        if src is not None and exposure > 0 and scale > 0:
+            # the source's own model (sky.spectral_model), as injected_spectra() reports it
+            model = _folded(instr, lambda e, src=src, scale=scale: sky.photon_spectrum(src, e, scale))
         else:
             model = np.zeros_like(bkg)
         err = np.sqrt((bkg + model) / max(exposure, 1.0)).astype(np.float32)
