@@ -231,8 +231,17 @@ class SpectrumView(widgets.VBox):
     def sources(self) -> list[str]:
         return [p.source for p in self.points]
 
-    def save(self, directory: str | Path) -> dict[str, dict[str, Path]]:
-        """Write each source's spectrum, ARF and RMF FITS into ``directory`` (ANCRFILE/RESPFILE set).
+    def save(
+        self,
+        directory: str | Path,
+        *,
+        grouping: Any = None,
+        systematic: float | None = None,
+        energy_range: Any = None,
+    ) -> dict[str, dict[str, Path]]:
+        """Write each source's spectrum, ARF and RMF FITS into ``directory``, ready for XSPEC
+        (ANCRFILE/RESPFILE name the files beside it; see ``Spectrum.save`` for ``grouping``,
+        ``systematic`` and ``energy_range``, which set GROUPING, SYS_ERR and QUALITY).
 
         Returns ``{source: {"spectrum": path, "arf": path, "rmf": path}}``.
         """
@@ -241,7 +250,8 @@ class SpectrumView(widgets.VBox):
         for s in self.spectra:
             if not hasattr(s, "save"):
                 raise InvalidParameter(f"{type(s).__name__} cannot be saved: use a products.Spectrum")
-            out[str(s.source)] = {k: Path(v) for k, v in s.save(directory).items()}
+            written = s.save(directory, grouping=grouping, systematic=systematic, energy_range=energy_range)
+            out[str(s.source)] = {k: Path(v) for k, v in written.items()}
         return out
 
 
