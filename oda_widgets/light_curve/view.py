@@ -43,6 +43,7 @@ from ..products.rebin import (
     time_zero_of,
     valid_mask,
 )
+from .analysis_panel import LightCurveAnalysis
 from .decimate import decimate, segments
 
 TIME_FORMATS = TIME_AXES
@@ -234,6 +235,9 @@ class LightCurveView(widgets.VBox):
         ]
         self.reset_zoom()
         self._update_stats()
+        #: quick-look analysis under the plot (fits, excesses, hardness): see analysis_panel.py
+        self.analysis = LightCurveAnalysis(self)
+        self.children = (*self.children, self.analysis)
 
     # ---------------------------------------------------------------- time axis conversions
     @property
