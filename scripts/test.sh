@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Install everything the tests need and run them all:
-#   .venv (package + test extras), Debian's Chromium for the browser tests, and
+#   .venv (package + test and fit extras; Sherpa is built from source, see ensure_fit_build_deps),
+#   Debian's Chromium for the browser tests, and
 #   .venv-dispatcher, the real ODA dispatcher (cdci-data-analysis 1.3.3) used as a test peer.
 # Extra arguments go to pytest (e.g. scripts/test.sh -m "not browser" -x).
 source "$(dirname "${BASH_SOURCE[0]}")/_env.sh"
-ensure_venv ".[test]"
+ensure_fit_build_deps
+ensure_venv ".[test,fit]"
 
 if ! command -v chromium >/dev/null 2>&1; then
   as_root apt-get update -q

@@ -943,9 +943,10 @@ def fit_spectra(
             )
         try:
             result = fit.fit()
-            if n_free > 1:
+            if n_free > 2:
                 # LevMar alone can stop in a valley of correlated parameters (Γ against E_cut,
                 # N_H against Γ); a simplex pass from there and LevMar again is Sherpa's usual cure
+                # (a power law's Γ and norm need none)
                 first = result.statval
                 fit.method = sh["NelderMead"]()
                 fit.fit()
@@ -1003,7 +1004,16 @@ def fit_spectra(
             if covariance is not None and flux_samples > 0:
                 try:
                     draws = sh["sample_flux"](
-                        fit, pha, src, correlated=True, num=int(flux_samples), lo=band[0], hi=band[1], rng=rng
+                        fit,
+                        pha,
+                        src,
+                        correlated=True,
+                        num=int(flux_samples),
+                        lo=band[0],
+                        hi=band[1],
+                        rng=rng,
+                        # Sherpa would fork a process per core: not inside a notebook's kernel
+                        numcores=1,
                     )
                     values = np.asarray(draws)[:, 0]
                     lo_q, hi_q = np.percentile(values[np.isfinite(values)], [15.865, 84.135])
