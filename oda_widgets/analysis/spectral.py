@@ -954,6 +954,9 @@ def fit_spectra(
                 result = fit.fit()
                 if result.statval > first:
                     notes.append("the simplex pass did not improve the fit")
+            else:
+                # a restart costs a few evaluations and finishes LevMar's slow approach to a bound
+                result = fit.fit()
         except Exception as exc:
             raise FitFailed(f"the fit failed: {exc}") from exc
         if not result.succeeded:
