@@ -101,7 +101,7 @@ class LightCurveAnalysis(widgets.VBox):
             marks=[],
             animation_duration=0,
             fig_margin={"top": 5, "bottom": 40, "left": 75, "right": 20},
-            layout=widgets.Layout(width="100%", height="170px", display="none"),
+            layout=widgets.Layout(width="100%", height="170px"),
         )
         self._model_mark: bqplot.Lines | None = None
         self._excess_mark: bqplot.Scatter | None = None
@@ -126,7 +126,6 @@ class LightCurveAnalysis(widgets.VBox):
             self.message,
             self.output,
             self.excess_list,
-            self.hardness_figure,
         ]
         self.excess_list.layout.display = "none"
 
@@ -198,7 +197,7 @@ class LightCurveAnalysis(widgets.VBox):
         kept = [m for m in fig.marks if id(m) not in ours]
         if [id(m) for m in fig.marks] != [id(m) for m in kept + marks]:
             fig.marks = kept + marks
-        if self.hardness_figure.layout.display != "none" and rebuilt:
+        if self.hardness_figure in self.children and rebuilt:
             self._draw_hardness()
 
     # -- the analyses -----------------------------------------------------------------------------
@@ -317,7 +316,9 @@ class LightCurveAnalysis(widgets.VBox):
             f"hardness {html.escape(hr.definition)} of {html.escape(self.hard.value)} / "
             f"{html.escape(self.soft.value)}: {len(hr)} common bins, weighted mean {mean:.3g}"
         )
-        self.hardness_figure.layout.display = ""
+        if self.hardness_figure not in self.children:
+            # added when first needed: a hidden bqplot figure is laid out at zero size
+            self.children = (*self.children, self.hardness_figure)
         self._draw_hardness()
         return hr
 
@@ -345,7 +346,7 @@ class LightCurveAnalysis(widgets.VBox):
         self.results.clear()
         self.excess_list.options = []
         self.excess_list.layout.display = "none"
-        self.hardness_figure.layout.display = "none"
+        self.children = tuple(c for c in self.children if c is not self.hardness_figure)
         self.output.value = ""
         self._say("")
         self._place_marks()

@@ -173,13 +173,9 @@ class SpectrumView(widgets.VBox):
         self.fit_panel.fit_button.on_click(lambda _b: self._fit_clicked())
         #: the last :class:`SpectralFit` made by :meth:`fit` (None before)
         self.last_fit: SpectralFit | None = None
-        self.children = [
-            widgets.HBox([self._log_toggle]),
-            self.figure,
-            self.residual_figure,
-            self.message,
-            self.fit_panel,
-        ]
+        # the residual figure joins the children at the first fit (a hidden bqplot figure is laid
+        # out at zero size, which the browser reports as negative SVG sizes)
+        self.children = [widgets.HBox([self._log_toggle]), self.figure, self.message, self.fit_panel]
         self._draw()
 
     @staticmethod
@@ -281,7 +277,7 @@ class SpectrumView(widgets.VBox):
             ],
             animation_duration=0,
             fig_margin={"top": 5, "bottom": 45, "left": 85, "right": 20},
-            layout=widgets.Layout(width="100%", height="170px", display="none"),
+            layout=widgets.Layout(width="100%", height="170px"),
         )
         self.residual_figure.add_class("oda-fit-residuals")
 
@@ -393,7 +389,7 @@ class SpectrumView(widgets.VBox):
         for m in self._model_lines + self._residual_marks:
             with m.hold_sync():
                 m.x, m.y = np.zeros(0), np.zeros(0)
-        self.residual_figure.layout.display = "none"
+        self.children = tuple(c for c in self.children if c is not self.residual_figure)
         self.fit_panel.results.value = ""
 
     def _draw_fit(self, result: SpectralFit) -> None:
@@ -425,7 +421,9 @@ class SpectrumView(widgets.VBox):
         if lo_all:
             self._zero_line.x = np.array([min(lo_all), max(hi_all)])
             self._zero_line.y = np.zeros(2)
-        self.residual_figure.layout.display = None
+        if self.residual_figure not in self.children:
+            i = self.children.index(self.figure) + 1
+            self.children = (*self.children[:i], self.residual_figure, *self.children[i:])
 
     @property
     def sources(self) -> list[str]:

@@ -20,14 +20,14 @@ def _one(collection, name):
 
 def test_fit_method_draws_model_and_residuals_and_fills_the_table(isgri_cyg):
     view = SpectrumView(_one(isgri_cyg, "Cyg X-1"))
-    assert view.residual_figure.layout.display == "none" and view.last_fit is None
+    assert view.residual_figure not in view.children and view.last_fit is None
     fit = view.fit("cutoffpl", energy_range=(20, 300) * u.keV)
     assert view.last_fit is fit and fit.model.expression == "cutoffpl"
     # the folded model is drawn over the data as steps, the χ residuals below
     line, scatter = view._model_lines[0], view._residual_marks[0]
     (res,) = fit.residuals
     assert len(line.x) == 2 * len(res.energy) and np.allclose(line.y[0::2], res.model.value)
-    assert np.allclose(scatter.y, res.chi) and view.residual_figure.layout.display is None
+    assert np.allclose(scatter.y, res.chi) and view.residual_figure in view.children
     results = view.fit_panel.results.value
     assert "cutoffpl.gamma" in results and "χ²/dof" in results and "erg cm⁻² s⁻¹" in results
     # the table now starts from the fitted values
