@@ -391,9 +391,10 @@ class SpectralModel:
 
 @dataclass(frozen=True)
 class FitParameter:
-    """A fitted parameter: ``value`` and 1σ ``error`` as Quantities (error None when frozen or tied);
+    """A fitted parameter: ``value`` and 1σ ``error`` as Quantities (error None when frozen or at a bound);
     ``lower``/``upper`` the (possibly asymmetric) bounds of the error interval from
-    ``errors="confidence"``; ``tied_to`` the parameter it follows in a joint fit."""
+    ``errors="confidence"``; ``source`` the spectrum an untied parameter of a joint fit belongs to
+    (None for a single fit and for tied parameters, which are shared)."""
 
     name: str
     value: u.Quantity
@@ -402,7 +403,6 @@ class FitParameter:
     min: u.Quantity
     max: u.Quantity
     source: str | None = None
-    tied_to: str | None = None
     lower: u.Quantity | None = None
     upper: u.Quantity | None = None
 
@@ -412,8 +412,6 @@ class FitParameter:
             return f"{self.name} = {self.value.value:.4g} ± {self.error.value:.2g} {unit}".rstrip()
         if self.frozen:
             state = "frozen"
-        elif self.tied_to:
-            state = "tied to " + self.tied_to
         else:
             state = "no error: at a bound or unconstrained"
         return f"{self.name} = {self.value.value:.4g} {unit} ({state})".replace("  (", " (")
@@ -490,7 +488,7 @@ class SpectralFit:
         raise KeyError(f"{name!r}: one of {', '.join(matches or self.parameters)}")
 
     def to_table(self) -> Table:
-        """The parameters as an astropy Table: name, source, value, error, unit, frozen, tied_to,
+        """The parameters as an astropy Table: name, source, value, error, unit, frozen,
         min, max; the fit statistic, dof and fluxes in ``meta``."""
         rows = list(self.parameters.values())
         t = Table(
@@ -501,7 +499,6 @@ class SpectralFit:
                 "error": [np.nan if p.error is None else p.error.value for p in rows],
                 "unit": [p.value.unit.to_string() for p in rows],
                 "frozen": [p.frozen for p in rows],
-                "tied_to": [p.tied_to or "" for p in rows],
                 "min": [p.min.value for p in rows],
                 "max": [p.max.value for p in rows],
             }
@@ -1149,7 +1146,6 @@ def _fit_parameters(model, instances_per_set, sources, tied, cov_errors, conf_er
                 min=par.min * unit,
                 max=par.max * unit,
                 source=None if (not joint or shared) else sources[i],
-                tied_to=None,
                 lower=lower,
                 upper=upper,
             )
