@@ -93,10 +93,10 @@ class LightCurveAnalysis(widgets.VBox):
         self.output = widgets.HTML()
         self.output.add_class("oda-lc-analysis-output")
         self._hardness_scale = bqplot.LinearScale()
-        self._hardness_mark = bqplot.Scatter(
-            x=np.zeros(0), y=np.zeros(0), colors=["#9467bd"], default_size=14
-        )
-        self._hardness_bars = bqplot.Lines(x=np.zeros(0), y=np.zeros(0), colors=["#9467bd"], stroke_width=1)
+        # marks are made with their scales when first drawn: bqplot's front end cannot build a
+        # mark without scales
+        self._hardness_mark: bqplot.Scatter | None = None
+        self._hardness_bars: bqplot.Lines | None = None
         self.hardness_figure = bqplot.Figure(
             marks=[],
             animation_duration=0,
@@ -327,8 +327,9 @@ class LightCurveAnalysis(widgets.VBox):
         if hr is None:
             return
         scales = {"x": self.view.x_scale, "y": self._hardness_scale}
-        self._hardness_mark.scales = scales
-        self._hardness_bars.scales = scales
+        if self._hardness_mark is None or self._hardness_mark.scales["x"] is not self.view.x_scale:
+            self._hardness_mark = bqplot.Scatter(scales=scales, colors=["#9467bd"], default_size=14)
+            self._hardness_bars = bqplot.Lines(scales=scales, colors=["#9467bd"], stroke_width=1)
         x = self._x(hr.time)
         bars_x = np.repeat(x, 3)
         bars_y = np.column_stack([hr.ratio - hr.error, hr.ratio + hr.error, np.full(len(hr), np.nan)]).ravel()
