@@ -108,8 +108,13 @@ class LightCurveAnalysis(widgets.VBox):
         self._figure = None
         view.observe(lambda _ch: self._place_marks(), "redraws")
         pairs = len(sources) > 1
+
+        # rows wrap rather than widen the view beyond its container
+        def row(items, **kw):
+            return widgets.HBox(items, layout=widgets.Layout(flex_flow="row wrap", **kw))
+
         self.children = [
-            widgets.HBox(
+            row(
                 [
                     self.source,
                     self.systematic,
@@ -118,11 +123,8 @@ class LightCurveAnalysis(widgets.VBox):
                     self.buttons["fvar"],
                 ]
             ),
-            widgets.HBox([self.threshold, self.baseline, self.buttons["excesses"]]),
-            widgets.HBox(
-                [self.soft, self.hard, self.buttons["hardness"]],
-                layout=widgets.Layout(display="" if pairs else "none"),
-            ),
+            row([self.threshold, self.baseline, self.buttons["excesses"]]),
+            row([self.soft, self.hard, self.buttons["hardness"]], display="" if pairs else "none"),
             self.message,
             self.output,
             self.excess_list,

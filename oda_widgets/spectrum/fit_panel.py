@@ -60,7 +60,7 @@ class FitPanel(widgets.VBox):
         self.status.add_class("oda-fit-status")
         self.results = widgets.HTML()
         self.results.add_class("oda-fit-results")
-        self.table = widgets.GridBox(layout=widgets.Layout(grid_gap="2px 6px"))
+        self.table = widgets.GridBox(layout=widgets.Layout(grid_gap="2px 6px", overflow="auto"))
         self._rows: dict[str, dict[str, widgets.Widget]] = {}
         self._model = SpectralModel("powerlaw")
         self.model_box.observe(self._on_model, "value")
@@ -72,8 +72,11 @@ class FitPanel(widgets.VBox):
             )
         self._build_table()
         self.children = [
-            widgets.HBox([self.model_box, self.fit_button]),
-            widgets.HBox([self.e_min, self.e_max, self.grouping_kind, self.grouping_value, self.systematic]),
+            widgets.HBox([self.model_box, self.fit_button], layout=widgets.Layout(flex_flow="row wrap")),
+            widgets.HBox(
+                [self.e_min, self.e_max, self.grouping_kind, self.grouping_value, self.systematic],
+                layout=widgets.Layout(flex_flow="row wrap"),
+            ),
             self.table,
             self.status,
             self.results,
