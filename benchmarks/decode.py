@@ -30,6 +30,7 @@ import requests
 
 from oda_widgets.products import ProductCollection
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "products"))
 from _products_helpers import mosaic_products
 

@@ -7,25 +7,69 @@
 
 export const ROW_HEIGHT = 24;
 
+// The selection rule below is the browser twin of oda_widgets/products/selection.py (the one rule
+// the product model, CatalogTable and the mosaic overlay use). Change both together:
+// js/tests/selection_cases.json holds cases whose expected rows the Python rule computed, and
+// js/tests/selection.test.mjs checks this twin against them.
+
+/** What marks a new detection in a source name (case-sensitive, as the INTEGRAL pipelines write it). */
+export const NEW_SOURCE_MARK = "NEW";
+
+/** True for a new detection: its name contains "NEW". */
+export function isNewSource(name) {
+  return String(name).includes(NEW_SOURCE_MARK);
+}
+
 /**
  * Ascending row ids passing the cut — the semantics of oda_api's extract_catalog_from_image:
  * significance >= minSig (NaN/null never passes), names containing "NEW" dropped when
  * excludeNew, and (ours) a case-insensitive name search.
  */
-export function filterRows(sig, names, { minSig = null, excludeNew = false, search = "" } = {}) {
+export function filterRows(sig, names, { minSig = null, excludeNew = false, search = "", kept = null } = {}) {
   const needle = (search || "").trim().toLowerCase();
   const out = [];
   for (let i = 0; i < names.length; i++) {
-    if (minSig !== null && minSig !== undefined) {
+    // objects of interest (FLAG > 0, `kept`) pass the cut and the NEW filter, as oda_api adds
+    // them after its cut; the name search still applies
+    const keep = kept !== null && kept.has(i);
+    if (minSig !== null && minSig !== undefined && !keep) {
       const s = sig[i];
-      if (s === null || !(s >= minSig)) continue;
+      if (s === null || s === undefined || !(s >= minSig)) continue;
     }
     const name = String(names[i]);
-    if (excludeNew && name.includes("NEW")) continue;
+    if (excludeNew && !keep && isNewSource(name)) continue;
     if (needle && !name.toLowerCase().includes(needle)) continue;
     out.push(i);
   }
   return out;
+}
+
+/** One arrow-key step of the significance cut, in σ. */
+export const CUT_STEP = 0.1;
+
+/**
+ * The cut after a key on the slider or the number box: arrows ±step (Shift ×10), PageUp/PageDown
+ * ±10 steps, Home/End the range ends. The value snaps to the step grid, so eight presses from 7.2
+ * give exactly 8 (not 7.9999…). null for other keys.
+ */
+export function stepCut(value, key, { lo, hi, shift = false, step = CUT_STEP } = {}) {
+  const n = shift ? 10 : 1;
+  const v = value === null || value === undefined || Number.isNaN(value) ? lo : value;
+  const snap = (x) => Math.round(x / step) * step;
+  let next;
+  switch (key) {
+    case "ArrowUp": case "ArrowRight": next = snap(v + n * step); break;
+    case "ArrowDown": case "ArrowLeft": next = snap(v - n * step); break;
+    case "PageUp": next = snap(v + 10 * step); break;
+    case "PageDown": next = snap(v - 10 * step); break;
+    case "Home": return lo;
+    case "End": return hi;
+    default: return null;
+  }
+  next = Math.min(hi, Math.max(lo, next));
+  // one decimal more than the step has, then parse: no 7.999999999 from float steps
+  const digits = Math.max(0, Math.ceil(-Math.log10(step))) + 1;
+  return Number(next.toFixed(digits));
 }
 
 /** Row ids in display order: `rows` sorted by `values` (nulls last, stable), descending if asked. */
@@ -69,12 +113,31 @@ function render({ model, el: host }) {
   const root = el("div", { className: "oda-catalog", testid: "catalog-root" });
   const controls = el("div", { className: "oda-catalog-controls" });
   const slider = el("input", { type: "range", testid: "catalog-slider", className: "oda-catalog-slider" });
+  slider.setAttribute("aria-label", "minimum significance (σ); arrow keys step 0.1, Shift+arrow 1");
   const sigLabel = el("span", { testid: "catalog-min-sig", className: "oda-catalog-siglabel" });
+  // the exact cut: typed here (Enter or leaving the box applies it), stepped with the arrow keys
+  const sigIn = el("input", { type: "number", step: String(CUT_STEP), testid: "catalog-min-sig-input",
+    className: "oda-catalog-num", title: "minimum significance (σ): type a value" });
+  sigIn.setAttribute("aria-label", "minimum significance in sigma");
   const newBox = el("input", { type: "checkbox", testid: "catalog-exclude-new" });
   const newLabel = el("label", { className: "oda-catalog-check" }, newBox, " exclude NEW");
   const searchIn = el("input", { type: "search", placeholder: "name…", testid: "catalog-search", className: "oda-catalog-search" });
   const count = el("span", { testid: "catalog-count", className: "oda-catalog-count" });
-  controls.append(el("span", { textContent: "significance ≥ " }), slider, sigLabel, newLabel, searchIn, count);
+  controls.append(el("span", { textContent: "significance ≥ " }), slider, sigIn, el("span", { textContent: "σ" }), sigLabel, newLabel, searchIn, count);
+  sigLabel.hidden = true;
+
+  // the edit bar: add (typed position, a click on the image, or a resolved name), edit, delete, undo
+  const edit = el("div", { className: "oda-catalog-edit", testid: "catalog-edit" });
+  const nameIn = el("input", { type: "text", placeholder: "name", testid: "catalog-edit-name", className: "oda-catalog-text" });
+  const raIn = el("input", { type: "text", placeholder: "RA (° or h:m:s)", testid: "catalog-edit-ra", className: "oda-catalog-text" });
+  const decIn = el("input", { type: "text", placeholder: "Dec (° or d:m:s)", testid: "catalog-edit-dec", className: "oda-catalog-text" });
+  const addBtn = el("button", { textContent: "Add", testid: "catalog-add", className: "oda-catalog-btn", title: "add an object of interest at RA/Dec (FLAG=1)" });
+  const resolveBtn = el("button", { textContent: "Resolve & add", testid: "catalog-resolve", className: "oda-catalog-btn", title: "find the name with the dispatcher's resolver and add it" });
+  const editBtn = el("button", { textContent: "Edit highlighted", testid: "catalog-edit-row", className: "oda-catalog-btn", title: "load the highlighted row into the fields; press again to apply" });
+  const delBtn = el("button", { textContent: "Delete highlighted", testid: "catalog-delete", className: "oda-catalog-btn" });
+  const undoBtn = el("button", { textContent: "Undo", testid: "catalog-undo", className: "oda-catalog-btn" });
+  const redoBtn = el("button", { textContent: "Redo", testid: "catalog-redo", className: "oda-catalog-btn" });
+  edit.append(nameIn, raIn, decIn, addBtn, resolveBtn, editBtn, delBtn, undoBtn, redoBtn);
 
   const actions = el("div", { className: "oda-catalog-actions" });
   const specBtn = el("button", { textContent: "Spectrum for selected", testid: "catalog-spectrum", className: "oda-catalog-btn" });
@@ -88,7 +151,7 @@ function render({ model, el: host }) {
   const body = el("div", { className: "oda-catalog-body", testid: "catalog-body" });
   spacer.append(body);
   viewport.append(spacer);
-  root.append(controls, header, viewport, actions);
+  root.append(controls, edit, header, viewport, actions);
   host.append(root);
 
   let cols = null;       // {names, columns, sig, srcNames}
@@ -105,8 +168,10 @@ function render({ model, el: host }) {
       sig: byName[model.get("significance_column")] || [],
       srcNames: byName[model.get("name_column")] || new Array(nRows).fill("") };
     const [lo, hi] = model.get("significance_range");
-    slider.min = String(lo); slider.max = String(hi);
-    slider.step = String(Math.max((hi - lo) / 1000, 1e-6));
+    // the slider keeps the catalog's range, on a 0.1 σ grid so that its steps land on round cuts
+    slider.min = String(Math.floor(lo / CUT_STEP) * CUT_STEP); slider.max = String(Math.ceil(hi / CUT_STEP) * CUT_STEP);
+    slider.step = String(CUT_STEP);
+    sigIn.min = slider.min; sigIn.max = slider.max;
     buildHeader();
   }
 
@@ -142,6 +207,7 @@ function render({ model, el: host }) {
     const t0 = performance.now();
     const ids = filterRows(cols.sig, cols.srcNames, {
       minSig: model.get("min_significance"), excludeNew: model.get("exclude_new_sources"), search: model.get("search_text"),
+      kept: new Set(model.get("kept_ids")),
     });
     visibleSet = new Set(ids);
     const by = model.get("sort_by");
@@ -170,6 +236,7 @@ function render({ model, el: host }) {
     lastWindow = [first, last];
     const w = widths();
     const active = model.get("active_id");
+    const kept = new Set(model.get("kept_ids"));
     const frag = document.createDocumentFragment();
     for (let k = first; k < last; k++) {
       const id = order[k];
@@ -177,8 +244,9 @@ function render({ model, el: host }) {
       row.dataset.row = String(id);
       row.dataset.testid = "catalog-row";
       if (id === active) row.classList.add("oda-active");
-      const isNew = String(cols.srcNames[id]).includes("NEW");
+      const isNew = isNewSource(cols.srcNames[id]);
       if (isNew) row.classList.add("oda-new");
+      if (kept.has(id)) { row.classList.add("oda-flagged"); row.title = "object of interest (FLAG > 0): kept whatever the cut"; }
       const cb = el("input", { type: "checkbox", checked: !unchecked.has(id) });
       cb.addEventListener("click", (ev) => {
         ev.stopPropagation();
@@ -200,7 +268,15 @@ function render({ model, el: host }) {
     const m = model.get("min_significance");
     slider.disabled = m === null;
     slider.value = String(m === null ? slider.min : m);
+    sigIn.disabled = m === null;
+    // the box shows the exact cut in effect (the slider can only show it on its grid)
+    if (document.activeElement !== sigIn || Number(sigIn.value) !== m) sigIn.value = m === null ? "" : String(Number(m.toFixed(6)));
     sigLabel.textContent = m === null ? "any" : Number(m).toFixed(2);
+    const editing = model.get("editable");
+    edit.hidden = !editing;
+    undoBtn.disabled = !model.get("can_undo");
+    redoBtn.disabled = !model.get("can_redo");
+    delBtn.disabled = editBtn.disabled = model.get("active_id") < 0;
     newBox.checked = model.get("exclude_new_sources");
     if (searchIn.value !== model.get("search_text")) searchIn.value = model.get("search_text");
   }
@@ -210,7 +286,61 @@ function render({ model, el: host }) {
     model.set("min_significance", Number(slider.value));
     model.save_changes();
   });
+  function setCut(v) {
+    model.set("min_significance", v);
+    model.save_changes();
+  }
+  // arrow keys step the cut on the 0.1 σ grid (the native range step would snap to its min)
+  for (const input of [slider, sigIn]) {
+    input.addEventListener("keydown", (ev) => {
+      const [lo, hi] = [Number(slider.min), Number(slider.max)];
+      const next = stepCut(model.get("min_significance"), ev.key, { lo, hi, shift: ev.shiftKey });
+      if (next === null || (input === sigIn && (ev.key === "Home" || ev.key === "End"))) return;
+      ev.preventDefault();
+      ev.stopPropagation();   // Lab's notebook shortcuts must not see these keys
+      setCut(next);
+    });
+  }
+  function applyTyped() {
+    const text = sigIn.value.trim();
+    const v = Number(text);
+    if (text === "" || !Number.isFinite(v)) {
+      sigIn.setCustomValidity("a number of σ");
+      sigIn.reportValidity && sigIn.reportValidity();
+      return;
+    }
+    sigIn.setCustomValidity("");
+    setCut(v);
+  }
+  sigIn.addEventListener("change", applyTyped);
+  sigIn.addEventListener("keydown", (ev) => { if (ev.key === "Enter") { ev.preventDefault(); applyTyped(); } });
   newBox.addEventListener("change", () => { model.set("exclude_new_sources", newBox.checked); model.save_changes(); });
+
+  // edits go to Python (astropy parses positions; oda_api's conventions for objects of interest)
+  const sendEdit = (msg) => model.send({ type: "edit", ...msg });
+  let editingRow = -1;
+  addBtn.addEventListener("click", () => sendEdit({ action: "add", name: nameIn.value, ra: raIn.value, dec: decIn.value }));
+  resolveBtn.addEventListener("click", () => sendEdit({ action: "resolve", name: nameIn.value }));
+  editBtn.addEventListener("click", () => {
+    const id = model.get("active_id");
+    if (editingRow === id && id >= 0) {
+      sendEdit({ action: "edit", row: id, name: nameIn.value, ra: raIn.value, dec: decIn.value });
+      editingRow = -1;
+      editBtn.textContent = "Edit highlighted";
+      return;
+    }
+    if (id < 0) return;
+    const lon = cols.byName[model.get("lon_column")] || cols.byName.ra || [];
+    const lat = cols.byName[model.get("lat_column")] || cols.byName.dec || [];
+    nameIn.value = String(cols.srcNames[id] ?? "");
+    raIn.value = lon[id] ?? "";
+    decIn.value = lat[id] ?? "";
+    editingRow = id;
+    editBtn.textContent = "Apply edit";
+  });
+  delBtn.addEventListener("click", () => { const id = model.get("active_id"); if (id >= 0) sendEdit({ action: "delete", rows: [id] }); });
+  undoBtn.addEventListener("click", () => sendEdit({ action: "undo" }));
+  redoBtn.addEventListener("click", () => sendEdit({ action: "redo" }));
   searchIn.addEventListener("input", () => { model.set("search_text", searchIn.value); model.save_changes(); });
   viewport.addEventListener("scroll", () => drawRows());
   specBtn.addEventListener("click", () => model.send({ type: "action", name: "spectrum" }));
@@ -232,9 +362,10 @@ function render({ model, el: host }) {
   const onSort = () => { buildHeader(); refilter(); };
   const handlers = [
     ["change:table_data change:significance_range", onData],
-    ["change:min_significance change:exclude_new_sources change:search_text change:unchecked_ids", onFilter],
+    ["change:min_significance change:exclude_new_sources change:search_text change:unchecked_ids change:kept_ids", onFilter],
+    ["change:can_undo change:can_redo change:editable", syncControls],
     ["change:sort_by change:sort_desc", onSort],
-    ["change:active_id", scrollToActive],
+    ["change:active_id", () => { syncControls(); scrollToActive(); }],
     ["change:status", onStatus],
   ];
   for (const [ev, fn] of handlers) model.on(ev, fn);

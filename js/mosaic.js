@@ -213,36 +213,381 @@ export function computeLimits(sample, mode, manual = [NaN, NaN]) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Gnomonic (TAN) projection, FITS WCS paper II with LONPOLE = 180°. Pixels 0-based as astropy's
-// pixel_to_world; `wcs` = {crval: [ra0, dec0], crpix: [c1, c2] (1-based FITS), cd: [[..],[..]]}.
+// Celestial WCS (FITS WCS papers I and II): pixel → intermediate world coordinates through the
+// linear matrix, → native spherical (φ, θ) through the projection, → celestial (lon, lat) through
+// the spherical rotation. Python (astropy/wcslib) sends everything that needs wcslib's rules —
+// the Euler angles of the rotation (LONPOLE/LATPOLE resolved), the projection's PV parameters and
+// fiducial offset — so only the closed-form projection formulas live here. Pixels are 0-based as
+// astropy's pixel_to_world; angles in degrees.
+// `wcs` = {crpix: [c1, c2] (1-based), cd: [[..],[..]] (deg/px), proj: "TAN", pv: [..],
+//          euler: [αp, 90°−δp, φp, cos(90°−δp), sin(90°−δp)], offset: [x0, y0] | null}.
 const D2R = Math.PI / 180;
+const R2D = 180 / Math.PI;
+const R0 = R2D;   // the projections' sphere radius: intermediate coordinates in degrees
+const sind = (a) => Math.sin(a * D2R);
+const cosd = (a) => Math.cos(a * D2R);
 
-export function pixelToWorld(wcs, x, y) {
-  const dx = x + 1 - wcs.crpix[0];
-  const dy = y + 1 - wcs.crpix[1];
-  const xi = (wcs.cd[0][0] * dx + wcs.cd[0][1] * dy) * D2R;
-  const eta = (wcs.cd[1][0] * dx + wcs.cd[1][1] * dy) * D2R;
-  const a0 = wcs.crval[0] * D2R;
-  const d0 = wcs.crval[1] * D2R;
-  const den = Math.cos(d0) - eta * Math.sin(d0);
-  let ra = (a0 + Math.atan2(xi, den)) / D2R;
-  const dec = Math.atan2(Math.sin(d0) + eta * Math.cos(d0), Math.hypot(xi, den)) / D2R;
-  ra = ((ra % 360) + 360) % 360;
-  return [ra, dec];
+// Each projection: x2s(X, Y) → [φ, θ] (NaN outside its domain), s2x(φ, θ) → [X, Y] (NaN where
+// the point has no image), and its fiducial native latitude θ0.
+function zenithal(thetaOfR, rOfTheta) {
+  return {
+    theta0: 90,
+    x2s(X, Y) {
+      const r = Math.hypot(X, Y);
+      const phi = r === 0 ? 0 : Math.atan2(X, -Y) * R2D;
+      return [phi, thetaOfR(r)];
+    },
+    s2x(phi, theta) {
+      const r = rOfTheta(theta);
+      return [r * sind(phi), -r * cosd(phi)];
+    },
+  };
 }
 
-export function worldToPixel(wcs, ra, dec) {
-  const a = ra * D2R, d = dec * D2R;
-  const a0 = wcs.crval[0] * D2R, d0 = wcs.crval[1] * D2R;
-  const cosc = Math.sin(d0) * Math.sin(d) + Math.cos(d0) * Math.cos(d) * Math.cos(a - a0);
-  if (cosc <= 0) return [NaN, NaN]; // the far hemisphere has no TAN image
-  const xi = (Math.cos(d) * Math.sin(a - a0)) / cosc / D2R;
-  const eta = (Math.cos(d0) * Math.sin(d) - Math.sin(d0) * Math.cos(d) * Math.cos(a - a0)) / cosc / D2R;
+function cylindrical(yOfTheta, thetaOfY) {
+  return {
+    theta0: 0,
+    x2s(X, Y) { return Math.abs(X) > 180 ? [NaN, NaN] : [X, thetaOfY(Y)]; },
+    s2x(phi, theta) { return [phi, yOfTheta(theta)]; },
+  };
+}
+
+/** The projection named by the FITS code (`TAN`, `SIN`, ...), with its PV2_m parameters. */
+export function projection(code, pv = []) {
+  switch (code) {
+    case "TAN": return zenithal((r) => Math.atan2(R0, r) * R2D, (t) => (t <= 0 ? NaN : R0 * cosd(t) / sind(t)));
+    case "SIN": {
+      if ((pv[1] || 0) !== 0 || (pv[2] || 0) !== 0) return null; // slant orthographic: not here
+      return zenithal((r) => (r > R0 ? NaN : Math.acos(r / R0) * R2D), (t) => (t < 0 ? NaN : R0 * cosd(t)));
+    }
+    case "ARC": return zenithal((r) => (r > 180 ? NaN : 90 - r), (t) => 90 - t);
+    case "ZEA": return zenithal((r) => (r > 2 * R0 ? NaN : 90 - 2 * Math.asin(r / (2 * R0)) * R2D),
+      (t) => 2 * R0 * sind((90 - t) / 2));
+    case "STG": return zenithal((r) => 90 - 2 * Math.atan(r / (2 * R0)) * R2D,
+      (t) => (t <= -90 ? NaN : 2 * R0 * Math.tan(((90 - t) / 2) * D2R)));
+    case "CAR": return cylindrical((t) => t, (y) => (Math.abs(y) > 90 ? NaN : y));
+    case "MER": return cylindrical((t) => (Math.abs(t) >= 90 ? NaN : R0 * Math.log(Math.tan(((90 + t) / 2) * D2R))),
+      (y) => 2 * Math.atan(Math.exp(y / R0)) * R2D - 90);
+    case "CEA": {
+      const lambda = pv[1] || 1;
+      return cylindrical((t) => (R0 * sind(t)) / lambda,
+        (y) => { const s = (lambda * y) / R0; return Math.abs(s) > 1 ? NaN : Math.asin(s) * R2D; });
+    }
+    case "SFL": return {
+      theta0: 0,
+      x2s(X, Y) {
+        if (Math.abs(Y) > 90) return [NaN, NaN];
+        const c = cosd(Y);
+        const phi = c === 0 ? 0 : X / c;
+        return Math.abs(phi) > 180 ? [NaN, NaN] : [phi, Y];
+      },
+      s2x(phi, theta) { return [phi * cosd(theta), theta]; },
+    };
+    case "MOL": return {
+      theta0: 0,
+      x2s(X, Y) {
+        const s = Y / (Math.SQRT2 * R0);
+        if (Math.abs(s) > 1) return [NaN, NaN];
+        const g = Math.asin(s);
+        const c = Math.cos(g);
+        const phi = c === 0 ? 0 : (Math.PI * X) / (2 * Math.SQRT2 * c);
+        const z = (2 * g + Math.sin(2 * g)) / Math.PI;
+        if (Math.abs(phi) > 180 || Math.abs(z) > 1) return [NaN, NaN];
+        return [phi, Math.asin(z) * R2D];
+      },
+      s2x(phi, theta) {
+        // γ solves 2γ + sin 2γ = π sin θ (Newton; a few steps reach 1e-12)
+        const target = Math.PI * sind(theta);
+        let g = theta * D2R;
+        for (let i = 0; i < 50 && Math.abs(theta) < 90; i++) {
+          const f = 2 * g + Math.sin(2 * g) - target;
+          const d = 2 + 2 * Math.cos(2 * g);
+          if (d === 0) break;
+          const step = f / d;
+          g -= step;
+          if (Math.abs(step) < 1e-13) break;
+        }
+        if (Math.abs(theta) >= 90) g = Math.sign(theta) * Math.PI / 2;
+        return [((2 * Math.SQRT2) / Math.PI) * phi * Math.cos(g), Math.SQRT2 * R0 * Math.sin(g)];
+      },
+    };
+    case "AIT": return {
+      theta0: 0,
+      x2s(X, Y) {
+        const u = X / (4 * R0), v = Y / (2 * R0);
+        const z2 = 1 - u * u - v * v;
+        if (z2 < 0.5 - 1e-12) return [NaN, NaN];
+        const z = Math.sqrt(z2);
+        return [2 * Math.atan2((z * X) / (2 * R0), 2 * z2 - 1) * R2D, Math.asin(Math.min(1, Math.max(-1, (Y * z) / R0))) * R2D];
+      },
+      s2x(phi, theta) {
+        const g = R0 * Math.sqrt(2 / (1 + cosd(theta) * cosd(phi / 2)));
+        return [2 * g * cosd(theta) * sind(phi / 2), g * sind(theta)];
+      },
+    };
+    default: return null;
+  }
+}
+
+/** Projection codes the browser draws grids and read-outs for (others fall back to pixels). */
+export const PROJECTIONS = ["TAN", "SIN", "ARC", "ZEA", "STG", "CAR", "MER", "CEA", "SFL", "MOL", "AIT"];
+
+// The Euler angles of a WCS dict; a TAN dict of the first version (crval only) gets wcslib's
+// defaults for a zenithal projection: LONPOLE 180°, so αp = α0, δp = δ0.
+function eulerOf(wcs) {
+  if (wcs.euler) return wcs.euler;
+  const [a0, d0] = wcs.crval;
+  return [a0, 90 - d0, 180, sind(d0), cosd(d0)];
+}
+
+const wcsCache = new WeakMap();
+function compiled(wcs) {
+  let c = wcsCache.get(wcs);
+  if (c) return c;
+  const prj = projection(wcs.proj || "TAN", wcs.pv || []);
   const [[a11, a12], [a21, a22]] = wcs.cd;
   const det = a11 * a22 - a12 * a21;
-  const dx = (a22 * xi - a12 * eta) / det;
-  const dy = (-a21 * xi + a11 * eta) / det;
+  const e = eulerOf(wcs);
+  let off = [0, 0];
+  if (prj && wcs.offset) off = wcs.offset;
+  c = { prj, a11, a12, a21, a22, det, e, off };
+  wcsCache.set(wcs, c);
+  return c;
+}
+
+/** [lon, lat] in degrees of 0-based pixel (x, y); NaNs outside the projection's domain. */
+export function pixelToWorld(wcs, x, y) {
+  const c = compiled(wcs);
+  if (!c.prj) return [NaN, NaN];
+  const dx = x + 1 - wcs.crpix[0], dy = y + 1 - wcs.crpix[1];
+  const X = c.a11 * dx + c.a12 * dy + c.off[0], Y = c.a21 * dx + c.a22 * dy + c.off[1];
+  const [phi, theta] = c.prj.x2s(X, Y);
+  if (!Number.isFinite(phi) || !Number.isFinite(theta)) return [NaN, NaN];
+  // native → celestial (paper II eq. 2)
+  const [ap, , pp, sdp, cdp] = c.e;
+  const ct = cosd(theta), st = sind(theta), dphi = (phi - pp) * D2R;
+  // atan2 of the rotated unit vector's components keeps full precision near the poles (asin does not)
+  const u = -ct * Math.sin(dphi), v = st * cdp - ct * sdp * Math.cos(dphi);
+  let lon = ap + Math.atan2(u, v) * R2D;
+  const lat = Math.atan2(st * sdp + ct * cdp * Math.cos(dphi), Math.hypot(u, v)) * R2D;
+  lon = ((lon % 360) + 360) % 360;
+  return [lon, lat];
+}
+
+/** 0-based pixel [x, y] of a sky position in degrees; NaNs where the projection has no image. */
+export function worldToPixel(wcs, lon, lat) {
+  const c = compiled(wcs);
+  if (!c.prj) return [NaN, NaN];
+  // celestial → native (paper II eq. 5)
+  const [ap, , pp, sdp, cdp] = c.e;
+  const cl = cosd(lat), sl = sind(lat), da = (lon - ap) * D2R;
+  const u = -cl * Math.sin(da), v = sl * cdp - cl * sdp * Math.cos(da);
+  let phi = pp + Math.atan2(u, v) * R2D;
+  const theta = Math.atan2(sl * sdp + cl * cdp * Math.cos(da), Math.hypot(u, v)) * R2D;
+  phi = ((((phi + 180) % 360) + 360) % 360) - 180;
+  const [X0, Y0] = c.prj.s2x(phi, theta);
+  if (!Number.isFinite(X0) || !Number.isFinite(Y0)) return [NaN, NaN];
+  const X = X0 - c.off[0], Y = Y0 - c.off[1];
+  const dx = (c.a22 * X - c.a12 * Y) / c.det;
+  const dy = (-c.a21 * X + c.a11 * Y) / c.det;
   return [dx + wcs.crpix[0] - 1, dy + wcs.crpix[1] - 1];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Coordinate grid: spacing chosen for the visible extent (as WCSAxes/ds9 do: round sexagesimal
+// steps for RA/Dec, 1-2-5 decimal steps otherwise), lines sampled in the sky and projected.
+
+const H = 15, M = 0.25, S = 1 / 240;                  // RA: an hour, a minute, a second in degrees
+const D = 1, AM = 1 / 60, AS = 1 / 3600;              // Dec: degree, arcminute, arcsecond
+export const RA_STEPS = [6 * H, 4 * H, 3 * H, 2 * H, H, 30 * M, 20 * M, 15 * M, 10 * M, 5 * M, 2 * M, M,
+  30 * S, 20 * S, 15 * S, 10 * S, 5 * S, 2 * S, S, 0.5 * S, 0.2 * S, 0.1 * S];
+export const DEC_STEPS = [45, 30, 20, 15, 10, 5, 2, D, 30 * AM, 20 * AM, 15 * AM, 10 * AM, 5 * AM, 2 * AM, AM,
+  30 * AS, 20 * AS, 15 * AS, 10 * AS, 5 * AS, 2 * AS, AS, 0.5 * AS, 0.2 * AS, 0.1 * AS];
+
+function decimalSteps() {
+  const out = [90, 45, 30];
+  for (let e = 1; e >= -6; e--) for (const m of [5, 2, 1]) out.push(m * 10 ** e);
+  return out.filter((v) => v <= 30 || v === 45 || v === 90);
+}
+const DECIMAL_STEPS = decimalSteps();
+
+/**
+ * The grid spacing (degrees) for a coordinate spanning `extent` degrees: the smallest round step
+ * giving at most `maxLines` lines. `kind` = "ra" (hours/minutes/seconds of time), "dec"
+ * (degrees/arcmin/arcsec) or "deg" (decimal degrees).
+ */
+export function gridSpacing(extent, kind, maxLines = 6) {
+  const steps = kind === "ra" ? RA_STEPS : kind === "dec" ? DEC_STEPS : DECIMAL_STEPS;
+  let best = steps[0];
+  for (const s of steps) {
+    if (extent / s <= maxLines) best = s; else break;
+  }
+  return best;
+}
+
+function fixed(v, digits) { return digits > 0 ? v.toFixed(digits) : String(Math.round(v)); }
+function decimalsOf(step) { return Math.max(0, Math.ceil(-Math.log10(step) - 1e-9)); }
+
+/** Label of an RA grid line: as many sexagesimal fields as the spacing needs ("17h45m", "17h45m40s"). */
+export function formatRaLabel(ra, step) {
+  const sec = ((((ra % 360) + 360) % 360) / 15) * 3600;   // seconds of time
+  const digits = step < S ? decimalsOf(step / S) : 0;
+  const unit = 10 ** digits;
+  let n = Math.round(sec * unit) % (86400 * unit);
+  const h = Math.floor(n / (3600 * unit)); n -= h * 3600 * unit;
+  const m = Math.floor(n / (60 * unit)); n -= m * 60 * unit;
+  const s = n / unit;
+  if (step >= H - 1e-9) return `${h}h`;
+  if (step >= M - 1e-9) return `${h}h${pad(m, 2)}m`;
+  return `${h}h${pad(m, 2)}m${digits ? s.toFixed(digits).padStart(3 + digits, "0") : pad(Math.round(s), 2)}s`;
+}
+
+/** Label of a Dec grid line ("−29°", "−29°30′", "−29°30′15″"). */
+export function formatDecLabel(dec, step) {
+  const sign = dec < -1e-12 ? "\u2212" : dec > 1e-12 ? "+" : "";
+  const digits = step < AS ? decimalsOf(step / AS) : 0;
+  const unit = 10 ** digits;
+  let n = Math.round(Math.abs(dec) * 3600 * unit);
+  const d = Math.floor(n / (3600 * unit)); n -= d * 3600 * unit;
+  const m = Math.floor(n / (60 * unit)); n -= m * 60 * unit;
+  const s = n / unit;
+  if (step >= D - 1e-9) return `${sign}${d}°`;
+  if (step >= AM - 1e-9) return `${sign}${d}°${pad(m, 2)}\u2032`;
+  return `${sign}${d}°${pad(m, 2)}\u2032${digits ? s.toFixed(digits).padStart(3 + digits, "0") : pad(Math.round(s), 2)}\u2033`;
+}
+
+/** Label of a decimal-degree grid line (galactic, ecliptic, ...): "12.5°". */
+export function formatDegLabel(v, step) {
+  return `${fixed(v, decimalsOf(step))}°`;
+}
+
+/**
+ * Grid lines and edge labels for the view. `view` = {s, ox, oy} (screen x = ox + (x+0.5)·s,
+ * screen y = oy − (y+0.5)·s), `clip` = {x0, y0, x1, y1} the screen rectangle to cover (the image
+ * on screen), `sexagesimal`: RA/Dec labels. Returns {lonStep, latStep, lines: [{axis, value,
+ * segments: [[sx, sy, ...], ...]}], labels: [{axis, value, text, sx, sy, edge}]}.
+ */
+export function gridLines(wcs, view, clip, { sexagesimal = true, samples = 96, maxLines = 6 } = {}) {
+  const toScreen = (lon, lat) => {
+    const [x, y] = worldToPixel(wcs, lon, lat);
+    return [view.ox + (x + 0.5) * view.s, view.oy - (y + 0.5) * view.s];
+  };
+  const toWorld = (sx, sy) => pixelToWorld(wcs, (sx - view.ox) / view.s - 0.5, (view.oy - sy) / view.s - 0.5);
+  const empty = { lonStep: NaN, latStep: NaN, lines: [], labels: [] };
+  if (!(clip.x1 > clip.x0 && clip.y1 > clip.y0)) return empty;
+  // the sky in view: a grid of screen points over the clip rectangle
+  const N = 24;
+  const pts = [];
+  for (let i = 0; i <= N; i++) {
+    for (let j = 0; j <= N; j++) {
+      const [lon, lat] = toWorld(clip.x0 + ((clip.x1 - clip.x0) * i) / N, clip.y0 + ((clip.y1 - clip.y0) * j) / N);
+      if (Number.isFinite(lon)) pts.push([lon, lat]);
+    }
+  }
+  if (!pts.length) return empty;
+  const [cx, cy] = toWorld((clip.x0 + clip.x1) / 2, (clip.y0 + clip.y1) / 2);
+  const lonC = Number.isFinite(cx) ? cx : pts[0][0];
+  let dmin = Infinity, dmax = -Infinity, latMin = Infinity, latMax = -Infinity;
+  for (const [lon, lat] of pts) {
+    const d = ((((lon - lonC + 180) % 360) + 360) % 360) - 180;
+    dmin = Math.min(dmin, d); dmax = Math.max(dmax, d);
+    latMin = Math.min(latMin, lat); latMax = Math.max(latMax, lat);
+  }
+  let lonMin = lonC + dmin, lonMax = lonC + dmax;
+  // a pole in view: every longitude meets there
+  for (const pole of [90, -90]) {
+    const [px, py] = toScreen(lonC, pole);
+    if (px >= clip.x0 && px <= clip.x1 && py >= clip.y0 && py <= clip.y1) {
+      lonMin = 0; lonMax = 360;
+      if (pole > 0) latMax = 90; else latMin = -90;
+    }
+  }
+  if (lonMax - lonMin > 300) { lonMin = 0; lonMax = 360; }
+  const lonStep = gridSpacing(lonMax - lonMin, sexagesimal ? "ra" : "deg", maxLines);
+  const latStep = gridSpacing(latMax - latMin, sexagesimal ? "dec" : "deg", maxLines);
+  // pad by one step so lines reach the edges of the view
+  const l0 = lonMin - lonStep, l1 = lonMax + lonStep;
+  const b0 = Math.max(-90, latMin - latStep), b1 = Math.min(90, latMax + latStep);
+  const maxJump = Math.max(clip.x1 - clip.x0, clip.y1 - clip.y0) / 4;
+  function trace(f) {
+    const segments = [];
+    let seg = [];
+    let prev = null;
+    for (let k = 0; k <= samples; k++) {
+      const [sx, sy] = f(k / samples);
+      const ok = Number.isFinite(sx) && Number.isFinite(sy);
+      if (!ok || (prev && Math.hypot(sx - prev[0], sy - prev[1]) > maxJump)) {
+        if (seg.length >= 4) segments.push(seg);
+        seg = [];
+        prev = null;
+        if (!ok) continue;
+      }
+      seg.push(sx, sy);
+      prev = [sx, sy];
+    }
+    if (seg.length >= 4) segments.push(seg);
+    return segments;
+  }
+  const lines = [];
+  const full = lonMax - lonMin >= 360;
+  const lonFirst = Math.ceil(l0 / lonStep) * lonStep;
+  const seen = new Set();
+  for (let v = lonFirst; v <= l1 + 1e-9; v += lonStep) {
+    const lon = ((v % 360) + 360) % 360;
+    const key = Math.round(lon / lonStep) % Math.round(360 / lonStep);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    lines.push({ axis: "lon", value: lon, segments: trace((t) => toScreen(lon, b0 + (b1 - b0) * t)) });
+  }
+  const latFirst = Math.ceil(b0 / latStep) * latStep;
+  for (let lat = latFirst; lat <= b1 + 1e-9; lat += latStep) {
+    if (Math.abs(lat) >= 90 - 1e-9) continue;
+    const a0 = full ? 0 : l0, a1 = full ? 360 : l1;
+    lines.push({ axis: "lat", value: lat, segments: trace((t) => toScreen(a0 + (a1 - a0) * t, lat)) });
+  }
+  // labels where lines cross the clip edges: longitudes on the bottom (else top) edge,
+  // latitudes on the left (else right) edge; crowded labels are dropped
+  const labels = [];
+  const fmtLon = sexagesimal ? formatRaLabel : formatDegLabel;
+  const fmtLat = sexagesimal ? formatDecLabel : formatDegLabel;
+  for (const line of lines) {
+    const edges = line.axis === "lon" ? ["bottom", "top"] : ["left", "right"];
+    for (const edge of edges) {
+      const hit = crossing(line.segments, edge, clip);
+      if (!hit) continue;
+      const text = line.axis === "lon" ? fmtLon(line.value, lonStep) : fmtLat(line.value, latStep);
+      labels.push({ axis: line.axis, value: line.value, text, sx: hit[0], sy: hit[1], edge });
+      break;
+    }
+  }
+  const kept = [];
+  for (const lab of labels) {
+    const tooClose = kept.some((k) => k.edge === lab.edge && Math.hypot(k.sx - lab.sx, k.sy - lab.sy) < 8 * Math.max(k.text.length, lab.text.length) * 0.8);
+    if (!tooClose) kept.push(lab);
+  }
+  return { lonStep, latStep, lines, labels: kept };
+}
+
+// First point where a polyline crosses one edge of the clip rectangle (within the edge's span).
+function crossing(segments, edge, clip) {
+  const horizontal = edge === "bottom" || edge === "top";
+  const level = edge === "bottom" ? clip.y1 : edge === "top" ? clip.y0 : edge === "left" ? clip.x0 : clip.x1;
+  let best = null;
+  for (const seg of segments) {
+    for (let i = 0; i + 3 < seg.length; i += 2) {
+      const ax = seg[i], ay = seg[i + 1], bx = seg[i + 2], by = seg[i + 3];
+      const a = horizontal ? ay - level : ax - level, b = horizontal ? by - level : bx - level;
+      if (a === b || a * b > 0) continue;
+      const t = a / (a - b);
+      const x = ax + (bx - ax) * t, y = ay + (by - ay) * t;
+      const inside = horizontal ? x >= clip.x0 - 0.5 && x <= clip.x1 + 0.5 : y >= clip.y0 - 0.5 && y <= clip.y1 + 0.5;
+      if (!inside) continue;
+      // the crossing nearest the middle of the edge, so labels stay on the image side
+      const mid = horizontal ? Math.abs(x - (clip.x0 + clip.x1) / 2) : Math.abs(y - (clip.y0 + clip.y1) / 2);
+      if (!best || mid < best[2]) best = [x, y, mid];
+    }
+  }
+  return best && [best[0], best[1]];
 }
 
 function pad(n, w) { return String(n).padStart(w, "0"); }
@@ -278,6 +623,95 @@ export function decodeArray(img) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Colour bar: colours run linearly along the bar (the colour map's own scale) and the data values
+// sit where the stretch puts them, so the bar shows the stretch (as ds9's colour bar does).
+
+/** Round ("nice") values between lo and hi, about `count` of them (1-2-5 steps). */
+export function niceTicks(lo, hi, count = 6) {
+  if (!(hi > lo) || !Number.isFinite(lo) || !Number.isFinite(hi)) return [];
+  const raw = (hi - lo) / count;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((v) => v >= raw) || 10 * mag;
+  const out = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+  return out;
+}
+
+/** Position in [0, 1] along the colour bar of data value v for limits [lo, hi] and a stretch. */
+export function colorbarPosition(v, lo, hi, stretch) {
+  const t = Math.min(1, Math.max(0, (v - lo) / (hi - lo)));
+  return stretchFunction(stretch)(t);
+}
+
+/**
+ * Colour bar ticks: [{value, pos (0..1), text}], labels at least `minGap` of `width` pixels apart.
+ * With a non-linear stretch the round values crowd at one end; extra round values from a finer
+ * series fill the other end, so the bar stays readable.
+ */
+export function colorbarTicks(lo, hi, stretch, width, minGap = 48) {
+  const candidates = [...niceTicks(lo, hi, 6), ...niceTicks(lo, hi, 24), ...niceTicks(lo, hi, 96)];
+  const seen = new Set();
+  const ticks = [];
+  for (const value of candidates) {
+    const key = value.toPrecision(12);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const pos = colorbarPosition(value, lo, hi, stretch);
+    if (ticks.some((t) => Math.abs(t.pos - pos) * width < minGap)) continue;
+    ticks.push({ value, pos, text: formatValue(value) });
+  }
+  return ticks.sort((a, b) => a.pos - b.pos);
+}
+
+function formatValue(v) {
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  if (a >= 1e5 || a < 1e-3) return v.toExponential(1).replace("e+", "e");
+  return String(Number(v.toPrecision(4)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keyboard: arrows pan a tenth of the view (Shift: a hundredth), + and − zoom about the centre,
+// 0 resets. Pure, for node tests: the new {s, ox, oy}, "reset", or null for other keys.
+
+export const KEY_ZOOM = 1.25;
+
+export function keyAction(key, view, { W, H, shift = false } = {}) {
+  const frac = shift ? 0.01 : 0.1;
+  const { s, ox, oy } = view;
+  const zoom = (k) => {
+    const ns = Math.min(64, Math.max(0.02, s * k));
+    const f = ns / s;
+    // the data point at the centre of the screen stays there
+    return { s: ns, ox: W / 2 - (W / 2 - ox) * f, oy: H / 2 + (oy - H / 2) * f };
+  };
+  switch (key) {
+    case "ArrowLeft": return { s, ox: ox + frac * W, oy };     // see what is to the left
+    case "ArrowRight": return { s, ox: ox - frac * W, oy };
+    case "ArrowUp": return { s, ox, oy: oy + frac * H };
+    case "ArrowDown": return { s, ox, oy: oy - frac * H };
+    case "+": case "=": return zoom(KEY_ZOOM);
+    case "-": case "_": case "\u2212": return zoom(1 / KEY_ZOOM);
+    case "0": case "Home": return "reset";
+    default: return null;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Marker shapes (astrowidgets/ipyaladin names) traced into a 2-D context path at (x, y), size r.
+export const MARKERS = ["circle", "square", "cross", "plus", "x", "diamond"];
+
+export function traceMarker(ctx, marker, x, y, r) {
+  switch (marker) {
+    case "square": ctx.moveTo(x - r, y - r); ctx.rect(x - r, y - r, 2 * r, 2 * r); break;
+    case "diamond": ctx.moveTo(x, y - r); ctx.lineTo(x + r, y); ctx.lineTo(x, y + r); ctx.lineTo(x - r, y); ctx.closePath(); break;
+    case "plus": case "cross": ctx.moveTo(x - r, y); ctx.lineTo(x + r, y); ctx.moveTo(x, y - r); ctx.lineTo(x, y + r); break;
+    case "x": ctx.moveTo(x - r, y - r); ctx.lineTo(x + r, y + r); ctx.moveTo(x - r, y + r); ctx.lineTo(x + r, y - r); break;
+    default: ctx.moveTo(x + r, y); ctx.arc(x, y, r, 0, 2 * Math.PI);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The widget
 
 function el(tag, props = {}, ...children) {
@@ -298,8 +732,14 @@ function select(options, value, testid, labels = {}) {
 
 const LIMIT_LABELS = { minmax: "min/max", "99.5": "99.5 %", "99": "99 %", zscale: "zscale", manual: "manual" };
 
+const TOOLS = { pan: "Pan", box: "Box select", circle: "Circle select", add: "Add source" };
+// the axes frame around the image: tick labels and axis names live in these margins
+const FRAME = { left: 84, right: 12, top: 6, bottom: 40 };
+const COLORBAR_H = 14;
+
 function render({ model, el: host }) {
   const root = el("div", { className: "oda-mosaic", testid: "mosaic-root" });
+  const title = el("div", { className: "oda-mosaic-title", testid: "mosaic-title" });
   const bar = el("div", { className: "oda-mosaic-bar" });
   const ext = el("div", { className: "oda-mosaic-ext", testid: "mosaic-extensions" });
   const cmapSel = select(COLORMAPS, model.get("cmap"), "mosaic-cmap");
@@ -307,30 +747,49 @@ function render({ model, el: host }) {
   const limitSel = select(LIMITS, model.get("limits"), "mosaic-limits", LIMIT_LABELS);
   const vminIn = el("input", { type: "number", step: "any", testid: "mosaic-vmin", className: "oda-mosaic-num", title: "lower limit" });
   const vmaxIn = el("input", { type: "number", step: "any", testid: "mosaic-vmax", className: "oda-mosaic-num", title: "upper limit" });
+  const toolSel = select(Object.keys(TOOLS), model.get("tool"), "mosaic-tool", TOOLS);
+  toolSel.title = "what a drag or click on the image does";
+  const gridBox = el("input", { type: "checkbox", testid: "mosaic-grid-toggle", checked: model.get("show_grid") });
+  const gridLabel = el("label", { className: "oda-mosaic-check" }, gridBox, " grid");
   const resetBtn = el("button", { textContent: "Reset view", testid: "mosaic-reset", className: "oda-mosaic-btn" });
   const pngBtn = el("button", { textContent: "PNG", testid: "mosaic-png", className: "oda-mosaic-btn", title: "download the view as PNG" });
-  bar.append(ext, cmapSel, stretchSel, limitSel, vminIn, vmaxIn, resetBtn, pngBtn);
-  const stage = el("div", { className: "oda-mosaic-stage" });
+  bar.append(ext, cmapSel, stretchSel, limitSel, vminIn, vmaxIn, toolSel, gridLabel, resetBtn, pngBtn);
+  const stage = el("div", { className: "oda-mosaic-stage", testid: "mosaic-stage" });
+  const frame = el("canvas", { className: "oda-mosaic-frame", testid: "mosaic-frame" });
   const canvas = el("canvas", { className: "oda-mosaic-canvas", testid: "mosaic-canvas" });
-  const overlay = el("canvas", { className: "oda-mosaic-overlay", testid: "mosaic-overlay" });
-  stage.append(canvas, overlay);
+  const overlay = el("canvas", {
+    className: "oda-mosaic-overlay", testid: "mosaic-overlay", tabIndex: 0,
+    title: "drag: pan (or select), wheel: zoom; keys: arrows pan, + − zoom, 0 reset",
+  });
+  overlay.setAttribute("role", "img");
+  overlay.setAttribute("aria-label", "sky image; arrow keys pan, plus and minus zoom, 0 resets the view");
+  for (const c of [canvas, overlay]) { c.style.left = `${FRAME.left}px`; c.style.top = `${FRAME.top}px`; }
+  stage.append(frame, canvas, overlay);
+  const cbar = el("div", { className: "oda-mosaic-colorbar", testid: "mosaic-colorbar" });
+  const cbarCanvas = el("canvas", { className: "oda-mosaic-colorbar-canvas", testid: "mosaic-colorbar-canvas" });
+  const cbarUnit = el("span", { className: "oda-mosaic-unit", testid: "mosaic-unit" });
+  cbar.append(cbarCanvas, cbarUnit);
   const readout = el("div", { className: "oda-mosaic-readout", testid: "mosaic-readout", textContent: "\u00a0" });
-  root.append(bar, stage, readout);
+  root.append(title, bar, stage, cbar, readout);
   host.append(root);
 
   const st = {
     data: null, nx: 0, ny: 0, cut: null, full: [0, 0], sample: null, limits: [0, 1],
     screen: null, lut: null,
-    s: 1, ox: 0, oy: 0, fitted: false, W: 0, H: 0, draws: 0,
+    s: 1, ox: 0, oy: 0, fitted: false, W: 0, H: 0, SW: 0, draws: 0,
   };
 
   function size() {
-    const W = Math.max(200, Math.floor(stage.clientWidth || host.clientWidth || 640));
-    const H = model.get("height");
-    if (W !== st.W || H !== st.H) {
-      st.W = W; st.H = H;
+    const SW = Math.max(200 + FRAME.left + FRAME.right, Math.floor(stage.clientWidth || host.clientWidth || 640));
+    const SH = model.get("height");
+    const W = SW - FRAME.left - FRAME.right, H = Math.max(100, SH - FRAME.top - FRAME.bottom);
+    if (W !== st.W || H !== st.H || SW !== st.SW) {
+      st.W = W; st.H = H; st.SW = SW;
       for (const c of [canvas, overlay]) { c.width = W; c.height = H; }
-      stage.style.height = `${H}px`;
+      frame.width = SW; frame.height = H + FRAME.top + FRAME.bottom;
+      stage.style.height = `${frame.height}px`;
+      cbarCanvas.width = W; cbarCanvas.height = COLORBAR_H + 16;
+      cbarCanvas.style.marginLeft = `${FRAME.left}px`;
       return true;
     }
     return false;
@@ -360,7 +819,6 @@ function render({ model, el: host }) {
     const full = img.full_shape || img.shape;
     const newFull = full[0] !== st.full[0] || full[1] !== st.full[1];
     st.full = [full[0], full[1]];
-    // remote cuts keep the limits of the whole-image cut so panning does not flicker the colours
     // a cut of the same image keeps its limits (no flicker while panning); a new extension does not
     if (!img.cut || !st.sample || newFull || img.extension !== st.extension) {
       st.extension = img.extension;
@@ -384,7 +842,9 @@ function render({ model, el: host }) {
       vmaxIn.value = Number(st.limits[1]).toPrecision(4);
     }
     st.lut = colorLut(model.get("cmap"), model.get("stretch"));
-    step("lut", t);
+    t = step("lut", t);
+    drawColorbar();
+    step("colorbar", t);
   }
 
   function draw() {
@@ -398,7 +858,9 @@ function render({ model, el: host }) {
     } else out.fill(0);
     ctx.putImageData(st.screen, 0, 0);
     step("paint", t);
+    root.dataset.view = JSON.stringify({ s: st.s, ox: st.ox, oy: st.oy, W: st.W, H: st.H });
     drawOverlay();
+    drawFrame();
   }
 
   function timed(fn) {
@@ -412,22 +874,163 @@ function render({ model, el: host }) {
     root.dataset.steps = JSON.stringify(steps);
   }
 
-  // -- catalog overlay ----------------------------------------------------------------------
-  // Source pixel positions are projected once per catalog/WCS; id sets are rebuilt only when the
-  // id lists change, so a slider step costs one pass over the sources and a few batched strokes.
+  // -- title and colour bar -------------------------------------------------------------------
+  function drawTitle() {
+    title.textContent = model.get("title") || "";
+    title.style.display = title.textContent ? "" : "none";
+  }
+
+  // the page's text colour (Lab themes): read once, a style read forces a layout
+  let inkColour = null;
+  const ink = () => inkColour || (inkColour = getComputedStyle(root).color || "#222");
+
+  function drawColorbar() {
+    const ctx = cbarCanvas.getContext("2d");
+    const W = cbarCanvas.width;
+    ctx.clearRect(0, 0, W, cbarCanvas.height);
+    // one row of colours, painted as pixels and repeated down the bar
+    const table = colormapTable(model.get("cmap"));
+    const strip = ctx.createImageData(W, COLORBAR_H);
+    for (let x = 0; x < W; x++) {
+      const k = Math.round((x / Math.max(1, W - 1)) * 255) * 3;
+      for (let y = 0; y < COLORBAR_H; y++) {
+        const o = (y * W + x) * 4;
+        strip.data[o] = table[k]; strip.data[o + 1] = table[k + 1]; strip.data[o + 2] = table[k + 2]; strip.data[o + 3] = 255;
+      }
+    }
+    ctx.putImageData(strip, 0, 0);
+    ctx.strokeStyle = "#666";
+    ctx.strokeRect(0.5, 0.5, W - 1, COLORBAR_H - 1);
+    const [lo, hi] = st.limits;
+    const stretch = model.get("stretch");
+    const ticks = colorbarTicks(lo, hi, stretch, W);
+    ctx.fillStyle = ink();
+    ctx.strokeStyle = ctx.fillStyle;
+    ctx.font = "11px sans-serif";
+    ctx.textBaseline = "top";
+    const placed = [];
+    for (const t of ticks) {
+      const x = t.pos * (W - 1);
+      ctx.beginPath(); ctx.moveTo(x + 0.5, COLORBAR_H - 4); ctx.lineTo(x + 0.5, COLORBAR_H + 2); ctx.stroke();
+      ctx.textAlign = x < 20 ? "left" : x > W - 20 ? "right" : "center";
+      ctx.fillText(t.text, x, COLORBAR_H + 3);
+      placed.push({ value: t.value, x, text: t.text });
+    }
+    const unit = model.get("unit");
+    cbarUnit.textContent = `${model.get("extension")}${unit ? ` [${unit}]` : ""} · ${stretch}`;
+    cbar.dataset.ticks = JSON.stringify(placed);
+    cbar.dataset.lo = String(lo);
+    cbar.dataset.hi = String(hi);
+    cbar.dataset.stretch = stretch;
+    cbar.dataset.cmap = model.get("cmap");
+    cbar.dataset.width = String(W);
+  }
+
+  // -- coordinate grid ------------------------------------------------------------------------
+  let gridCache = { key: "", grid: null };
+  function currentGrid() {
+    const wcs = model.get("wcs");
+    if (!model.get("show_grid") || !wcs || !wcs.cd || wcs.supported === false) return null;
+    const key = `${st.s}|${st.ox}|${st.oy}|${st.W}|${st.H}`;
+    if (gridCache.key !== key || gridCache.wcs !== wcs) {
+      const t0 = performance.now();
+      gridCache = {
+        key, wcs,
+        grid: gridLines(wcs, { s: st.s, ox: st.ox, oy: st.oy }, { x0: 0, y0: 0, x1: st.W, y1: st.H },
+          { sexagesimal: wcs.sexagesimal !== false }),
+      };
+      root.dataset.gridMs = (performance.now() - t0).toFixed(2);
+    }
+    return gridCache.grid;
+  }
+
+  function drawGridLines(ctx) {
+    const grid = currentGrid();
+    if (!grid) return;
+    ctx.save();
+    ctx.lineWidth = 1;
+    ctx.strokeStyle = "rgba(255, 255, 255, 0.4)";
+    ctx.beginPath();
+    for (const line of grid.lines) {
+      for (const seg of line.segments) {
+        ctx.moveTo(seg[0], seg[1]);
+        for (let i = 2; i < seg.length; i += 2) ctx.lineTo(seg[i], seg[i + 1]);
+      }
+    }
+    ctx.stroke();
+    ctx.restore();
+  }
+
+  function drawFrame() {
+    const ctx = frame.getContext("2d");
+    ctx.clearRect(0, 0, frame.width, frame.height);
+    const colour = ink();
+    ctx.strokeStyle = colour;
+    ctx.fillStyle = colour;
+    ctx.lineWidth = 1;
+    ctx.strokeRect(FRAME.left - 0.5, FRAME.top - 0.5, st.W + 1, st.H + 1);
+    const wcs = model.get("wcs") || {};
+    const grid = currentGrid();
+    const shown = [];
+    if (grid) {
+      ctx.font = "11px sans-serif";
+      for (const lab of grid.labels) {
+        const x = FRAME.left + lab.sx, y = FRAME.top + lab.sy;
+        ctx.beginPath();
+        if (lab.edge === "bottom") {
+          ctx.moveTo(x, y); ctx.lineTo(x, y + 5); ctx.stroke();
+          ctx.textAlign = "center"; ctx.textBaseline = "top"; ctx.fillText(lab.text, x, y + 6);
+        } else if (lab.edge === "top") {
+          ctx.moveTo(x, y); ctx.lineTo(x, y - 4); ctx.stroke();
+        } else if (lab.edge === "left") {
+          ctx.moveTo(x, y); ctx.lineTo(x - 5, y); ctx.stroke();
+          ctx.textAlign = "right"; ctx.textBaseline = "middle"; ctx.fillText(lab.text, x - 7, y);
+        } else {
+          ctx.moveTo(x, y); ctx.lineTo(x + 4, y); ctx.stroke();
+        }
+        shown.push(lab);
+      }
+    }
+    // axis names, as WCSAxes writes them: "RA (ICRS)", "Dec (ICRS)"
+    if (wcs.cd) {
+      const system = (wcs.frame || "").toUpperCase();
+      const suffix = wcs.lon_name === "RA" ? ` (${system})` : "";
+      ctx.font = "12px sans-serif";
+      ctx.textAlign = "center";
+      ctx.textBaseline = "bottom";
+      ctx.fillText(`${wcs.lon_name || "RA"}${suffix}`, FRAME.left + st.W / 2, frame.height - 2);
+      ctx.save();
+      ctx.translate(12, FRAME.top + st.H / 2);
+      ctx.rotate(-Math.PI / 2);
+      ctx.textBaseline = "middle";
+      ctx.fillText(`${wcs.lat_name || "Dec"}${suffix}`, 0, 0);
+      ctx.restore();
+      if (wcs.supported === false) {
+        ctx.textAlign = "left";
+        ctx.textBaseline = "top";
+        ctx.fillText(`pixel coordinates only: ${wcs.reason}`, FRAME.left + 4, FRAME.top + st.H + 4);
+      }
+    }
+    frame.dataset.grid = JSON.stringify(grid ? { lonStep: grid.lonStep, latStep: grid.latStep, labels: shown } : null);
+  }
+
+  // -- catalog overlay, markers, regions, selection --------------------------------------------
+  // Source pixel positions come from Python (astropy, exact for any WCS); id sets are rebuilt only
+  // when the id lists change, so a slider step costs one pass over the sources and a few strokes.
   const ov = { src: null, wcs: null, px: null, visRef: null, vis: null, selRef: null, sel: null };
   const LABEL_LIMIT = 200;
 
   function projected() {
     const src = model.get("sources") || {};
     const wcs = model.get("wcs");
-    if (!src.ra || !wcs || !wcs.cd) return null;
+    if (!src.ids) return null;
     if (ov.src !== src || ov.wcs !== wcs) {
       ov.src = src; ov.wcs = wcs;
-      ov.px = new Float64Array(2 * src.ra.length);
-      for (let k = 0; k < src.ra.length; k++) {
-        const [x, y] = worldToPixel(wcs, src.ra[k], src.dec[k]);
-        ov.px[2 * k] = x; ov.px[2 * k + 1] = y;
+      ov.px = new Float64Array(2 * src.ids.length);
+      for (let k = 0; k < src.ids.length; k++) {
+        let x = src.x ? src.x[k] : NaN, y = src.y ? src.y[k] : NaN;
+        if (!src.x && wcs && wcs.cd) [x, y] = worldToPixel(wcs, src.ra[k], src.dec[k]);
+        ov.px[2 * k] = x === null ? NaN : x; ov.px[2 * k + 1] = y === null ? NaN : y;
       }
     }
     const vis = model.get("visible_ids"), sel = model.get("selected_ids");
@@ -436,28 +1039,117 @@ function render({ model, el: host }) {
     return src;
   }
 
+  const toScreen = (x, y) => [st.ox + (x + 0.5) * st.s, st.oy - (y + 0.5) * st.s];
+
   function sourcesOnScreen() {
     const src = projected();
     if (!src) return [];
     const out = [];
-    for (let k = 0; k < src.ra.length; k++) {
+    for (let k = 0; k < src.ids.length; k++) {
       const id = src.ids[k];
       if (!ov.vis.has(id)) continue;
       const x = ov.px[2 * k], y = ov.px[2 * k + 1];
       if (!Number.isFinite(x)) continue;
-      const sx = st.ox + (x + 0.5) * st.s, sy = st.oy - (y + 0.5) * st.s;
+      const [sx, sy] = toScreen(x, y);
       if (sx < -20 || sy < -20 || sx > st.W + 20 || sy > st.H + 20) continue;
       out.push({ id, k, isNew: !!src.new[k], selected: ov.sel.has(id), sx, sy });
     }
     return out;
   }
 
-  const STYLE = { known: "#00e5ff", new: "#ff5fd2", active: "#ffff00" };
+  const STYLE = { known: "#00e5ff", new: "#ff5fd2", active: "#ffff00", selection: "#ffe066" };
+
+  function outlinedText(ctx, text, x, y, colour) {
+    // a dark outline keeps labels readable on any colour map
+    ctx.lineWidth = 3;
+    ctx.strokeStyle = "rgba(0, 0, 0, 0.8)";
+    ctx.strokeText(text, x, y);
+    ctx.fillStyle = colour;
+    ctx.fillText(text, x, y);
+  }
+
+  function drawMarkers(ctx) {
+    const sets = model.get("marker_sets") || [];
+    const counts = {};
+    for (const m of sets) {
+      ctx.beginPath();
+      let n = 0;
+      const r = m.size || 6;
+      for (let k = 0; k < m.x.length; k++) {
+        if (m.x[k] === null || m.y[k] === null) continue;
+        const [sx, sy] = toScreen(m.x[k], m.y[k]);
+        if (sx < -r || sy < -r || sx > st.W + r || sy > st.H + r) continue;
+        traceMarker(ctx, m.marker, sx, sy, r);
+        n++;
+      }
+      ctx.lineWidth = 1.5;
+      ctx.setLineDash([]);
+      ctx.globalAlpha = 1;
+      ctx.strokeStyle = m.color || "red";
+      ctx.stroke();
+      counts[m.name] = n;
+    }
+    overlay.dataset.markers = JSON.stringify(counts);
+  }
+
+  function traceShape(ctx, r) {
+    const [sx, sy] = toScreen(r.x, r.y);
+    const rot = -(r.angle || 0) * D2R;
+    switch (r.shape) {
+      case "circle": ctx.moveTo(sx + r.r * st.s, sy); ctx.arc(sx, sy, Math.max(1, r.r * st.s), 0, 2 * Math.PI); break;
+      case "ellipse": ctx.moveTo(sx + r.w / 2 * st.s * Math.cos(rot), sy + r.w / 2 * st.s * Math.sin(rot));
+        ctx.ellipse(sx, sy, Math.max(1, r.w / 2 * st.s), Math.max(1, r.h / 2 * st.s), rot, 0, 2 * Math.PI); break;
+      case "box": {
+        const c = Math.cos(rot), s = Math.sin(rot), hw = (r.w / 2) * st.s, hh = (r.h / 2) * st.s;
+        const corners = [[-hw, -hh], [hw, -hh], [hw, hh], [-hw, hh]].map(([u, v]) => [sx + u * c - v * s, sy + u * s + v * c]);
+        ctx.moveTo(...corners[0]); for (const p of corners.slice(1)) ctx.lineTo(...p); ctx.closePath(); break;
+      }
+      case "polygon": {
+        const pts = r.xs.map((x, i) => toScreen(x, r.ys[i]));
+        ctx.moveTo(...pts[0]); for (const p of pts.slice(1)) ctx.lineTo(...p); ctx.closePath(); break;
+      }
+      default: traceMarker(ctx, "x", sx, sy, 5);
+    }
+    return [sx, sy];
+  }
+
+  function drawRegions(ctx) {
+    const shapes = model.get("region_shapes") || [];
+    ctx.font = "11px sans-serif";
+    for (const r of shapes) {
+      ctx.beginPath();
+      const [sx, sy] = traceShape(ctx, r);
+      ctx.lineWidth = 1.5;
+      ctx.setLineDash([]);
+      ctx.strokeStyle = r.color || "#7cfc00";
+      ctx.stroke();
+      if (r.text) outlinedText(ctx, r.text, sx + 8, sy + 14, r.color || "#7cfc00");
+    }
+    overlay.dataset.regions = String(shapes.length);
+    const sel = model.get("selection_region");
+    const drawn = drag && drag.shape ? drag.shape : sel && sel.shape ? sel : null;
+    if (drawn) {
+      ctx.beginPath();
+      if (drawn.shape === "box") {
+        const [ax, ay] = toScreen(drawn.x0, drawn.y0), [bx, by] = toScreen(drawn.x1, drawn.y1);
+        ctx.rect(Math.min(ax, bx), Math.min(ay, by), Math.abs(bx - ax), Math.abs(by - ay));
+      } else {
+        const [cx, cy] = toScreen(drawn.x, drawn.y);
+        ctx.arc(cx, cy, Math.max(1, drawn.r * st.s), 0, 2 * Math.PI);
+      }
+      ctx.setLineDash([6, 4]);
+      ctx.lineWidth = 1.5;
+      ctx.strokeStyle = STYLE.selection;
+      ctx.stroke();
+      ctx.setLineDash([]);
+    }
+  }
 
   function drawOverlay() {
     const t0 = performance.now();
     const ctx = overlay.getContext("2d");
     ctx.clearRect(0, 0, st.W, st.H);
+    drawGridLines(ctx);
     const active = model.get("active_id");
     const shown = sourcesOnScreen();
     root.dataset.overlayCount = String(shown.length);
@@ -493,14 +1185,11 @@ function render({ model, el: host }) {
       }
       // labels only when they can be read (or for the highlighted source)
       if (!crowded || isActive) {
-        // a dark outline keeps labels readable on any colour map
-        ctx.lineWidth = 3;
-        ctx.strokeStyle = "rgba(0, 0, 0, 0.8)";
-        ctx.strokeText(names[p.k], p.sx + 10, p.sy - 10);
-        ctx.fillStyle = isActive ? STYLE.active : p.isNew ? STYLE.new : STYLE.known;
-        ctx.fillText(names[p.k], p.sx + 10, p.sy - 10);
+        outlinedText(ctx, names[p.k], p.sx + 10, p.sy - 10, isActive ? STYLE.active : p.isNew ? STYLE.new : STYLE.known);
       }
     }
+    drawMarkers(ctx);
+    drawRegions(ctx);
     overlay.dataset.positions = JSON.stringify(shown.map((p) => [p.id, Math.round(p.sx), Math.round(p.sy)]));
     root.dataset.overlayMs = (performance.now() - t0).toFixed(2);
   }
@@ -544,20 +1233,33 @@ function render({ model, el: host }) {
     const v = valueAt(p.x, p.y);
     const wcs = model.get("wcs");
     let sky = "";
-    if (wcs && wcs.cd) {
-      const [ra, dec] = pixelToWorld(wcs, p.x, p.y);
-      sky = `RA ${ra.toFixed(4)}° Dec ${dec.toFixed(4)}° (${formatRa(ra)} ${formatDec(dec)})  `;
-      readout.dataset.ra = String(ra);
-      readout.dataset.dec = String(dec);
+    if (wcs && wcs.cd && wcs.supported !== false) {
+      const [lon, lat] = pixelToWorld(wcs, p.x, p.y);
+      if (Number.isFinite(lon)) {
+        const a = wcs.lon_name || "RA", b = wcs.lat_name || "Dec";
+        const sexa = wcs.sexagesimal !== false ? ` (${formatRa(lon)} ${formatDec(lat)})` : "";
+        sky = `${a} ${lon.toFixed(4)}° ${b} ${lat.toFixed(4)}°${sexa}  `;
+        readout.dataset.ra = String(lon);
+        readout.dataset.dec = String(lat);
+      }
     }
     readout.dataset.x = String(p.x);
     readout.dataset.y = String(p.y);
-    readout.textContent = `${sky}x ${p.x.toFixed(1)} y ${p.y.toFixed(1)}  ${model.get("extension")}: ${Number.isNaN(v) ? "—" : v.toPrecision(5)}`;
+    const unit = model.get("unit");
+    readout.textContent = `${sky}x ${p.x.toFixed(1)} y ${p.y.toFixed(1)}  ${model.get("extension")}: ${Number.isNaN(v) ? "—" : v.toPrecision(5)}${unit && !Number.isNaN(v) ? ` ${unit}` : ""}`;
+  }
+
+  function setView(v) {
+    st.s = v.s; st.ox = v.ox; st.oy = v.oy;
+    draw();
+    requestCut();
   }
 
   let drag = null;
   overlay.addEventListener("pointerdown", (ev) => {
-    drag = { x: ev.clientX, y: ev.clientY, ox: st.ox, oy: st.oy, moved: false };
+    overlay.focus({ preventScroll: true });
+    const p = toPixel(ev);
+    drag = { x: ev.clientX, y: ev.clientY, ox: st.ox, oy: st.oy, moved: false, start: p, tool: model.get("tool"), shape: null };
     overlay.setPointerCapture && overlay.setPointerCapture(ev.pointerId);
   });
   overlay.addEventListener("pointermove", (ev) => {
@@ -565,15 +1267,35 @@ function render({ model, el: host }) {
     if (!drag) return;
     const ddx = ev.clientX - drag.x, ddy = ev.clientY - drag.y;
     if (Math.abs(ddx) + Math.abs(ddy) > 3) drag.moved = true;
-    if (drag.moved) { st.ox = drag.ox + ddx; st.oy = drag.oy + ddy; draw(); }
+    if (!drag.moved) return;
+    if (drag.tool === "box" || drag.tool === "circle") {
+      const p = toPixel(ev), a = drag.start;
+      drag.shape = drag.tool === "box"
+        ? { shape: "box", x0: a.x, y0: a.y, x1: p.x, y1: p.y }
+        : { shape: "circle", x: a.x, y: a.y, r: Math.hypot(p.x - a.x, p.y - a.y) };
+      drawOverlay();
+    } else if (drag.tool !== "add") {
+      st.ox = drag.ox + ddx; st.oy = drag.oy + ddy; draw();
+    }
   });
   overlay.addEventListener("pointerup", (ev) => {
     const d = drag;
     drag = null;
     if (!d) return;
+    if (d.shape) {
+      model.set("selection_region", d.shape);
+      model.save_changes();
+      drawOverlay();
+      return;
+    }
     if (d.moved) { requestCut(); return; }
-    // a click: pick the nearest overlay within 12 px
     const p = toPixel(ev);
+    if (d.tool === "add") {
+      // Python turns the pixel into sky coordinates (astropy) and adds the source to the catalog
+      model.send({ type: "add_source", x: p.x, y: p.y });
+      return;
+    }
+    // a click: pick the nearest overlay within 12 px
     let best = null, bestD = 12;
     for (const s of sourcesOnScreen()) {
       const dist = Math.hypot(s.sx - p.sx, s.sy - p.sy);
@@ -588,18 +1310,28 @@ function render({ model, el: host }) {
     const s = Math.min(64, Math.max(0.02, st.s * k));
     // keep the data point under the cursor fixed
     const u = (p.sx - st.ox) / st.s, v = (st.oy - p.sy) / st.s;
-    st.s = s; st.ox = p.sx - u * s; st.oy = p.sy + v * s;
-    draw();
-    requestCut();
+    setView({ s, ox: p.sx - u * s, oy: p.sy + v * s });
   }, { passive: false });
+  overlay.addEventListener("keydown", (ev) => {
+    if (ev.altKey || ev.ctrlKey || ev.metaKey) return;
+    const next = keyAction(ev.key, st, { W: st.W, H: st.H, shift: ev.shiftKey });
+    if (!next) return;
+    ev.preventDefault();
+    ev.stopPropagation();   // Lab's notebook shortcuts must not see these keys
+    if (next === "reset") { fit(); draw(); requestCut(); } else setView(next);
+  });
 
   resetBtn.addEventListener("click", () => { fit(); draw(); requestCut(); });
   function exportPng() {
     const out = document.createElement("canvas");
-    out.width = st.W; out.height = st.H;
+    out.width = frame.width; out.height = frame.height + cbarCanvas.height + 4;
     const c = out.getContext("2d");
-    c.drawImage(canvas, 0, 0);
-    c.drawImage(overlay, 0, 0);
+    c.fillStyle = "#fff";
+    c.fillRect(0, 0, out.width, out.height);
+    c.drawImage(frame, 0, 0);
+    c.drawImage(canvas, FRAME.left, FRAME.top);
+    c.drawImage(overlay, FRAME.left, FRAME.top);
+    c.drawImage(cbarCanvas, FRAME.left, frame.height + 4);
     return out.toDataURL("image/png");
   }
   pngBtn.addEventListener("click", () => {
@@ -610,11 +1342,16 @@ function render({ model, el: host }) {
   cmapSel.addEventListener("change", () => { model.set("cmap", cmapSel.value); model.save_changes(); });
   stretchSel.addEventListener("change", () => { model.set("stretch", stretchSel.value); model.save_changes(); });
   limitSel.addEventListener("change", () => { model.set("limits", limitSel.value); model.save_changes(); });
+  toolSel.addEventListener("change", () => { model.set("tool", toolSel.value); model.save_changes(); });
+  gridBox.addEventListener("change", () => { model.set("show_grid", gridBox.checked); model.save_changes(); });
   for (const inp of [vminIn, vmaxIn]) {
     inp.addEventListener("change", () => {
-      model.set("vmin", Number(vminIn.value));
-      model.set("vmax", Number(vmaxIn.value));
+      // read both boxes first and switch to manual first: each set redraws at once, and an
+      // automatic mode would write its own limits back into the boxes
+      const lo = Number(vminIn.value), hi = Number(vmaxIn.value);
       model.set("limits", "manual");
+      model.set("vmin", lo);
+      model.set("vmax", hi);
       model.save_changes();
     });
   }
@@ -645,21 +1382,29 @@ function render({ model, el: host }) {
     const later = typeof requestAnimationFrame === "function" ? requestAnimationFrame : (f) => setTimeout(f, 0);
     later(() => { overlayPending = false; drawOverlay(); });
   };
+  const onGrid = () => { gridBox.checked = model.get("show_grid"); draw(); };
+  const onTool = () => { toolSel.value = model.get("tool"); overlay.dataset.tool = model.get("tool"); };
   const onMsg = (msg) => {
     if (msg && msg.type === "export_png") model.send({ type: "png", request: msg.request, data: exportPng() });
   };
   const handlers = [
     ["change:cmap change:stretch change:limits change:vmin change:vmax", onStyle],
     ["change:image", onImage],
-    ["change:sources change:visible_ids change:selected_ids change:active_id change:wcs", onOverlay],
+    ["change:sources change:visible_ids change:selected_ids change:active_id change:marker_sets change:region_shapes change:selection_region", onOverlay],
+    ["change:wcs change:show_grid", onGrid],
+    ["change:unit", drawColorbar],
+    ["change:title", drawTitle],
+    ["change:tool", onTool],
     ["change:extensions change:extension", buildExtensions],
     ["msg:custom", onMsg],
   ];
   for (const [ev, fn] of handlers) model.on(ev, fn);
-  const ro = typeof ResizeObserver !== "undefined" ? new ResizeObserver(() => { if (size()) { fit(); draw(); } }) : null;
+  const ro = typeof ResizeObserver !== "undefined" ? new ResizeObserver(() => { if (size()) { fit(); recolor(); draw(); } }) : null;
   if (ro) ro.observe(stage);
 
   size();
+  drawTitle();
+  onTool();
   buildExtensions();
   onImage();
   requestCut();

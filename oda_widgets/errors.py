@@ -37,7 +37,7 @@ class RequestNotUnderstood(OdaError):
 
     status_code = 400
 
-    def __init__(self, message: str, *, parameter: str | None = None, **kw):
+    def __init__(self, message: str, *, parameter: str | None = None, **kw: Any):
         super().__init__(message, **kw)
         self.parameter = parameter
 
@@ -47,7 +47,7 @@ class Unauthorized(OdaError):
 
     status_code = 403
 
-    def __init__(self, message: str, *, missing_roles: list[str] | None = None, **kw):
+    def __init__(self, message: str, *, missing_roles: list[str] | None = None, **kw: Any):
         super().__init__(message, **kw)
         self.missing_roles = list(missing_roles or [])
 
@@ -59,7 +59,7 @@ class TokenExpired(Unauthorized):
 class AnalysisFailed(OdaError):
     """HTTP 200 with ``query_status: failed``: the backend ran and failed."""
 
-    def __init__(self, message: str, *, error_message: str = "", debug_message: str = "", **kw):
+    def __init__(self, message: str, *, error_message: str = "", debug_message: str = "", **kw: Any):
         super().__init__(message, **kw)
         self.error_message = error_message
         self.debug_message = debug_message
@@ -76,7 +76,7 @@ class ServerError(OdaError):
 class Redirected(OdaError):
     """The dispatcher answered with a redirect: the URL to use instead is ``location``."""
 
-    def __init__(self, message: str, *, location: str | None = None, **kw):
+    def __init__(self, message: str, *, location: str | None = None, **kw: Any):
         super().__init__(message, **kw)
         self.location = location
 
@@ -87,7 +87,7 @@ class UnsafePayload(OdaError):
     ``class_name`` is the fully qualified name that was refused; nothing of it ran.
     """
 
-    def __init__(self, message: str, *, class_name: str | None = None, **kw):
+    def __init__(self, message: str, *, class_name: str | None = None, **kw: Any):
         super().__init__(message, **kw)
         self.class_name = class_name
 
@@ -95,7 +95,7 @@ class UnsafePayload(OdaError):
 class InvalidParameter(OdaError, ValueError):
     """A value refused on our side before submission (form validation, bad pasted par_dict)."""
 
-    def __init__(self, message: str, *, parameter: str | None = None, **kw):
+    def __init__(self, message: str, *, parameter: str | None = None, **kw: Any):
         super().__init__(message, **kw)
         self.parameter = parameter
 

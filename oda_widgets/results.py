@@ -1,52 +1,199 @@
 """One widget showing every product of a finished job, each with the view that fits it.
 
-``results_view(collection)`` looks at what a :class:`~oda_widgets.products.ProductCollection` holds:
+Which view shows which product is a registry: an ordered list of :class:`ViewRule` entries, most
+specific first, in the same shape as the form's control registry. ``results_view(collection)``
+offers each product of a :class:`~oda_widgets.products.ProductCollection` (its typed products —
+``LightCurve``, ``Mosaic``, ``Catalog``, ``Spectrum``, tables, pictures, texts — then the rest) to
+the rules in turn; the first rule that accepts it shows it, together with the other products it
+took, in one section. Built in:
 
-* light curves → :class:`oda_widgets.light_curve.LightCurveView`
-* a mosaic (and its catalog) → :class:`oda_widgets.mosaic.MosaicView` + :class:`oda_widgets.catalog.CatalogTable`
+* light curves → :class:`oda_widgets.light_curve.LightCurveView` (overlaid)
+* a mosaic and its catalog → :class:`oda_widgets.mosaic.MosaicView` + :class:`oda_widgets.catalog.CatalogTable`, linked
 * spectra → :class:`oda_widgets.spectrum.SpectrumView`
 * tables → an HTML table (first rows only), pictures → an image, texts → preformatted text
 * anything else → a summary of its FITS units (name, type, shape, columns)
 
-The specialised views are imported only when needed; if one is not installed or cannot draw a
-product, that product is still shown with the generic summary and the reason is written above it.
+Adding a view is one entry::
+
+    register(ViewRule("images", "Images", lambda p: is_image(p), lambda products, ctx: [ImageGrid(products)]))
+
+A view that fails to draw its products is reported where they would be: a red note with the
+error's type and message, then their summary; the other products are shown as usual.
 """
 
 from __future__ import annotations
 
 import html
-import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import ipywidgets as widgets
 
+from oda_widgets.catalog import CatalogTable
+from oda_widgets.light_curve import LightCurveView
+from oda_widgets.mosaic import MosaicView
+from oda_widgets.products import Catalog, LightCurve, Mosaic, Picture, Spectrum, TableProduct, Text
+from oda_widgets.spectrum import SpectrumView
+
+__all__ = [
+    "ResultsView",
+    "ResultsContext",
+    "ViewRule",
+    "results_view",
+    "register",
+    "unregister",
+    "view_rules",
+    "table_html",
+    "picture_widget",
+    "text_widget",
+    "generic_view",
+    "MAX_TABLE_ROWS",
+]
+
 #: rows of a table shown before "… N more rows"
 MAX_TABLE_ROWS = 50
 
-_VIEWS = {
-    "light_curve": ("oda_widgets.light_curve", "LightCurveView"),
-    "mosaic": ("oda_widgets.mosaic", "MosaicView"),
-    "catalog": ("oda_widgets.catalog", "CatalogTable"),
-    "spectrum": ("oda_widgets.spectrum", "SpectrumView"),
-}
+Built = list[widgets.Widget] | dict[str, list[widgets.Widget]]
 
 
-def _view_class(kind: str):
-    """``(view class, None)`` for ``kind``, or ``(None, why)`` when its module cannot be imported."""
-    module, name = _VIEWS[kind]
-    try:
-        return getattr(importlib.import_module(module), name), None
-    except (ImportError, AttributeError) as exc:
-        return None, f"{type(exc).__name__}: {exc}"
+@dataclass
+class ResultsContext:
+    """What a view may need besides its products: the whole collection, the dispatcher the job
+    ran on (for follow-up requests), product names, and the :class:`ResultsView` being built."""
+
+    collection: Any
+    dispatcher: Any
+    names: dict[int, str]
+    results: ResultsView
+
+    @property
+    def analysis_parameters(self) -> dict:
+        return dict(getattr(self.collection, "analysis_parameters", None) or {})
+
+    @property
+    def instrument(self) -> str | None:
+        return getattr(self.collection, "instrument", None) or self.analysis_parameters.get("instrument")
+
+    @property
+    def energy_band(self) -> tuple[float, float] | None:
+        """The requested band (E1_keV, E2_keV) in keV, to mark on spectra."""
+        return _energy_band(self.collection)
+
+    def name_of(self, product: Any) -> str | None:
+        return self.names.get(id(product))
+
+    def drawn(
+        self, what: str, products: list[Any], make: Callable[[], list[widgets.Widget]]
+    ) -> list[widgets.Widget]:
+        """``make()``, or — if drawing fails — the error at the products, then their summary."""
+        return self.results._drawn(what, products, make)
+
+
+@dataclass(frozen=True)
+class ViewRule:
+    """One entry of the view registry.
+
+    ``accepts(product)`` says whether this rule shows a product; ``build(products, context)``
+    makes the widgets for all the products it took (in collection order) — a list, or a dict
+    ``{key: widgets}`` when it fills several entries of ``ResultsView.views`` (mosaic and catalog).
+    ``key`` names the entry of ``ResultsView.views`` and ``title`` the section.
+    """
+
+    key: str
+    title: str
+    accepts: Callable[[Any], bool]
+    build: Callable[[list[Any], ResultsContext], Built]
+
+
+def _light_curves(products: list[Any], ctx: ResultsContext) -> Built:
+    return [LightCurveView(products)]
+
+
+def _spectra(products: list[Any], ctx: ResultsContext) -> Built:
+    return [SpectrumView(products, energy_band=ctx.energy_band)]
+
+
+def _mosaic_and_catalog(products: list[Any], ctx: ResultsContext) -> Built:
+    """The mosaic with its catalog drawn over it, and the catalog table linked to both."""
+    mosaic = next((p for p in products if isinstance(p, Mosaic)), None)
+    catalog = next((p for p in products if isinstance(p, Catalog)), None)
+    out: dict[str, list[widgets.Widget]] = {}
+    table = None
+    if catalog is not None:
+        params = ctx.analysis_parameters
+        out["catalog"] = ctx.drawn(
+            "CatalogTable",
+            [catalog],
+            lambda: [
+                CatalogTable(
+                    catalog,
+                    dispatcher=ctx.dispatcher,
+                    analysis_parameters=params,
+                    instrument=ctx.instrument,
+                )
+            ],
+        )
+        table = out["catalog"][0] if isinstance(out["catalog"][0], CatalogTable) else None
+    if mosaic is not None:
+        # the mosaic view takes the table (not the bare catalog) so both share one selection
+        overlay = {"catalog": table} if table is not None else {}
+        mosaic_views = ctx.drawn("MosaicView", [mosaic], lambda: [MosaicView(mosaic, **overlay)])
+        out = {"mosaic": mosaic_views, **out}
+    return out
+
+
+def _each(make: Callable[[Any], widgets.Widget]) -> Callable[[list[Any], ResultsContext], Built]:
+    return lambda products, ctx: [make(p) for p in products]
+
+
+def _other(products: list[Any], ctx: ResultsContext) -> Built:
+    return [generic_view(p, name=ctx.name_of(p)) for p in products]
+
+
+_BUILTIN: list[ViewRule] = [
+    ViewRule("light_curves", "Light curves", lambda p: isinstance(p, LightCurve), _light_curves),
+    ViewRule("mosaic", "Mosaic and catalog", lambda p: isinstance(p, (Mosaic, Catalog)), _mosaic_and_catalog),
+    ViewRule("spectra", "Spectra", lambda p: isinstance(p, Spectrum), _spectra),
+    ViewRule("tables", "Tables", lambda p: isinstance(p, TableProduct), _each(lambda p: table_html(p))),
+    ViewRule("pictures", "Pictures", lambda p: isinstance(p, Picture), _each(lambda p: picture_widget(p))),
+    ViewRule("texts", "Texts", lambda p: isinstance(p, Text), _each(lambda p: text_widget(p))),
+    ViewRule("other", "Other products", lambda p: True, _other),
+]
+_USER: list[ViewRule] = []
+
+
+def register(rule: ViewRule, first: bool = True) -> ViewRule:
+    """Show the products ``rule.accepts`` with ``rule.build``.
+
+    ``first=True`` puts the rule before every rule registered so far (built-ins included);
+    ``first=False`` after the user rules but still before the built-ins. Returns the rule (give
+    it to :func:`unregister` to remove it).
+    """
+    if first:
+        _USER.insert(0, rule)
+    else:
+        _USER.append(rule)
+    return rule
+
+
+def unregister(rule: ViewRule) -> None:
+    """Remove a rule added with :func:`register`."""
+    _USER.remove(rule)
+
+
+def view_rules() -> list[ViewRule]:
+    """The rules in the order they are tried."""
+    return [*_USER, *_BUILTIN]
 
 
 class ResultsView(widgets.VBox):
-    """All products of one job, one section per kind.
+    """All products of one job, one section per view rule that took some.
 
-    ``views`` maps a kind (``"light_curves"``, ``"mosaic"``, ``"catalog"``, ``"spectra"``, ``"tables"``,
-    ``"pictures"``, ``"texts"``, ``"other"``) to the list of widgets built for it, so a caller (the
-    Explorer) can wire follow-up actions to e.g. the catalog table's selection. ``problems`` lists
-    why a product is shown as a summary instead of its own view.
+    ``views`` maps a rule's key (``"light_curves"``, ``"mosaic"``, ``"catalog"``, ``"spectra"``,
+    ``"tables"``, ``"pictures"``, ``"texts"``, ``"other"``) to the list of widgets built for it, so
+    a caller (the Explorer) can wire follow-up actions to e.g. the catalog table's selection.
+    ``problems`` lists the views that failed to draw, with the error.
     """
 
     def __init__(self, collection, *, dispatcher=None, **kwargs):
@@ -54,86 +201,51 @@ class ResultsView(widgets.VBox):
         self.dispatcher = dispatcher
         self.views: dict[str, list[widgets.Widget]] = {}
         self.problems: list[str] = []
-        sections = [s for s in self._sections(collection) if s is not None]
+        sections = self._sections(collection)
         if not sections:
             sections = [widgets.HTML("<i>This job returned no products.</i>")]
         super().__init__(children=sections, **kwargs)
         self.add_class("oda-results")
 
-    # -- one builder per kind -------------------------------------------------------------
+    def _sections(self, c) -> list[widgets.Widget]:
+        placed, names = _placed_products(c)
+        ctx = ResultsContext(c, self.dispatcher, names, self)
+        groups: dict[int, tuple[ViewRule, list[Any]]] = {}
+        rules = view_rules()
+        for product in placed:
+            for i, rule in enumerate(rules):
+                if rule.accepts(product):
+                    groups.setdefault(i, (rule, []))[1].append(product)
+                    break
+        sections = []
+        for rule, products in groups.values():
+            built = self._drawn(rule.title, products, lambda r=rule, ps=products: r.build(ps, ctx))
+            if isinstance(built, dict):
+                children = [w for views in built.values() for w in views]
+                self.views.update(built)
+            else:
+                children = list(built)
+                self.views[rule.key] = children
+            title = rule.title
+            if rule.key == "mosaic" and "mosaic" not in self.views:
+                title = "Catalog"
+            sections.append(_section(title, children))
+        return sections
 
-    def _sections(self, c):
-        mosaic = _get(c, "mosaic", None)
-        catalog = _get(c, "catalog", None)
-        yield self._specialised("light_curves", "Light curves", "light_curve", list(_get(c, "light_curves")))
-        if mosaic is not None or catalog is not None:
-            yield self._mosaic(mosaic, catalog)
-        yield self._specialised(
-            "spectra", "Spectra", "spectrum", list(_get(c, "spectra")), energy_band=_energy_band(c)
-        )
-        yield self._simple("tables", "Tables", list(_get(c, "tables")), table_html)
-        yield self._simple("pictures", "Pictures", list(_get(c, "pictures")), picture_widget)
-        yield self._simple("texts", "Texts", list(_get(c, "texts")), text_widget)
-        others = _others(c)
-        if others:
-            views = [generic_view(obj, name=name) for name, obj in others]
-            self.views["other"] = views
-            yield _section("Other products", views)
-
-    def _build(self, kind: str, obj, **kwargs) -> list[widgets.Widget]:
-        """The specialised view of ``obj`` or, failing that, the reason plus the generic summary."""
-        cls, why = _view_class(kind)
-        if cls is not None:
-            try:
-                return [cls(obj, **kwargs)]
-            except Exception as exc:  # a product the view cannot draw must not hide the others
-                reason = f"{_VIEWS[kind][1]} could not show {_label(obj)}: {exc}"
-        else:
-            reason = f"{_VIEWS[kind][0]} is not available ({why}); showing a summary of {_label(obj)}"
-        self.problems.append(reason)
-        note = widgets.HTML(f'<div class="oda-results-note">{html.escape(reason)}</div>')
-        items = obj if isinstance(obj, list) else [obj]
-        return [note, *(generic_view(o) for o in items)]
-
-    def _specialised(self, key, title, kind, objs, **kwargs):
-        """One view showing all products of a kind together (curves overlaid, spectra side by side)."""
-        if not objs:
-            return None
-        views = self._build(kind, objs, **kwargs)
-        self.views[key] = views
-        return _section(title, views)
-
-    def _mosaic(self, mosaic, catalog):
-        """The mosaic with its catalog drawn over it, and the catalog table linked to both."""
-        c = self.collection
-        children: list[widgets.Widget] = []
-        table = None
-        if catalog is not None:
-            params = dict(getattr(c, "analysis_parameters", None) or {})
-            table_views = self._build(
-                "catalog",
-                catalog,
-                dispatcher=self.dispatcher,
-                analysis_parameters=params,
-                instrument=getattr(c, "instrument", None) or params.get("instrument"),
+    def _drawn(self, what: str, products: list[Any], make: Callable[[], Any]) -> Any:
+        """``make()``; if drawing fails, the error (type and message) at the products, then
+        their summary — the other sections are not affected."""
+        try:
+            return make()
+        except Exception as exc:  # a product a view cannot draw must not hide the others
+            reason = f"{what} could not show {_label(products if len(products) > 1 else products[0])}: {type(exc).__name__}: {exc}"
+            self.problems.append(reason)
+            note = widgets.HTML(
+                f'<div class="oda-results-note oda-results-error" style="color:#c62828;'
+                f'border-left:3px solid #c62828;padding:2px 6px">{html.escape(reason)}</div>'
             )
-            self.views["catalog"] = table_views
-            table = table_views[0] if len(table_views) == 1 else None
-        if mosaic is not None:
-            # the mosaic view takes the table (not the bare catalog) so both share one selection
-            overlay = {"catalog": table} if table is not None else {}
-            self.views["mosaic"] = self._build("mosaic", mosaic, **overlay)
-            children += self.views["mosaic"]
-        if catalog is not None:
-            children += self.views["catalog"]
-        return _section("Mosaic and catalog" if mosaic is not None else "Catalog", children)
-
-    def _simple(self, key, title, objs, make):
-        if not objs:
-            return None
-        views = [make(o) for o in objs]
-        self.views[key] = views
-        return _section(title, views)
+            note.add_class("oda-results-error")
+            return [note, *(generic_view(p) for p in products)]
 
     # -- conveniences for callers ---------------------------------------------------------
 
@@ -141,6 +253,23 @@ class ResultsView(widgets.VBox):
         """The first widget built for ``key`` (e.g. ``"catalog"``), or None."""
         views = self.views.get(key) or []
         return views[0] if views else None
+
+
+def _placed_products(c) -> tuple[list[Any], dict[int, str]]:
+    """The products to show, typed where the collection recognises them, in display order, and
+    the collection's name of each (by id)."""
+    names = {id(p): n for n, p in (c.items() if hasattr(c, "items") else [])}
+    placed: list[Any] = [*_get(c, "light_curves")]
+    for attr in ("mosaic", "catalog"):
+        obj = _get(c, attr, None)
+        if obj is not None:
+            placed.append(obj)
+    for attr in ("spectra", "tables", "pictures", "texts"):
+        placed += list(_get(c, attr))
+    for name, obj in _others(c):
+        names.setdefault(id(obj), name)
+        placed.append(obj)
+    return placed, names
 
 
 def _energy_band(c) -> tuple[float, float] | None:
@@ -162,7 +291,7 @@ def results_view(collection, *, dispatcher=None) -> ResultsView:
     return ResultsView(collection, dispatcher=dispatcher)
 
 
-# -- generic views (also used as fall-backs) --------------------------------------------------
+# -- generic views (also what a failed view leaves under its error) --------------------------------------------------
 
 
 def table_html(table, max_rows: int = MAX_TABLE_ROWS) -> widgets.HTML:

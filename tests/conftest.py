@@ -1,4 +1,7 @@
-"""Shared peers for the tests: our demo dispatcher and the real dispatcher, both real HTTP servers."""
+"""Shared peers for the tests: our demo dispatcher and the real dispatcher, both real HTTP servers;
+the shared data (``shared``/``samples``/``captures`` fixtures, ``$ODA_WIDGETS_SHARED``); and the
+markers a test gets from the fixtures it uses (``real_dispatcher``, ``browser``), so
+``-m "not real_dispatcher"`` really runs without that server."""
 
 from __future__ import annotations
 
@@ -11,11 +14,8 @@ from pathlib import Path
 import jwt
 import pytest
 import requests
+from shared_data import CAPTURES, ROOT, SAMPLES, SHARED
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("ODA_WIDGETS_SHARED", ROOT.parent / "shared"))
-CAPTURES = SHARED / "captures"
-SAMPLES = SHARED / "samples"
 DISPATCHER_VENV = Path(os.environ.get("ODA_DISPATCHER_VENV", ROOT / ".venv-dispatcher"))
 REAL_SECRET = "secretkey_test"
 
@@ -158,7 +158,40 @@ def run_async():
     return _run_in_fresh_thread
 
 
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    """The shared data folder (``$ODA_WIDGETS_SHARED``, else ``shared/`` beside the repository)."""
+    assert SHARED.is_dir(), f"{SHARED} is missing: put the project's shared/ beside the repository"
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def samples(shared) -> Path:
+    """Real INTEGRAL sample files."""
+    assert SAMPLES.is_dir(), SAMPLES
+    return SAMPLES
+
+
+@pytest.fixture(scope="session")
+def captures(shared) -> Path:
+    """Captured responses of real dispatchers."""
+    assert CAPTURES.is_dir(), CAPTURES
+    return CAPTURES
+
+
+#: A test that uses one of these fixtures (directly or through another) gets the marker.
+MARKER_FIXTURES = {
+    "real_dispatcher": {"real_dispatcher"},
+    "browser": {"page", "browser", "context", "jupyter_server", "make_notebook"},
+}
+
+
 def pytest_collection_modifyitems(items):
-    """Browser tests last: the quick layers report first, and the session-long Playwright instance
-    starts only after them."""
+    """Markers from the fixtures a test uses; then browser tests last: the quick layers report
+    first, and the session-long Playwright instance starts only after them."""
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        for marker, fixtures in MARKER_FIXTURES.items():
+            if used & fixtures and marker not in item.keywords:
+                item.add_marker(getattr(pytest.mark, marker))
     items.sort(key=lambda item: "browser" in item.keywords)

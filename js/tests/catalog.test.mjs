@@ -36,3 +36,26 @@ test("virtual scrolling renders a window of rows, not all 10^4", () => {
   assert.ok(last - first < 40);
   assert.deepEqual(visibleWindow(0, 300, 3), [0, 3]);
 });
+
+import { stepCut, CUT_STEP } from "../catalog.js";
+
+test("objects of interest (kept rows) pass the cut and the NEW filter, not the search", () => {
+  const kept = new Set([1]);
+  assert.deepEqual(filterRows(sig, names, { minSig: 5, excludeNew: true, kept }), [0, 1, 4, 5]);
+  assert.deepEqual(filterRows(sig, names, { minSig: 5, search: "gx", kept }), [0]);
+});
+
+test("arrow keys step the cut on a 0.1σ grid: eight steps up from 7.2 is exactly 8", () => {
+  const range = { lo: -3.2, hi: 30.1 };
+  let v = 7.2;
+  for (let i = 0; i < 8; i++) v = stepCut(v, "ArrowUp", range);
+  assert.equal(v, 8);
+  assert.equal(stepCut(7.93, "ArrowUp", range), 8);          // off-grid values snap
+  assert.equal(stepCut(8, "ArrowDown", { ...range, shift: true }), 7);
+  assert.equal(stepCut(8, "PageUp", range), 9);
+  assert.equal(stepCut(30, "ArrowUp", range), 30.1);          // the range holds
+  assert.equal(stepCut(5, "Home", range), -3.2);
+  assert.equal(stepCut(null, "ArrowUp", range), -3.1);
+  assert.equal(stepCut(5, "x", range), null);
+  assert.equal(CUT_STEP, 0.1);
+});

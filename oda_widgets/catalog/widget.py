@@ -15,20 +15,23 @@ from typing import Any
 import anywidget
 import numpy as np
 import traitlets
+from astropy import units as u
+from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
 from oda_widgets._assets import esm_path
-from oda_widgets.client.dispatcher import BOOKKEEPING
+from oda_widgets.client import protocol
+from oda_widgets.client.job import Job
 from oda_widgets.errors import InvalidParameter, OdaError
-from oda_widgets.products.catalog import Catalog
+from oda_widgets.products.catalog import Catalog, CatalogEditor
+from oda_widgets.products.selection import flagged_rows, selected_rows
 
 __all__ = ["CatalogTable", "as_catalog", "DEFAULT_MIN_SIGNIFICANCE"]
 
 #: oda_api's quick-look cut: ``OdaImage.extract_catalog_from_image(det_sigma=5, include_new_sources=False)``
 DEFAULT_MIN_SIGNIFICANCE = 5.0
-
-# Parameters of the image request that must not be copied into a follow-up request.
-_NOT_FORWARDED = BOOKKEEPING | {"selected_catalog", "catalog_selected_objects"}
+#: one arrow-key step of the significance cut (Shift or PageUp/PageDown: ten)
+SIGNIFICANCE_STEP = 0.1
 
 
 def as_catalog(obj: Any) -> Catalog:
@@ -60,6 +63,15 @@ def _wire_column(col) -> list:
             v = None
         out.append(v)
     return out
+
+
+def _wire_table(t: Table) -> dict:
+    return {"names": list(t.colnames), "columns": [_wire_column(t[c]) for c in t.colnames]}
+
+
+def _kept_rows(t: Table) -> list[int]:
+    # objects of interest (FLAG > 0): oda_api adds them after its cut, so no cut removes them
+    return flagged_rows(t["FLAG"] if "FLAG" in t.colnames else None)
 
 
 class CatalogTable(anywidget.AnyWidget):
@@ -99,6 +111,17 @@ class CatalogTable(anywidget.AnyWidget):
     sort_desc = traitlets.Bool(False).tag(sync=True)
     status = traitlets.Unicode("").tag(sync=True)
     height = traitlets.Int(300).tag(sync=True)
+    #: the last follow-up job started from this table (spectrum / light curves; not synced):
+    #: observe it to follow those jobs elsewhere (the Explorer puts them on its board)
+    follow_up_job = traitlets.Instance(Job, allow_none=True)
+    #: rows flagged as objects of interest (FLAG > 0): kept whatever the cut, as oda_api adds them
+    #: after its significance cut
+    kept_ids = traitlets.List(traitlets.Int()).tag(sync=True)
+    editable = traitlets.Bool(True).tag(sync=True)
+    lon_column = traitlets.Unicode("ra").tag(sync=True)
+    lat_column = traitlets.Unicode("dec").tag(sync=True)
+    can_undo = traitlets.Bool(False).tag(sync=True)
+    can_redo = traitlets.Bool(False).tag(sync=True)
 
     def __init__(
         self,
@@ -122,8 +145,6 @@ class CatalogTable(anywidget.AnyWidget):
         self.instrument = (
             instrument or self.analysis_parameters.get("instrument") or getattr(catalog, "instrument", None)
         )
-        #: the last follow-up job started from this table (spectrum / light curves)
-        self.last_job = None
         has_sig = "significance" in t.colnames
         if has_sig:
             sig = np.asarray(t["significance"], dtype=float)
@@ -137,9 +158,13 @@ class CatalogTable(anywidget.AnyWidget):
         else:
             lo, hi = 0.0, 1.0
             min_significance = None
-        data = {"names": list(t.colnames), "columns": [_wire_column(t[c]) for c in t.colnames]}
+        data = _wire_table(t)
+        self.editor = CatalogEditor(self.catalog)
         super().__init__(
             table_data=data,
+            kept_ids=_kept_rows(t),
+            lon_column=str(t.meta.get("LON_NAME") or "ra"),
+            lat_column=str(t.meta.get("LAT_NAME") or "dec"),
             significance_range=[lo, hi],
             height=height,
             min_significance=min_significance,
@@ -151,27 +176,19 @@ class CatalogTable(anywidget.AnyWidget):
         self._refilter()
         self.on_msg(self._on_front_end_msg)
 
-    # -- the filter (same semantics as js/catalog.js filterRows) ---------------------------------
+    # -- the filter: the rule of products/selection.py, whose twin js/catalog.js runs in the page --
     def _visible(self) -> list[int]:
         t = self.catalog.table
-        keep = np.ones(len(t), dtype=bool)
-        if self.min_significance is not None and self.significance_column:
-            sig = np.asarray(t[self.significance_column], dtype=float)
-            with np.errstate(invalid="ignore"):
-                keep &= sig >= float(self.min_significance)
-        names = (
-            [str(n.decode() if isinstance(n, bytes) else n) for n in t[self.name_column]]
-            if self.name_column
-            else [""] * len(t)
+        return selected_rows(
+            t[self.significance_column] if self.significance_column else None,
+            t[self.name_column] if self.name_column else [""] * len(t),
+            min_significance=self.min_significance,
+            exclude_new=self.exclude_new_sources,
+            search=self.search_text,
+            kept=self.kept_ids,
         )
-        if self.exclude_new_sources:
-            keep &= np.array(["NEW" not in n for n in names], dtype=bool)
-        needle = self.search_text.strip().lower()
-        if needle:
-            keep &= np.array([needle in n.lower() for n in names], dtype=bool)
-        return [int(i) for i in np.flatnonzero(keep)]
 
-    @traitlets.validate("visible_ids", "selected_ids", "unchecked_ids")
+    @traitlets.validate("visible_ids", "selected_ids", "unchecked_ids", "kept_ids")
     def _known_rows(self, proposal):
         # ids come from the page too: keep only rows that exist, once each, in order
         n = len(self.catalog.table)
@@ -241,6 +258,146 @@ class CatalogTable(anywidget.AnyWidget):
         self.unchecked_ids = [i for i in range(n) if int(ids[i]) not in wanted]
         return self
 
+    # -- editing (Python twins of the edit bar; each edit can be undone) ----------------------------
+    def _set_catalog(self, catalog: Catalog) -> None:
+        """Show ``catalog`` (a new version): ticks follow the sources by name, the slider keeps its
+        range (widened only to cover new values)."""
+        old = self.catalog.table
+        unticked = (
+            {str(old["src_names"][i]) for i in self.unchecked_ids} if "src_names" in old.colnames else set()
+        )
+        self.catalog = catalog
+        t = catalog.table
+        with self.hold_sync():
+            if self.significance_column and len(t):
+                sig = np.asarray(t[self.significance_column], dtype=float)
+                finite = sig[np.isfinite(sig)]
+                if finite.size:
+                    lo, hi = self.significance_range
+                    self.significance_range = [min(lo, float(finite.min())), max(hi, float(finite.max()))]
+            self.table_data = _wire_table(t)
+            self.kept_ids = _kept_rows(t)
+            names = [str(n) for n in t["src_names"]] if "src_names" in t.colnames else []
+            self.unchecked_ids = [i for i, n in enumerate(names) if n in unticked]
+            if self.active_id >= len(t):
+                self.active_id = -1
+            self.can_undo, self.can_redo = self.editor.can_undo, self.editor.can_redo
+            self._refilter()
+
+    def _position(self, coord=None, ra=None, dec=None) -> SkyCoord:
+        if coord is not None:
+            if not isinstance(coord, SkyCoord):
+                raise InvalidParameter(
+                    f"coord must be a SkyCoord, got {type(coord).__name__}", parameter="coord"
+                )
+            return coord
+        if ra is None or dec is None or str(ra).strip() == "" or str(dec).strip() == "":
+            raise InvalidParameter(
+                "give RA and Dec (degrees or sexagesimal), or a name to resolve", parameter="RA"
+            )
+        ra_unit = (
+            u.hourangle if any(c in str(ra) for c in ":hH ") and not isinstance(ra, (int, float)) else u.deg
+        )
+        try:
+            return SkyCoord(ra, dec, unit=(ra_unit, u.deg), frame=(self.catalog.frame or "icrs").lower())
+        except (ValueError, TypeError) as err:
+            raise InvalidParameter(
+                f"cannot read the position {ra!r}, {dec!r}: {err}", parameter="RA"
+            ) from None
+
+    def _next_name(self) -> str:
+        names = (
+            {str(n) for n in self.catalog.table["src_names"]}
+            if "src_names" in self.catalog.table.colnames
+            else set()
+        )
+        k = 1
+        while f"USER_{k}" in names:
+            k += 1
+        return f"USER_{k}"
+
+    def add_source(
+        self, coord: SkyCoord | None = None, name: str | None = None, *, ra=None, dec=None, **flags
+    ) -> int:
+        """Add an object of interest at ``coord`` (a SkyCoord; or ``ra``/``dec`` in degrees or
+        sexagesimal text) named ``name`` (default ``USER_n``), with oda_api's conventions
+        (:meth:`~oda_widgets.products.Catalog.with_source`: FLAG/ISGRI_FLAG set; a NEW detection
+        within 1′ is renamed instead). It is ticked and kept whatever the cut. Returns its row."""
+        position = self._position(coord, ra, dec)
+        name = name.strip() if isinstance(name, str) and name.strip() else self._next_name()
+        self._set_catalog(self.editor.add_source(name, position, **flags))
+        row = [str(n) for n in self.catalog.table["src_names"]].index(name)
+        self.status = f"added {name}"
+        return row
+
+    def add_object_of_interest(self, name: str, coord: SkyCoord | None = None, **flags) -> int:
+        """Add the source ``name`` at ``coord``, or where the dispatcher's name resolver puts it."""
+        if coord is None:
+            if self.dispatcher is None:
+                raise OdaError("resolving a name needs the dispatcher: CatalogTable(..., dispatcher=...)")
+            coord = self.dispatcher.resolve(name)
+        return self.add_source(coord, name, **flags)
+
+    def edit_row(
+        self,
+        row: int,
+        *,
+        name: str | None = None,
+        coord: SkyCoord | None = None,
+        ra=None,
+        dec=None,
+        **columns,
+    ):
+        """Change row ``row`` (0-based): its ``name``, its position (``coord`` or ``ra``/``dec``)
+        and/or other columns (``significance=``, ``FLAG=``...)."""
+        if coord is None and (ra is not None or dec is not None):
+            coord = self._position(None, ra, dec)
+        self._set_catalog(self.editor.edit_row(int(row), name=name, coord=coord, **columns))
+        self.status = f"edited row {row}"
+        return self
+
+    def delete_rows(self, rows: Iterable[int]) -> CatalogTable:
+        """Delete the rows at 0-based positions ``rows``."""
+        rows = sorted({int(i) for i in rows})
+        if not rows:
+            raise InvalidParameter("no row to delete", parameter="row")
+        self._set_catalog(self.editor.delete_rows(rows))
+        self.status = f"deleted {len(rows)} row{'s' if len(rows) > 1 else ''}"
+        return self
+
+    def undo(self) -> CatalogTable:
+        """Undo the last edit."""
+        self._set_catalog(self.editor.undo())
+        self.status = "undone"
+        return self
+
+    def redo(self) -> CatalogTable:
+        """Redo the edit undone last."""
+        self._set_catalog(self.editor.redo())
+        self.status = "redone"
+        return self
+
+    def save(self, path, overwrite: bool = True) -> str:
+        """Write the edited catalog: ECSV (``.ecsv``), FITS (``.fits``) or DS9 regions (``.reg``)."""
+        return self.catalog.save(path, overwrite=overwrite)
+
+    def load(self, path_or_catalog) -> CatalogTable:
+        """Replace the catalog by a file :meth:`save` wrote (ECSV, FITS, DS9 ``.reg``: points and
+        circles become objects of interest), or a Catalog/Table (undoable)."""
+        from pathlib import Path
+
+        if isinstance(path_or_catalog, (str, Path)):
+            path = Path(path_or_catalog)
+            if path.suffix.lower() == ".reg":
+                new = Catalog.from_regions(str(path), like=self.catalog, name=self.catalog.name)
+            else:
+                new = Catalog.read(path, name=self.catalog.name)
+        else:
+            new = as_catalog(path_or_catalog)
+        self._set_catalog(self.editor.load(new))
+        self.status = f"loaded {len(new)} sources"
+        return self
+
     # -- what the user gets -------------------------------------------------------------------------
     @property
     def selected(self) -> Table:
@@ -263,29 +420,26 @@ class CatalogTable(anywidget.AnyWidget):
     def follow_up_parameters(self, product: str) -> dict:
         """The parameters of a follow-up request: the image's time/pointing/energy parameters plus
         this ``selected_catalog`` (what :meth:`spectrum_for_selected` sends)."""
-        params = {k: v for k, v in self.analysis_parameters.items() if k not in _NOT_FORWARDED}
-        params["selected_catalog"] = self.selected_catalog
-        return params
+        return protocol.user_parameters(self.follow_up_request("spectrum"))
 
-    def _follow_up(self, suffix: str, submit: bool):
-        from oda_widgets.client.job import Job
+    def follow_up_request(self, kind: str, *, with_selection: bool = True) -> dict:
+        """The par_dict of the follow-up request ``kind`` (``spectrum`` or ``lc``) for the selected
+        sources, as :func:`oda_widgets.client.protocol.follow_up` builds it."""
+        selection = self.selected_catalog if with_selection else None
+        return protocol.follow_up(self.analysis_parameters, selection, kind, instrument=self.instrument)
 
-        if not self.instrument:
-            raise InvalidParameter(
-                "no instrument known for this catalog: give CatalogTable(..., "
-                "instrument='isgri') or the image's analysis_parameters",
-                parameter="instrument",
-            )
+    def _follow_up(self, kind: str, submit: bool) -> Job:
+        protocol.follow_up_product(self.instrument, kind)  # no instrument: say so first
         if self.dispatcher is None:
             raise OdaError(
                 "this table has no dispatcher: create it with CatalogTable(catalog, "
                 "dispatcher=..., analysis_parameters=...) to run follow-up requests"
             )
-        product = f"{self.instrument}_{suffix}"
-        job = Job(self.dispatcher, self.instrument, product, self.follow_up_parameters(product))
+        request = self.follow_up_request(kind)
+        job = Job(self.dispatcher, request["instrument"], request["product_type"], request)
         if submit:
             job.submit()
-        self.last_job = job
+        self.follow_up_job = job
         return job
 
     def spectrum_for_selected(self, submit: bool = True):
@@ -303,23 +457,56 @@ class CatalogTable(anywidget.AnyWidget):
         selection, to review and submit (``form.submit()``)."""
         from oda_widgets.form import QueryForm
 
-        suffix = {"spectrum": "spectrum", "lc": "lc", "light_curve": "lc"}.get(kind)
-        if suffix is None:
+        if kind not in protocol.FOLLOW_UP_PRODUCTS:
             raise InvalidParameter(f"kind must be 'spectrum' or 'lc', got {kind!r}", parameter="kind")
         if not self.instrument or self.dispatcher is None:
             raise OdaError(
                 "a follow-up form needs the dispatcher and the image's instrument: "
                 "CatalogTable(collection, dispatcher=...)"
             )
-        product = f"{self.instrument}_{suffix}"
-        params = self.follow_up_parameters(product)
-        params.pop("selected_catalog")
-        form = QueryForm(self.dispatcher, self.instrument, product)
-        form.set_values(params)
+        request = self.follow_up_request(kind, with_selection=False)
+        form = QueryForm(self.dispatcher, request["instrument"], request["product_type"])
+        form.set_values(protocol.user_parameters(request))
         form.link_catalog(Catalog(self.selected, name=self.catalog.name))
         return form
 
+    @property
+    def last_job(self) -> Job | None:
+        """The last follow-up job started from this table (same as :attr:`follow_up_job`)."""
+        return self.follow_up_job
+
+    def _on_edit(self, content: dict) -> None:
+        action = content.get("action")
+        try:
+            if action == "add":
+                self.add_source(
+                    None, content.get("name") or None, ra=content.get("ra"), dec=content.get("dec")
+                )
+            elif action == "resolve":
+                self.add_object_of_interest(str(content.get("name") or "").strip())
+            elif action == "edit":
+                self.edit_row(
+                    int(content["row"]),
+                    name=content.get("name") or None,
+                    ra=content.get("ra"),
+                    dec=content.get("dec"),
+                )
+            elif action == "delete":
+                self.delete_rows([int(r) for r in content.get("rows", [])])
+            elif action == "undo":
+                self.undo()
+            elif action == "redo":
+                self.redo()
+        except OdaError as err:
+            # shown beside the edit bar: the user's input stays in the fields
+            self.status = f"✗ {err}"
+        except (KeyError, TypeError, ValueError):
+            self.status = "✗ malformed edit from the page"
+
     def _on_front_end_msg(self, _widget, content, _buffers) -> None:
+        if isinstance(content, dict) and content.get("type") == "edit":
+            self._on_edit(content)
+            return
         if not isinstance(content, dict) or content.get("type") != "action":
             return
         action = {"spectrum": self.spectrum_for_selected, "light_curve": self.light_curves_for_selected}.get(

@@ -367,8 +367,10 @@ def _spec(entry: Mapping[str, Any], block: str, instrument: str) -> ParameterSpe
     name = entry["name"]
     units = entry.get("units")
     value = entry.get("value")
-    restrictions = entry.get("restrictions") if isinstance(entry.get("restrictions"), dict) else {}
-    extra = entry.get("extra_metadata") if isinstance(entry.get("extra_metadata"), dict) else {}
+    restrictions: dict[str, Any] = (
+        entry["restrictions"] if isinstance(entry.get("restrictions"), dict) else {}
+    )
+    extra: dict[str, Any] = entry["extra_metadata"] if isinstance(entry.get("extra_metadata"), dict) else {}
     owl_raw = entry.get("owl_uri") or ()
     owl = tuple(str(u) for u in ([owl_raw] if isinstance(owl_raw, str) else owl_raw))
     kind = _kind(name, units, value, restrictions, owl)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import requests
 
 from oda_widgets.client.encoding import encode_params, should_post
+from oda_widgets.client.protocol import BOOKKEEPING, missing_roles_in_message, parameter_in_message
 from oda_widgets.client.token import (
     HOW_TO_GET_A_TOKEN,
     TokenInfo,
@@ -54,24 +55,6 @@ KNOWN_SITES = {
     "unige-production": "https://www.astro.unige.ch/mmoda/dispatch-data",
 }
 
-#: Keys the client manages itself; they never belong to a job's user parameters.
-BOOKKEEPING = frozenset(
-    {
-        "instrument",
-        "product_type",
-        "query_type",
-        "query_status",
-        "job_id",
-        "session_id",
-        "token",
-        "api",
-        "off_line",
-        "oda_api_version",
-        "dry_run",
-        "async_dispatcher",
-    }
-)
-
 #: Statuses a proxy or a restarting dispatcher answer with: worth retrying.
 TRANSIENT_STATUS = frozenset({502, 503, 504})
 
@@ -89,7 +72,7 @@ class RetryPolicy:
     factor: float = 1.2
     cap: float = 30.0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.max_tries < 1:
             raise ValueError("RetryPolicy.max_tries must be at least 1")
         if self.initial < 0 or self.factor < 1 or self.cap < 0:
@@ -123,11 +106,11 @@ def new_session_id() -> str:
 class _TextOfHTML(html.parser.HTMLParser):
     """Collects the visible text of an HTML error page (Flask's 500 page, a proxy's 502 page)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self.parts: list[str] = []
 
-    def handle_data(self, data):
+    def handle_data(self, data: str) -> None:
         if data.strip():
             self.parts.append(data.strip())
 
@@ -142,50 +125,6 @@ def _text_of(body: str, limit: int = 400) -> str:
             pass
     body = " ".join(body.split())
     return body if len(body) <= limit else body[: limit - 1] + "…"
-
-
-_PARAMETER_PATTERNS = (
-    re.compile(r"\b[Pp]arameter\s+['\"]?([A-Za-z_][\w\-\[\]]*)"),
-    re.compile(r"^\s*['\"]?([A-Za-z_]\w*)['\"]?\s+value\b"),
-    re.compile(r"^\s*['\"]?([A-Za-z_]\w*)['\"]?\s+(?:must|should|is|has)\b"),
-    re.compile(r"\bargument\s+['\"]?([A-Za-z_]\w*)"),
-)
-
-
-def parameter_in_message(message: str, sent: Mapping[str, Any] | None = None) -> str | None:
-    """The parameter a dispatcher error message blames, if it names one.
-
-    Known phrasings first ("Parameter p wrong value …", "p value is restricted to …"); then any
-    parameter that was sent and appears in the message as a whole word.
-    """
-    sent_names = [k for k in (sent or {}) if k not in BOOKKEEPING or k in ("instrument", "product_type")]
-    if re.search(r"not enough segments|invalid token|signature verification|token provided", message, re.I):
-        return "token"
-    if re.search(r"\bproduct type \S+ not in\b", message):
-        return "product_type"
-    for pattern in _PARAMETER_PATTERNS:
-        m = pattern.search(message)
-        if m and (not sent_names or m.group(1) in sent_names or pattern is _PARAMETER_PATTERNS[0]):
-            return m.group(1)
-    best: tuple[int, str] | None = None
-    for name in sent_names:
-        m = re.search(r"(?<![\w.-])" + re.escape(name) + r"(?![\w-])", message)
-        if m and (best is None or m.start() < best[0]):
-            best = (m.start(), name)
-    return best[1] if best else None
-
-
-def missing_roles_in_message(message: str) -> list[str]:
-    """The roles a 403 message says are lacking (both phrasings the dispatcher uses)."""
-    m = re.search(r"lacking all of the following roles:\s*\n(.*?)(?:\n[^\s-]|\Z)", message, re.S)
-    if m:
-        roles = re.findall(r"^\s*-\s*([^:\n]+?)\s*:", m.group(1), re.M)
-        if roles:
-            return roles
-    m = re.search(r"following roles are missing:\s*([^\n]+)", message)
-    if m:
-        return [r.strip() for r in m.group(1).rstrip(". ").split(",") if r.strip()]
-    return []
 
 
 def error_from_response(
@@ -374,9 +313,11 @@ class Dispatcher:
             return "host name not found"
         return "connection failed"
 
-    def _unavailable(
+    def unavailable(
         self, failure: TransientFailure, tries: int, seconds: float, job_hint: str = ""
     ) -> DispatcherUnavailable:
+        """The error for giving up after ``tries`` failed attempts over ``seconds``; ``job_hint``
+        replaces the closing "Try again later." (e.g. how to resume a job)."""
         message = (
             f"The dispatcher at {self.url} is unreachable ({failure.reason}) after {tries} "
             f"{'try' if tries == 1 else 'tries'} over {seconds:.0f} s." + (job_hint or " Try again later.")
@@ -394,7 +335,7 @@ class Dispatcher:
             except TransientFailure as failure:
                 failures += 1
                 if failures >= self.retries.max_tries:
-                    raise self._unavailable(failure, failures, time.monotonic() - t0) from None
+                    raise self.unavailable(failure, failures, time.monotonic() - t0) from None
                 delay = self.retries.delay(failures)
                 log.info(
                     "dispatcher unreachable (%s), retry %d/%d in %.1f s",
@@ -440,7 +381,7 @@ class Dispatcher:
             ensure_valid(self._token)
             params["token"] = self._token
 
-        def attempt():
+        def attempt() -> Any:
             resp = self._attempt("GET", path, params)
             if resp.status_code != 200:
                 raise self._error(resp, params)
@@ -560,10 +501,22 @@ class Dispatcher:
         self.last_response = self.redact(body)
         return body
 
+    def run_analysis_attempt(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Exactly one ``/run_analysis`` exchange (what a job's poll is); no retry.
+
+        ``params`` is a par_dict; ``api`` and the token are added as :meth:`prepare` does.
+        Returns the answer as received — ``query_status: failed`` included, and possibly echoing
+        the token (redact before showing). Raises :class:`TransientFailure` when the dispatcher
+        is unreachable (the caller decides whether and when to try again; :meth:`unavailable`
+        makes the error for giving up), ``TokenExpired`` before sending an expired token, and
+        the typed error of any other refusal.
+        """
+        return self._run_attempt(self.prepare(params))
+
     def failure(self, body: Mapping[str, Any]) -> OdaError:
         """The typed error for a run_analysis body with ``query_status: failed``."""
         body = self.redact(dict(body))
-        exit_status = body.get("exit_status") if isinstance(body.get("exit_status"), dict) else {}
+        exit_status: dict[str, Any] = body["exit_status"] if isinstance(body.get("exit_status"), dict) else {}
         message = str(exit_status.get("message") or "").strip()
         error_message = str(exit_status.get("error_message") or "").strip()
         debug_message = str(exit_status.get("debug_message") or "").strip()
@@ -594,20 +547,21 @@ class Dispatcher:
             message, error_message=error_message, debug_message=debug_message, details=details
         )
 
-    def run_analysis(self, params: Mapping[str, Any]) -> dict[str, Any]:
+    def run_analysis(self, params: Mapping[str, Any], *, raise_on_failure: bool = True) -> dict[str, Any]:
         """Send one ``/run_analysis`` request (retried while the server is unreachable).
 
         ``params`` is a par_dict (``instrument``, ``product_type``, ``query_type``,
         ``query_status``, product parameters…). Returns the response JSON with the token
-        redacted; raises ``AnalysisFailed`` for ``query_status: failed`` and the typed errors of
+        redacted; raises ``AnalysisFailed`` for ``query_status: failed`` (unless
+        ``raise_on_failure=False``: then that answer is returned too) and the typed errors of
         ``oda_widgets.errors`` for refused requests. For a job that runs a while use ``submit``.
         """
         prepared = self.prepare(params)
         prepared.setdefault("query_status", "new")
         body = self._retrying(lambda: self._run_attempt(prepared))
-        if body.get("query_status") == "failed":
+        if raise_on_failure and body.get("query_status") == "failed":
             raise self.failure(body)
-        return self.redact(body)
+        return dict(self.redact(body))
 
     def submit(
         self,
@@ -635,4 +589,5 @@ __all__ = [
     "error_from_response",
     "parameter_in_message",
     "missing_roles_in_message",
+    "BOOKKEEPING",
 ]

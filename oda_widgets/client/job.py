@@ -22,14 +22,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from oda_widgets.client.dispatcher import (
-    BOOKKEEPING,
-    Dispatcher,
-    TransientFailure,
-    new_session_id,
-)
-from oda_widgets.client.token import redact
+from oda_widgets.client.dispatcher import Dispatcher, TransientFailure, new_session_id
+from oda_widgets.client.protocol import user_parameters
 from oda_widgets.errors import OdaError, TokenExpired, Unauthorized
+from oda_widgets.redaction import redact
 
 if TYPE_CHECKING:
     from oda_widgets.products import ProductCollection
@@ -86,26 +82,73 @@ def _number(value: Any) -> float | None:
 
 @dataclass
 class Progress:
-    """What the backend has reported so far, readable without the raw callback dicts.
+    """What the backend has reported so far, as data (no sentence to parse).
 
     INTEGRAL (ISGRI/JEM-X) jobs report per science window (ScW) and analysis node:
     ``scw_total`` distinct ScWs seen, of which ``scw_done`` computed, ``scw_cached`` restored
-    from cache and ``scw_failed`` with an analysis exception. nb2workflow backends report a
-    ``stage`` with ``progress``/``progress_max``. ``fraction`` is ``None`` when unknown.
+    from cache and ``scw_failed`` with an analysis exception; ``steps`` is the ScW × node grid.
+    nb2workflow backends report a ``stage`` with ``stage_done``/``stage_total`` steps (and a
+    ``substage``). ``last_node``/``last_message`` are the last report. ``fraction`` is ``None``
+    when unknown. :attr:`summary` is the one-line sentence a text view shows, made from these.
     """
 
     fraction: float | None = None
-    summary: str = ""
     scw_total: int = 0
     scw_done: int = 0
     scw_cached: int = 0
     scw_failed: int = 0
     nodes: list[str] = field(default_factory=list)
+    last_node: str = ""
     last_message: str = ""
     stage: str | None = None
+    stage_done: float | None = None
+    stage_total: float | None = None
+    substage: str | None = None
     #: INTEGRAL: analysis node → science window → (kind, message) of its last report; kind is
     #: "computed", "cached", "failed" or "running" (then message is what the backend last said)
     steps: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
+
+    @property
+    def scw_finished(self) -> int:
+        """Science windows that are done one way or another (computed, cached or failed)."""
+        return self.scw_done + self.scw_cached + self.scw_failed
+
+    @property
+    def scw_running(self) -> int:
+        return self.scw_total - self.scw_finished
+
+    @property
+    def last_report(self) -> str:
+        """``node: message`` of the last report (or just the message)."""
+        if self.last_node and self.last_message:
+            return f"{self.last_node}: {self.last_message}"
+        return self.last_message
+
+    @property
+    def summary(self) -> str:
+        """One line for a text view: "3/10 science windows (2 computed, 1 from cache); last: …"
+        or "stage fit 2/4 (chain 3); last: …"; '' when nothing was reported."""
+        text = ""
+        if self.stage is not None or self.stage_total:
+            counter = f"{self.stage_done:g}/{self.stage_total:g}" if self.stage_total else ""
+            text = " ".join(
+                p
+                for p in (
+                    f"stage {self.stage}" if self.stage else "",
+                    counter,
+                    f"({self.substage})" if self.substage else "",
+                )
+                if p
+            )
+        elif self.scw_total:
+            parts = [f"{self.scw_done} computed", f"{self.scw_cached} from cache"]
+            if self.scw_failed:
+                parts.append(f"{self.scw_failed} failed")
+            text = f"{self.scw_finished}/{self.scw_total} science windows ({', '.join(parts)})"
+        tail = self.last_report
+        if tail:
+            text = f"{text}; last: {tail}" if text else tail
+        return text
 
     @classmethod
     def from_job_monitor(cls, job_monitor: Mapping[str, Any] | None) -> Progress:
@@ -120,6 +163,7 @@ class Progress:
             reports = [last]
         if not reports:
             return cls()
+        last = last if isinstance(last, Mapping) else reports[-1]
 
         nodes: list[str] = []
         per_scw: dict[str, dict[str, Any]] = {}
@@ -139,10 +183,12 @@ class Progress:
             entry["cached"] |= message in _CACHED
             entry["failed"] |= message in _FAILED
             entry["last"] = message
-        last_message = str(last.get("message") or "").strip() if last else ""
-        last_node = str(last.get("node") or last.get("node_id") or "").strip() if last else ""
-
-        progress = cls(nodes=nodes, last_message=last_message, steps=steps)
+        progress = cls(
+            nodes=nodes,
+            last_message=str(last.get("message") or "").strip() if last else "",
+            last_node=str(last.get("node") or last.get("node_id") or "").strip() if last else "",
+            steps=steps,
+        )
         if per_scw:
             progress.scw_total = len(per_scw)
             for entry in per_scw.values():
@@ -154,12 +200,7 @@ class Progress:
                         progress.scw_done += 1
                     else:
                         progress.scw_cached += 1
-            finished = progress.scw_done + progress.scw_cached + progress.scw_failed
-            progress.fraction = finished / progress.scw_total
-            parts = [f"{progress.scw_done} computed", f"{progress.scw_cached} from cache"]
-            if progress.scw_failed:
-                parts.append(f"{progress.scw_failed} failed")
-            progress.summary = f"{finished}/{progress.scw_total} science windows ({', '.join(parts)})"
+            progress.fraction = progress.scw_finished / progress.scw_total
 
         stage = last.get("stage") if last else None
         done, total = (
@@ -169,29 +210,19 @@ class Progress:
         if stage is not None or (done is not None and total):
             progress.stage = None if stage is None else str(stage)
             if done is not None and total:
+                progress.stage_done, progress.stage_total = done, total
                 fraction = done / total
                 sub_done, sub_total = _number(last.get("subprogress")), _number(last.get("subprogress_max"))
                 if sub_done is not None and sub_total:
                     fraction += (sub_done / sub_total) / total
                 progress.fraction = max(0.0, min(1.0, fraction))
-                counter = f"{done:g}/{total:g}"
-            else:
-                counter = ""
-            sub = last.get("substage")
-            progress.summary = " ".join(
-                p
-                for p in (
-                    f"stage {progress.stage}" if progress.stage else "",
-                    counter,
-                    f"({sub})" if sub else "",
-                )
-                if p
-            )
-
-        tail = f"{last_node}: {last_message}" if last_node and last_message else last_message
-        if tail:
-            progress.summary = f"{progress.summary}; last: {tail}" if progress.summary else tail
+            sub = last.get("substage") if last else None
+            progress.substage = str(sub) if sub else None
         return progress
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def _state_of(query_status: Any) -> JobState:
@@ -237,7 +268,7 @@ class Job:
         token = params.pop("token", None)
         # A token given with the parameters wins over the dispatcher's (oda_api style par_dict).
         self._token: str | None = token if isinstance(token, str) and token else None
-        self.params: dict[str, Any] = {k: v for k, v in params.items() if k not in BOOKKEEPING}
+        self.params: dict[str, Any] = user_parameters(params)
         self.job_id = job_id
         self.session_id = session_id or new_session_id()
         self.state = JobState(state)
@@ -254,9 +285,9 @@ class Job:
         self.submitted_at: float | None = None
         self._polls_since_change = 0
         self._products: dict[str, Any] | None = None
-        self._result: Any = None
+        self._result: ProductCollection | None = None
         self._observers: list[Callable[[Job], Any]] = []
-        self._last_snapshot: tuple | None = None
+        self._last_snapshot: tuple[Any, ...] | None = None
         self._refused = False  # the dispatcher answered with an error status
         self._lock = threading.RLock()  # guards the attributes above
         # One request in flight per job; re-entrant so an observer may poll from its callback.
@@ -301,6 +332,16 @@ class Job:
             raise self.error
         return self
 
+    def resubmit(self, *, submit: bool = True) -> Job:
+        """A new job for the same request (dispatcher, product, parameters, query type, and the
+        token given with the parameters, if any); submitted unless ``submit=False`` (then the
+        first :meth:`poll` sends it — what a widget does from its poller)."""
+        params = dict(self.params)
+        if self._token:
+            params["token"] = self._token
+        job = Job(self.dispatcher, self.instrument, self.product, params, query_type=self.query_type)
+        return job.submit() if submit else job
+
     def poll(self) -> JobState:
         """Make exactly one request and update the job; returns the new state.
 
@@ -316,8 +357,7 @@ class Job:
                 return self.state
             wire = self._wire_params()
             try:
-                prepared = self.dispatcher.prepare(wire)
-                body = self.dispatcher._run_attempt(prepared)
+                body = self.dispatcher.run_analysis_attempt(wire)
             except TransientFailure as failure:
                 self._transient(failure)
                 return self.state
@@ -352,7 +392,7 @@ class Job:
                     f" The job ({self.describe_ids()}) is kept: call wait() again, or "
                     "Job.from_dict(saved) later, to resume it."
                 )
-                unavailable = self.dispatcher._unavailable(failure, self.failures, waited, hint)
+                unavailable = self.dispatcher.unavailable(failure, self.failures, waited, hint)
                 # A fresh budget for whoever resumes the job.
                 self.failures = 0
                 self.retrying = False
@@ -376,9 +416,9 @@ class Job:
         body_redacted = redact(dict(body), self.token)
         status = str(body.get("query_status") or "")
         new_state = _state_of(status)
-        monitor = body.get("job_monitor") if isinstance(body.get("job_monitor"), Mapping) else {}
-        exit_status = body.get("exit_status") if isinstance(body.get("exit_status"), Mapping) else {}
-        products = body.get("products") if isinstance(body.get("products"), Mapping) else {}
+        monitor: Mapping[str, Any] = _mapping(body.get("job_monitor"))
+        exit_status: Mapping[str, Any] = _mapping(body.get("exit_status"))
+        products: Mapping[str, Any] = _mapping(body.get("products"))
         error = self.dispatcher.failure(body) if new_state is JobState.FAILED else None
         with self._lock:
             self.polls += 1
@@ -458,7 +498,7 @@ class Job:
         wire = self._wire_params()
         wire["query_status"] = "ready"
         wire["job_id"] = self.job_id
-        body = self.dispatcher._retrying(lambda: self.dispatcher._run_attempt(self.dispatcher.prepare(wire)))
+        body = self.dispatcher.run_analysis(wire, raise_on_failure=False)
         if body.get("query_status") == "failed":
             error = self.dispatcher.failure(body)
             self._fail(error)
@@ -509,7 +549,7 @@ class Job:
             await asyncio.sleep(self._bounded_delay(deadline, timeout))
         return await asyncio.to_thread(self.result)
 
-    def __await__(self):
+    def __await__(self) -> Any:
         return self.wait_async().__await__()
 
     # -- observers -----------------------------------------------------------------------------
@@ -539,7 +579,7 @@ class Job:
             except Exception:  # a broken view must not stop the job being followed
                 log.exception("job observer %r failed", callback)
 
-    def _snapshot(self) -> tuple:
+    def _snapshot(self) -> tuple[Any, ...]:
         p = self.progress
         return (
             self.state,
@@ -619,7 +659,7 @@ class Job:
                 parts.append(f"retrying={self.transient_error!r}")
             if self.error is not None:
                 parts.append(f"error={str(self.error)[:120]!r}")
-        return redact(f"<Job {' '.join(parts)}>", self.token)
+        return str(redact(f"<Job {' '.join(parts)}>", self.token))
 
 
 __all__ = ["Job", "JobState", "Progress", "WaitTimeout"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,15 +20,9 @@ import jwt
 from astropy.time import Time
 
 from oda_widgets.errors import InvalidParameter, TokenExpired
+from oda_widgets.redaction import JWT_PATTERN, REDACTED, redact
 
 log = logging.getLogger(__name__)
-
-#: What replaces a token wherever something is shown or logged.
-REDACTED = "<token>"
-
-#: A JWT in any text: base64url header and payload that both start with ``{"`` (``eyJ``),
-#: then a signature that may be empty (unsigned tokens).
-JWT_PATTERN = re.compile(r"eyJ[A-Za-z0-9_-]*\.eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
 
 #: Where users are told to get a fresh token.
 HOW_TO_GET_A_TOKEN = (
@@ -82,6 +75,11 @@ class TokenInfo:
         )
 
     @property
+    def expiry(self) -> str:
+        """When the token expires, ``YYYY-MM-DD hh:mm:ss`` (UTC), or "never"."""
+        return "never" if self.expires is None else str(self.expires.iso)[:19]
+
+    @property
     def expired(self) -> bool:
         """True once ``exp`` is in the past (checked now, so a long session notices)."""
         return self.expires is not None and self.expires.unix <= time.time()
@@ -129,10 +127,7 @@ def expired_message(info: TokenInfo) -> str:
         span = f"{ago / 3600:.1f} h ago"
     else:
         span = f"{ago / 86400:.1f} days ago"
-    return (
-        f"Your ODA token expired on {info.expires.iso[:19]} UTC ({span}); nothing was sent. "
-        + HOW_TO_GET_A_TOKEN
-    )
+    return f"Your ODA token expired on {info.expiry} UTC ({span}); nothing was sent. " + HOW_TO_GET_A_TOKEN
 
 
 def ensure_valid(token: str | None) -> TokenInfo | None:
@@ -141,7 +136,7 @@ def ensure_valid(token: str | None) -> TokenInfo | None:
         return None
     info = TokenInfo.from_token(token)
     if info.expired:
-        raise TokenExpired(expired_message(info), details={"expires": info.expires.iso})
+        raise TokenExpired(expired_message(info), details={"expires": info.expiry})
     return info
 
 
@@ -179,43 +174,11 @@ def discover_token() -> str | None:
             log.info("skipping %s: not a readable token", where)
             continue
         if info.expired:
-            log.info("skipping %s: token expired on %s UTC", where, info.expires.iso[:19])
+            log.info("skipping %s: token expired on %s UTC", where, info.expiry)
             continue
         log.debug("using the token from %s (%s)", where, info.email)
         return token
     return None
-
-
-def redact(obj: Any, token: str | None = None) -> Any:
-    """A copy of ``obj`` with ``token`` and anything that looks like a JWT replaced by ``<token>``.
-
-    Walks strings, dicts (values and keys), lists and tuples; a dict entry named ``token`` is
-    blanked whatever it holds. Other objects are returned as they are.
-    """
-    secret = token.strip() if isinstance(token, str) and token.strip() else None
-    return _redact(obj, secret)
-
-
-def _redact(obj: Any, secret: str | None) -> Any:
-    if isinstance(obj, str):
-        if secret and secret in obj:
-            obj = obj.replace(secret, REDACTED)
-        if "eyJ" in obj:
-            obj = JWT_PATTERN.sub(REDACTED, obj)
-        return obj
-    if isinstance(obj, dict):
-        out = {}
-        for key, value in obj.items():
-            if key == "token" and isinstance(value, str) and value:
-                out[key] = REDACTED
-            else:
-                out[_redact(key, secret) if isinstance(key, str) else key] = _redact(value, secret)
-        return out
-    if isinstance(obj, list):
-        return [_redact(v, secret) for v in obj]
-    if isinstance(obj, tuple):
-        return tuple(_redact(v, secret) for v in obj)
-    return obj
 
 
 __all__ = [

@@ -21,10 +21,20 @@ What to expect:
 * Errors on demand: out-of-range energies, malformed values, unknown products, missing roles and
   expired or forged tokens answer as the real dispatcher does; ``src_name="FAIL_BACKEND"`` makes
   the backend fail (HTTP 200, ``query_status: failed``).
-* The sky (:mod:`.sky`): real bright sources, plus new transients ``NEW_1`` near the Galactic
-  Centre during 2017, ``NEW_2`` in Cygnus (June–September 2015), ``NEW_3`` near Vela X-1
-  (first half of 2020); SPI-ACS light curves show GRB 221009A, GRB 170817A, GRB 120711A and a
-  synthetic burst every few hours.
+* The sky (:mod:`.sky`, :mod:`.history`): INTEGRAL's sky of 2002–2024 — the bright persistent
+  sources, the historic transients at their real positions during their real outbursts
+  (MAXI J1820+070 in 2018, V404 Cyg in 2015, Swift J1727.8-1613 in 2023, GX 339-4, ...), and
+  invented new transients ``NEW_1`` near the Galactic Centre during 2017, ``NEW_2`` in Cygnus
+  (June–September 2015), ``NEW_3`` near Vela X-1 (first half of 2020); SPI-ACS light curves show
+  the bright GRBs of the mission at their real trigger times (GRB 221009A on 2022-10-09 at
+  13:16:59.99 UTC, GRB 230307A, GRB 130427A, GRB 170817A, ...), the SGR 1806-20 giant flare and a
+  synthetic burst every few hours. ``/resolve_name`` knows all of them by name and common aliases.
+
+* Workflow instruments (:mod:`.workflows`): when nb2workflow is installed (``pip install
+  'oda-widgets[workflows]'``), real nb2workflow services run notebooks behind the demo — by
+  default the shipped ``multiwavelength`` instrument (a Cepheid light curve, Pleiades images, the
+  SED of Mrk 421); ``workflows=[folder, ...]`` adds folders of your own (one instrument each).
+  Each nb2service starts on first use of its instrument and stops with the server.
 
 Differences from the real service: products are always in API form (the ``api`` flag is not
 needed); ``/resolve_name`` knows only the demo sky and needs no role; no e-mails, no downloads.
@@ -32,11 +42,15 @@ needed); ``/resolve_name`` knows only the demo sky and needs no role; no e-mails
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 import time
 
 import jwt
 from werkzeug.serving import WSGIRequestHandler, make_server
+
+_log = logging.getLogger("oda_widgets.demo")
 
 #: The shared secret of the demo server's tokens (public on purpose: demo only).
 DEMO_SECRET = "oda-widgets-demo-secret-not-for-production"
@@ -79,10 +93,26 @@ class DemoServer:
         speed: float = 1.0,
         legacy_meta_data: bool = False,
         quiet: bool = True,
+        workflows=None,
+        shipped_workflows: bool = True,
+        ontology=None,
     ):
         from oda_widgets.demo.app import create_app
+        from oda_widgets.demo.instruments import INSTRUMENTS
+        from oda_widgets.demo.workflows import SHIPPED, Workflows
 
-        self.app = create_app(speed=speed, legacy_meta_data=legacy_meta_data)
+        if workflows is False:
+            folders: list | None = []
+        elif workflows is None:
+            folders = None if shipped_workflows else []
+        else:
+            extra = [workflows] if isinstance(workflows, (str, os.PathLike)) else list(workflows)
+            folders = ([SHIPPED] if shipped_workflows else []) + extra
+        #: The workflow instruments (:class:`~oda_widgets.demo.workflows.Workflows`).
+        self.workflows = Workflows(folders, ontology=ontology, reserved=INSTRUMENTS)
+        if self.workflows.note:
+            _log.info("%s", self.workflows.note)
+        self.app = create_app(speed=speed, legacy_meta_data=legacy_meta_data, workflows=self.workflows)
         self._server = make_server(
             host,
             port,
@@ -99,7 +129,8 @@ class DemoServer:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop serving and release the port (idempotent)."""
+        """Stop serving and release the port; stop the workflow services (idempotent)."""
+        self.workflows.stop()
         if self._thread is None:
             return
         self._server.shutdown()
@@ -128,32 +159,51 @@ def start(
     host: str = "127.0.0.1",
     legacy_meta_data: bool = False,
     quiet: bool = True,
+    workflows=None,
+    shipped_workflows: bool = True,
+    ontology=None,
 ) -> DemoServer:
     """Start a demo dispatcher in a background thread; ``port=0`` picks a free port.
 
     ``speed`` scales how fast ISGRI/JEM-X jobs progress (``speed=20`` finishes in well under a
-    second); ``legacy_meta_data`` makes ``/api/meta-data`` speak the old JSON-string form;
-    ``quiet=False`` prints one log line per request.
+    second); ``legacy_meta_data`` makes ``/api/meta-data`` speak the old JSON-string form (INTEGRAL
+    instruments); ``quiet=False`` prints one log line per request.
+
+    Workflow instruments: ``workflows=None`` serves the shipped ones when nb2workflow is installed;
+    a folder (or a list of folders) of notebooks adds one instrument per folder (named after it);
+    ``workflows=False`` serves none; ``shipped_workflows=False`` leaves the shipped ones out.
+    ``ontology`` names the ontology file to use instead of choosing one (see
+    :func:`oda_widgets.demo.workflows.ontology.choose_ontology`).
     """
-    return DemoServer(host=host, port=port, speed=speed, legacy_meta_data=legacy_meta_data, quiet=quiet)
+    return DemoServer(
+        host=host,
+        port=port,
+        speed=speed,
+        legacy_meta_data=legacy_meta_data,
+        quiet=quiet,
+        workflows=workflows,
+        shipped_workflows=shipped_workflows,
+        ontology=ontology,
+    )
 
 
 _DEFAULT: DemoServer | None = None
 _DEFAULT_LOCK = threading.Lock()
 
 
-def default_server() -> DemoServer:
+def default_server(workflows=None) -> DemoServer:
     """The demo dispatcher shared by every widget of this process, started on first use.
 
     Forms and the Explorer use it when no dispatcher URL is given, so a notebook runs offline
     with one server however many widgets it makes; it stops when the process exits.
+    ``workflows`` (as for :func:`start`) applies when this call starts the server.
     """
     global _DEFAULT
     with _DEFAULT_LOCK:
         if _DEFAULT is None or _DEFAULT._thread is None:
             import atexit
 
-            _DEFAULT = start()
+            _DEFAULT = start(workflows=workflows)
             atexit.register(_DEFAULT.stop)
         return _DEFAULT
 

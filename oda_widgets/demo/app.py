@@ -17,6 +17,7 @@ import jwt
 from flask import Flask, Response, redirect, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from oda_widgets.client import protocol
 from oda_widgets.client.encoding import decode_params
 from oda_widgets.demo import generate, instruments, sky
 from oda_widgets.demo.instruments import INSTRUMENTS, DemoError, RolesMissing
@@ -73,18 +74,7 @@ def _session_id() -> str:
 
 def api_code(analysis_parameters: dict, url: str) -> str:
     """The oda_api snippet the dispatcher attaches to results (PROTOCOL §7)."""
-    drop = {"job_id", "query_status", "session_id", "use_resolver[local]", "use_scws"}
-    rename = {"product_type": "product", "query_type": "product_type"}
-    d = {}
-    for k, v in analysis_parameters.items():
-        if k in drop or v is None:
-            continue
-        d[rename.get(k, k)] = v
-    text = json.dumps(dict(sorted(d.items())), indent=4).replace("true", "True").replace("false", "False")
-    return (
-        f"from oda_api.api import DispatcherAPI\ndisp=DispatcherAPI(url='{url}', instrument='mock')\n\n"
-        f"par_dict={text}\n\ndata_collection = disp.get_product(**par_dict)\n"
-    )
+    return protocol.api_code(analysis_parameters, url, layout="dispatcher")
 
 
 def _request_params() -> dict:
@@ -164,9 +154,16 @@ def _body(
     return body
 
 
-def create_app(speed: float = 1.0, legacy_meta_data: bool = False) -> Flask:
-    """The demo dispatcher as a Flask app (``speed`` scales job durations)."""
+def create_app(speed: float = 1.0, legacy_meta_data: bool = False, workflows=None) -> Flask:
+    """The demo dispatcher as a Flask app (``speed`` scales job durations; ``workflows``: the
+    :class:`~oda_widgets.demo.workflows.Workflows` instruments served besides INTEGRAL's)."""
+    from oda_widgets.demo.workflows import Workflows
+    from oda_widgets.errors import DispatcherUnavailable
+
     app = Flask("oda_widgets.demo")
+    workflows = workflows if workflows is not None else Workflows([])
+    app.extensions["oda_demo_workflows"] = workflows
+    known_instruments = [*INSTRUMENTS, *workflows]
     app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
     app.config["MAX_FORM_MEMORY_SIZE"] = MAX_CONTENT_LENGTH
     app.config["MAX_FORM_PARTS"] = 1000
@@ -176,6 +173,11 @@ def create_app(speed: float = 1.0, legacy_meta_data: bool = False) -> Flask:
     @app.errorhandler(DemoError)
     def _demo_error(err: DemoError):
         return api_error(err)
+
+    @app.errorhandler(DispatcherUnavailable)
+    def _workflow_service_down(err: DispatcherUnavailable):
+        # Not 503: clients retry those, and a service that failed to start will fail again.
+        return api_error(DemoError(f"workflow service unavailable: {err}", "InternalError", 500))
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):
@@ -200,7 +202,7 @@ def create_app(speed: float = 1.0, legacy_meta_data: bool = False) -> Flask:
 
     @app.get("/instr-list")
     def instr_list():
-        return _json(list(INSTRUMENTS))
+        return _json(known_instruments)
 
     @app.get("/api/instr-list")
     def api_instr_list():
@@ -211,8 +213,13 @@ def create_app(speed: float = 1.0, legacy_meta_data: bool = False) -> Flask:
         instrument = params.get("instrument")
         if instrument is None:
             raise no_instrument(params)
+        if isinstance(instrument, str) and instrument in workflows:
+            product = params.get("product_type")
+            if product is not None and product not in workflows[instrument].products:
+                raise InternalServerError()
+            return instrument, product
         if not isinstance(instrument, str) or instrument not in INSTRUMENTS:
-            raise instruments.unknown_instrument(instrument)
+            raise instruments.unknown_instrument(instrument, known_instruments)
         product = params.get("product_type")
         if product is not None and (
             not isinstance(product, str) or product not in INSTRUMENTS[instrument].products
@@ -225,6 +232,8 @@ def create_app(speed: float = 1.0, legacy_meta_data: bool = False) -> Flask:
     @app.get("/meta-data")
     def meta_data():
         instrument, product = _instrument_and_product(_request_params())
+        if instrument in workflows:
+            return _json(workflows[instrument].meta_data(product))
         return _json(instruments.meta_data(instrument, product, legacy_meta_data))
 
     @app.get("/meta-data-src")
@@ -237,7 +246,20 @@ def create_app(speed: float = 1.0, legacy_meta_data: bool = False) -> Flask:
     @app.get("/api/par-names")
     def par_names():
         instrument, product = _instrument_and_product(_request_params())
+        if instrument in workflows:
+            return _json(workflows[instrument].par_names(product))
         return _json(instruments.par_names(instrument, product, legacy_meta_data))
+
+    @app.get("/call_back")
+    def call_back():
+        # Progress reports of backends: here nb2service's (INTEGRAL jobs are simulated).
+        instrument = request.args.get("instrument_name", "")
+        if instrument not in workflows:
+            return _json({"error_message": f"no workflow instrument {instrument[:100]!r}"}, 404)
+        known = workflows[instrument].call_back(
+            request.args.get("job_id", ""), request.args.get("action", "")
+        )
+        return _json({}, 200 if known else 404)
 
     @app.get("/api/parameters")
     def parameters():
@@ -250,12 +272,14 @@ def create_app(speed: float = 1.0, legacy_meta_data: bool = False) -> Flask:
             return _json({})
         name = name[:200]
         out: dict[str, Any] = {"name": name.replace("_", " ")}
-        src = sky.find_source(name)
-        if src is None:
+        # every source and burst of the demo sky by its name or a common alias; otherwise the real
+        # resolver's answer for an unknown name (no RA/DEC)
+        found = sky.resolve(name)
+        if found is None:
             out["message"] = f"{name} could not be resolved"
         else:
-            out["RA"] = src.ra
-            out["DEC"] = src.dec
+            out["RA"] = found.ra
+            out["DEC"] = found.dec
             out["entity_portal_link"] = "http://cdsportal.u-strasbg.fr/?target=" + urllib.parse.quote(
                 name.strip()
             )
@@ -280,6 +304,13 @@ def create_app(speed: float = 1.0, legacy_meta_data: bool = False) -> Flask:
         job_id = params.get("job_id")
         if query_status != "new" and not job_id:
             raise DemoError(f'job_id must be present if query_status != "new" (it is "{query_status}")')
+        if isinstance(params["instrument"], str) and params["instrument"] in workflows:
+            body, status = workflows[params["instrument"]].run_analysis(
+                params, sub, request.url_root.rstrip("/")
+            )
+            return _json(body, status)
+        if not isinstance(params["instrument"], str) or params["instrument"] not in INSTRUMENTS:
+            raise instruments.unknown_instrument(params["instrument"], known_instruments)
 
         try:
             req = instruments.normalise(params, roles)

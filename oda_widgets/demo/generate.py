@@ -16,9 +16,11 @@ from astropy.io import fits
 from astropy.time import Time
 from astropy.wcs import WCS
 
+from oda_widgets.client.protocol import NOT_IN_JOB_ID
 from oda_widgets.demo import sky
 from oda_widgets.demo.instruments import DemoError, Request
 from oda_widgets.products import encode_numpy_data_product
+from oda_widgets.products.light_curve import IJD_MJDREF
 
 ISGRI_PIXEL = 0.0823  # deg, ISGRI mosaic pixel
 JEMX_PIXEL = 0.03  # deg
@@ -35,28 +37,18 @@ IJD_UNITS = 86400.0
 
 def seed_of(params: dict) -> int:
     """A 64-bit seed from the normalised parameters (bookkeeping keys excluded)."""
-    skip = {
-        "session_id",
-        "job_id",
-        "token",
-        "query_status",
-        "api",
-        "oda_api_version",
-        "off_line",
-        "dry_run",
-        "async_dispatcher",
-        "verbose",
-    }
+    # verbosity changes what is said, not the products
+    skip = NOT_IN_JOB_ID | {"verbose"}
     text = json.dumps({k: v for k, v in params.items() if k not in skip}, sort_keys=True, default=str)
     return int(hashlib.sha256(text.encode()).hexdigest()[:16], 16)
 
 
 def _ijd(iso: str) -> float:
-    return float(Time(iso, format="isot", scale="utc").tt.mjd - sky.MJDREF)
+    return float(Time(iso, format="isot", scale="utc").tt.mjd - IJD_MJDREF)
 
 
 def _iso(ijd: float) -> str:
-    return Time(ijd + sky.MJDREF, format="mjd", scale="tt").utc.isot
+    return Time(ijd + IJD_MJDREF, format="mjd", scale="tt").utc.isot
 
 
 def _coding(instr: str, d: np.ndarray) -> np.ndarray:
@@ -127,7 +119,7 @@ class Observation:
     def time_keywords(self) -> dict:
         return {
             "TIMESYS": "TT",
-            "MJDREF": sky.MJDREF,
+            "MJDREF": IJD_MJDREF,
             "TIMEUNIT": "d",
             "TSTART": self.t_start,
             "TSTOP": self.t_stop,
@@ -237,15 +229,16 @@ def mosaic(req: Request, obs: Observation):
     threshold = v.get("detection_threshold", 7.0)
     rows = []
     new_count = 0
-    forced_names = {r["name"] for r in forced}
+    # rows of selected_catalog are kept whatever their significance, under the name they carry there
+    forced_names = _names_by_sky_index(forced, src_list)
     for i, src, ix, iy in candidates:
         sig = float(significance[iy, ix])
-        if not (sig > threshold or src.name in forced_names):
+        if not (sig > threshold or i in forced_names):
             continue
         err = max(0.35 / max(sig, 1.0), 0.0002) if instr == "isgri" else max(0.1 / max(sig, 1.0), 0.0002)
         d_ra, d_dec = rng.normal(0.0, err / 2, 2)
-        name = src.name
-        if src.new:
+        name = forced_names.get(i, src.name)
+        if src.new and i not in forced_names:
             new_count += 1
             name = f"NEW_{new_count}"
         rows.append(
@@ -259,7 +252,7 @@ def mosaic(req: Request, obs: Observation):
                 "dec": float(src.dec + d_dec) if instr == "isgri" else src.dec,
                 "NEW_SOURCE": 1 if src.new else -32768,
                 "ISGRI_FLAG": 0 if src.new else 1,
-                "FLAG": 1 if src.name in forced_names else 0,
+                "FLAG": 1 if i in forced_names else 0,
                 "ERR_RAD": float(err),
             }
         )
@@ -361,6 +354,17 @@ def _match_sky(ra: float, dec: float) -> sky.Source | None:
         if d < best_d:
             best, best_d = s, d
     return best
+
+
+def _names_by_sky_index(rows: list[dict], src_list: list[sky.Source]) -> dict[int, str]:
+    """Index in ``src_list`` of the sky source each catalog row points at -> the row's name."""
+    index = {id(s): i for i, s in enumerate(src_list)}
+    out: dict[int, str] = {}
+    for r in rows:
+        src = _match_sky(r["ra"], r["dec"])
+        if src is not None and id(src) in index:
+            out[index[id(src)]] = r["name"]
+    return out
 
 
 def target_sources(req: Request, obs: Observation) -> list[tuple[str, float, float, sky.Source | None]]:
@@ -504,22 +508,22 @@ def _background_spectrum(instr: str):
     return lambda e: norm * (e / e_ref) ** -1.5
 
 
-def _flux_scale(obs: Observation, src: sky.Source, ra: float, dec: float) -> tuple[float, float]:
-    """(exposure, mean flux / src.flux_mcrab) of a source over the observation's ScWs, weighted
-    by exposure × coding fraction: the level its spectrum is simulated at."""
+def _mean_flux(obs: Observation, ra: float, dec: float, src: sky.Source | None) -> tuple[float, float]:
+    """(exposure, mean mCrab) of a source over the observation's ScWs, weighted by exposure ×
+    coding fraction, in the instrument's band: the level its spectrum is simulated at."""
     weights = obs.exposures * coding_at(obs.instr, obs.scws, ra, dec)
     exposure = float(weights.sum())
-    if exposure <= 0 or src.flux_mcrab <= 0:
+    if src is None or exposure <= 0:
         return exposure, 0.0
-    mean_mcrab = float((src.flux(obs.t_mid) * weights).sum() / exposure)
-    return exposure, mean_mcrab / src.flux_mcrab
+    return exposure, float((src.flux(obs.t_mid, obs.instr) * weights).sum() / exposure)
 
 
 def injected_spectra(analysis_parameters: dict) -> dict[str, dict]:
     """The models the demo simulated a spectrum job's sources with, by source name:
     :func:`sky.spectral_model` at the exposure-weighted mean flux, plus ``"exposure"`` (s),
-    ``"scale"`` and the sky ``"source"``. Lets tests (and teachers) compare a fit with the truth;
-    ``sky.energy_flux(source, e1, e2, scale)`` gives the band flux.
+    ``"mcrab"`` (that mean flux), ``"instrument"`` and the sky ``"source"``. Lets tests (and
+    teachers) compare a fit with the truth; ``sky.energy_flux(source, e1, e2, mcrab, instrument)``
+    gives the band flux.
 
     ``analysis_parameters``: the job's echo of them (``ProductCollection.analysis_parameters``,
     or the collection itself): the science windows are a random subset seeded by them, so the
@@ -533,8 +537,14 @@ def injected_spectra(analysis_parameters: dict) -> dict[str, dict]:
     for name, ra, dec, src in target_sources(req, obs):
         if src is None:
             continue
-        exposure, scale = _flux_scale(obs, src, ra, dec)
-        out[name] = {**sky.spectral_model(src, scale), "exposure": exposure, "scale": scale, "source": src}
+        exposure, mcrab = _mean_flux(obs, ra, dec, src)
+        out[name] = {
+            **sky.spectral_model(src, mcrab, obs.instr),
+            "exposure": exposure,
+            "mcrab": mcrab,
+            "instrument": obs.instr,
+            "source": src,
+        }
     return out
 
 
@@ -596,14 +606,10 @@ def spectra(req: Request, obs: Observation) -> list[tuple[str, str, fits.HDUList
     out = []
     targets = target_sources(req, obs)
     for name, ra, dec, src in targets:
-        if src is not None:
-            exposure, scale = _flux_scale(obs, src, ra, dec)
-        else:
-            exposure = float((obs.exposures * coding_at(instr, obs.scws, ra, dec)).sum())
-            scale = 0.0
-        if src is not None and exposure > 0 and scale > 0:
+        exposure, mcrab = _mean_flux(obs, ra, dec, src)
+        if src is not None and exposure > 0 and mcrab > 0:
             # the source's own model (sky.spectral_model), as injected_spectra() reports it
-            model = _folded(instr, lambda e, src=src, scale=scale: sky.photon_spectrum(src, e, scale))
+            model = _folded(instr, lambda e, src=src, m=mcrab: sky.photon_spectrum(src, e, m, instr))
         else:
             model = np.zeros_like(bkg)
         err = np.sqrt((bkg + model) / max(exposure, 1.0)).astype(np.float32)
@@ -731,10 +737,7 @@ def spi_acs_lc(req: Request) -> fits.HDUList:
         i1 = min(int((t0 + 12 * tau - t1) / SPI_NATIVE_BIN) + 1, n_native)
         if i1 <= i0:
             continue
-        dt = t_native[i0:i1] - t0
-        rise = 0.1 * tau
-        shape = np.where(dt > 0, (1 - np.exp(-dt / rise)) * np.exp(-dt / tau), 0.0)
-        lam[i0:i1] += SPI_NATIVE_BIN * peak * shape
+        lam[i0:i1] += SPI_NATIVE_BIN * peak * sky.burst_shape(t_native[i0:i1] - t0, tau)
     counts = rng.poisson(lam)
     if k > 1:
         counts = counts.reshape(n_bins, k).sum(axis=1)
@@ -759,7 +762,7 @@ def spi_acs_lc(req: Request) -> fits.HDUList:
             "TIMEDEL": bin_s,
             "TIMEZERO": timezero,
             "TIMEUNIT": "s",
-            "MJDREF": sky.MJDREF,
+            "MJDREF": IJD_MJDREF,
             "TIMESYS": "TT",
             "TSTART": t1,
             "TSTOP": t_stop,

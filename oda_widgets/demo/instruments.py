@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from oda_widgets.client.protocol import BOOKKEEPING, REQUEST_OPTIONS
+
 ONTO = "http://odahub.io/ontology#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 
@@ -211,8 +213,9 @@ ENERGY_LIMITS = {"isgri": ("ISGRI", 15.0, 800.0), "jemx": ("JEM-X", 3.0, 35.0)}
 # Meta-data and par-names
 
 
-def unknown_instrument(name: Any) -> DemoError:
-    return DemoError(f'instrument: "{name}", known: {list(INSTRUMENTS)!r}', "InstrumentNotRecognized")
+def unknown_instrument(name: Any, known: list[str] | None = None) -> DemoError:
+    known = list(INSTRUMENTS) if known is None else known
+    return DemoError(f'instrument: "{name}", known: {known!r}', "InstrumentNotRecognized")
 
 
 def meta_data(instrument: str, product: str | None, legacy: bool = False) -> list:
@@ -270,28 +273,7 @@ def par_names(instrument: str, product: str | None, legacy: bool = False) -> lis
 # Checking and normalising a request
 
 #: Request keys the dispatcher understands besides the product parameters.
-CONTROL_KEYS = (
-    "instrument",
-    "product_type",
-    "query_type",
-    "query_status",
-    "job_id",
-    "session_id",
-    "token",
-    "api",
-    "oda_api_version",
-    "off_line",
-    "dry_run",
-    "verbose",
-    "allow_unknown_args",
-    "return_progress",
-    "run_asynch",
-    "async_dispatcher",
-    "client-name",
-    "catalog_selected_objects",
-    "T_format",
-    "time_bin_format",
-)
+CONTROL_KEYS = BOOKKEEPING | REQUEST_OPTIONS | {"catalog_selected_objects", "T_format", "time_bin_format"}
 
 
 def _float(name: str, v: Any) -> float:

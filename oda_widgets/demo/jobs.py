@@ -14,20 +14,11 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+from oda_widgets.client.protocol import NOT_IN_JOB_ID
 from oda_widgets.demo.instruments import Request
 
 #: Request keys that do not enter the job identity (as in the real dispatcher).
-JOB_ID_EXCLUDED = (
-    "session_id",
-    "job_id",
-    "token",
-    "dry_run",
-    "oda_api_version",
-    "api",
-    "off_line",
-    "query_status",
-    "async_dispatcher",
-)
+JOB_ID_EXCLUDED = NOT_IN_JOB_ID
 
 #: Analysis nodes reported per science window, and the final node, per product kind.
 NODES = {

@@ -1,9 +1,13 @@
-"""The demo sky: real bright hard-X-ray sources, a few invented transients, INTEGRAL's time line.
+"""The demo sky: INTEGRAL's hard-X-ray sky of 2002-2024 and its time line.
 
-Positions are the published J2000 coordinates; fluxes are rough 20-40 keV levels in mCrab with a
-smooth, deterministic variability so that light curves and mosaics look alive but reproducible.
+Positions are the published J2000 coordinates. Persistent sources have rough 20-40 keV levels in
+mCrab with a smooth, deterministic variability so that light curves and mosaics look alive but
+reproducible. The historic transients of the mission — MAXI J1820+070 in 2018, V404 Cyg in 2015,
+Swift J1727.8-1613 in 2023, GX 339-4's outbursts, ... — shine at their real positions only during
+their real outbursts, with light curves shaped like the published ones, in the ISGRI and in the
+JEM-X band (:mod:`.history`, ``data/transients.ecsv``).
 
-Transients that are *not* in the reference catalogue (they come out of the imaging step as
+Invented transients that are *not* in the reference catalogue (they come out of the imaging step as
 ``NEW_1``, ``NEW_2``, ... with ``NEW_SOURCE = 1``):
 
 * ``NEW_1`` near the Galactic Centre (RA 266.05, Dec -28.65), active all of 2017
@@ -11,21 +15,25 @@ Transients that are *not* in the reference catalogue (they come out of the imagi
 * ``NEW_2`` in Cygnus (RA 305.20, Dec 37.45), active 2015-06-01 .. 2015-10-01;
 * ``NEW_3`` near Vela X-1 (RA 133.10, Dec -42.30), active 2020-01-01 .. 2020-06-30.
 
-SPI-ACS light curves carry gamma-ray bursts at the real trigger times of a few famous GRBs
-(GRB 221009A, GRB 170817A, GRB 120711A) plus one synthetic burst every few hours at
-deterministic times.
+SPI-ACS light curves carry the bright gamma-ray bursts of the mission at their real trigger times
+(GRB 221009A, the brightest ever, on 2022-10-09 at 13:16:59.99 UTC; GRB 230307A, GRB 130427A,
+GRB 170817A, ... and the SGR 1806-20 giant flare; ``data/bursts.ecsv``) plus one synthetic burst
+every few hours at deterministic times.
+
+:func:`resolve` knows every source and burst by its name and its common aliases.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cache
 
 import numpy as np
 
-#: MJD of IJD 0 (2000-01-01T00:00:00 TT).
-MJDREF = 51544.0
+from oda_widgets.demo import history
+from oda_widgets.products.light_curve import IJD_MJDREF
 
 #: Revolution bookkeeping: revolution length (days) and the IJD at which revolution 0 would start,
 #: chosen so that 2017-03-06 falls in revolution ~1791, as it did for INTEGRAL.
@@ -57,16 +65,30 @@ class Source:
     cutoff_kev: float | None = None
     bbody_kt: float | None = None
     bbody_norm: float = 0.0
+    #: Other names the resolver knows.
+    aliases: tuple[str, ...] = ()
+    #: Outbursts (and lasting changes of the persistent level) from ``data/transients.ecsv``.
+    episodes: tuple[history.Episode, ...] = ()
 
-    def flux(self, ijd) -> np.ndarray:
-        """Flux in mCrab (20-40 keV equivalent) at IJD time(s)."""
+    def flux(self, ijd, instrument: str = "isgri") -> np.ndarray:
+        """Flux in mCrab at IJD time(s): 20-40 keV for ISGRI, 3-20 keV for JEM-X (the persistent
+        part is the same in both; outbursts have their own level in each band)."""
         ijd = np.asarray(ijd, dtype=float)
-        phase = _hash_float(self.name) * 2 * math.pi
-        f = self.flux_mcrab * (
-            1.0
-            + self.variability * np.sin(2 * math.pi * ijd / self.period_days + phase)
-            + 0.5 * self.variability * np.sin(2 * math.pi * ijd / (self.period_days / 7.3) + 2 * phase)
-        )
+        f = np.zeros_like(ijd)
+        if self.flux_mcrab > 0:
+            phase = _hash_float(self.name) * 2 * math.pi
+            f = self.flux_mcrab * (
+                1.0
+                + self.variability * np.sin(2 * math.pi * ijd / self.period_days + phase)
+                + 0.5 * self.variability * np.sin(2 * math.pi * ijd / (self.period_days / 7.3) + 2 * phase)
+            )
+        if self.episodes and ijd.size:
+            lo, hi = float(ijd.min()), float(ijd.max())
+            for ep in self.episodes:
+                if ep.mode == "scale":
+                    f = f * ep.value(ijd, instrument)
+                elif ep.end >= lo and ep.start <= hi:
+                    f = f + ep.value(ijd, instrument)
         if self.active_ijd is not None:
             lo, hi = self.active_ijd
             f = np.where((ijd >= lo) & (ijd <= hi), f, 0.0)
@@ -80,20 +102,20 @@ def _hash_float(text: str) -> float:
 def ijd_from_iso(iso: str) -> float:
     from astropy.time import Time
 
-    return float(Time(iso, format="isot", scale="utc").tt.mjd - MJDREF)
+    return float(Time(iso, format="isot", scale="utc").tt.mjd - IJD_MJDREF)
 
 
 def _ijd(y, m, d) -> float:
     from astropy.time import Time
 
-    return float(Time(f"{y:04d}-{m:02d}-{d:02d}T00:00:00", scale="tt").mjd - MJDREF)
+    return float(Time(f"{y:04d}-{m:02d}-{d:02d}T00:00:00", scale="tt").mjd - IJD_MJDREF)
 
 
 #: INTEGRAL science operations: first light (October 2002) to the end of science (February 2025).
 MISSION_START_IJD = _ijd(2002, 10, 17)
 MISSION_END_IJD = _ijd(2025, 3, 1)
 
-SOURCES: tuple[Source, ...] = (
+_PERSISTENT: tuple[Source, ...] = (
     Source("Crab", 83.63308, 22.01450, 1000.0, 2.1, 0.02, 400.0),
     Source("A 0535+262", 84.72746, 26.31583, 40.0, 2.4, 0.8, 111.0),
     Source("4U 0614+091", 94.28042, 9.13694, 30.0, 2.3, 0.3, 50.0),
@@ -109,9 +131,11 @@ SOURCES: tuple[Source, ...] = (
     Source("GX 17+2", 274.00583, -14.03639, 60.0, 3.2, 0.2, 25.0, bbody_kt=2.5, bbody_norm=0.05),
     Source("GS 1826-238", 277.36750, -23.79694, 100.0, 1.9, 0.1, 60.0, cutoff_kev=60.0),
     Source("4U 1820-30", 275.91833, -30.36111, 50.0, 2.7, 0.3, 171.0),
-    Source("IGR J17464-3213", 266.56500, -32.23389, 50.0, 2.0, 0.6, 90.0),
+    # discovered by INTEGRAL as IGR J17464-3213 in 2003: a recurrent transient
+    Source("H1743-322", 266.56500, -32.23389, 0.0, 1.6, 0.0),
     Source("IGR J17456-2901", 266.41667, -29.00778, 10.0, 2.2, 0.1, 100.0),
-    Source("GX 339-4", 255.70569, -48.78975, 150.0, 1.8, 0.6, 200.0, cutoff_kev=100.0),
+    # a transient: active only in its outbursts (data/transients.ecsv)
+    Source("GX 339-4", 255.70569, -48.78975, 0.0, 1.7, 0.0, cutoff_kev=100.0),
     Source("4U 1630-47", 248.50667, -47.39333, 50.0, 2.6, 0.6, 150.0),
     Source("OAO 1657-415", 255.20375, -41.65611, 100.0, 2.3, 0.4, 10.4),
     Source("Vela X-1", 135.52858, -40.55469, 500.0, 2.5, 0.4, 8.96),
@@ -128,64 +152,154 @@ SOURCES: tuple[Source, ...] = (
     Source("NEW_3", 133.10000, -42.30000, 70.0, 2.0, 0.3, 7.0, True, (_ijd(2020, 1, 1), _ijd(2020, 6, 30))),
 )
 
-_BY_NAME = {s.name.lower().replace(" ", ""): s for s in SOURCES if not s.new}
+
+#: Common names of the persistent sources (the transients' aliases are in data/transients.ecsv).
+ALIASES: dict[str, tuple[str, ...]] = {
+    "Crab": ("Crab Nebula", "Crab Pulsar", "PSR B0531+21", "M1", "Tau X-1"),
+    "Cyg X-1": ("Cygnus X-1", "HDE 226868", "V1357 Cyg"),
+    "Cyg X-3": ("Cygnus X-3", "V1521 Cyg"),
+    "GX 1+4": ("V2116 Oph",),
+    "4U 1700-377": ("HD 153919", "V884 Sco"),
+    "1E 1740.7-2942": ("Great Annihilator",),
+    "GX 354-0": ("4U 1728-34",),
+    "GX 5-1": ("4U 1758-25",),
+    "GX 3+1": ("4U 1744-26",),
+    "GX 17+2": ("4U 1813-14",),
+    "GS 1826-238": ("GS 1826-24", "V4634 Sgr"),
+    "IGR J17456-2901": ("Sgr A*", "Galactic Centre", "Galactic Center"),
+    "Vela X-1": ("4U 0900-40", "GP Vel", "HD 77581"),
+    "Cen X-3": ("Centaurus X-3", "V779 Cen"),
+    "Her X-1": ("Hercules X-1", "HZ Her"),
+    "SS 433": ("V1343 Aql",),
+    "Sco X-1": ("Scorpius X-1", "V818 Sco"),
+}
+
+
+def _with_history(src: Source, known: dict[str, history.Transient]) -> Source:
+    """``src`` with its aliases and the episodes of data/transients.ecsv of the same name."""
+    t = known.get(src.name)
+    aliases = ALIASES.get(src.name, ()) + (t.aliases if t else ())
+    return replace(src, aliases=aliases, episodes=t.episodes if t else ())
+
+
+def _sky() -> tuple[Source, ...]:
+    # Catalogue order is the meta_ID order of image catalogs: the persistent sources and the
+    # invented transients keep their indices; the historic transients follow.
+    known = {t.name: t for t in history.transients()}
+    persistent = [_with_history(s, known) for s in _PERSISTENT]
+    names = {s.name for s in persistent}
+    historic = [
+        Source(t.name, t.ra, t.dec, 0.0, t.photon_index, 0.0, aliases=t.aliases, episodes=t.episodes)
+        for t in known.values()
+        if t.name not in names
+    ]
+    return (*persistent, *historic)
+
+
+SOURCES: tuple[Source, ...] = _sky()
+
+
+def name_key(name: str) -> str:
+    """How names are compared: case, spaces and underscores ignored, typographic dashes as '-'."""
+    text = str(name).strip().lower()
+    for dash in "\u2212\u2013\u2014\u2010":
+        text = text.replace(dash, "-")
+    return text.replace(" ", "").replace("_", "")
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What the resolver knows of a name: the canonical name and the J2000 position (deg)."""
+
+    name: str
+    ra: float
+    dec: float
+
+
+def _names() -> dict[str, Resolved]:
+    out: dict[str, Resolved] = {}
+    for s in SOURCES:
+        if s.new:
+            continue
+        for n in (s.name, *s.aliases):
+            out.setdefault(name_key(n), Resolved(s.name, s.ra, s.dec))
+    for b in history.bursts():
+        for n in (b.name, *b.aliases):
+            out.setdefault(name_key(n), Resolved(b.name, b.ra, b.dec))
+    return out
+
+
+_BY_NAME = _names()
+
+
+def resolve(name: str) -> Resolved | None:
+    """The source or burst of the demo sky called ``name`` (or one of its aliases), or None."""
+    return _BY_NAME.get(name_key(name))
 
 
 def find_source(name: str) -> Source | None:
-    """The catalogued source called ``name`` (case and spaces ignored), or None."""
-    key = str(name).strip().lower().replace(" ", "").replace("_", "")
-    return _BY_NAME.get(key)
+    """The catalogued source called ``name`` or one of its aliases, or None."""
+    r = resolve(name)
+    return next((s for s in SOURCES if r is not None and s.name == r.name), None)
 
 
-#: The demo's spectra are normalised at the centre of 20–40 keV: 1 mCrab there is a thousandth of
-#: the Crab, taken as 10 E^-2.1 photons cm⁻² s⁻¹ keV⁻¹.
-PIVOT_KEV = 28.3
-CRAB_AT_PIVOT = 10.0 * PIVOT_KEV**-2.1
+#: The demo's spectra are normalised at the centre of each instrument's reference band (the
+#: band of its mCrab levels, see :meth:`Source.flux`): 28.3 keV for ISGRI (20–40 keV), 7.7 keV for
+#: JEM-X (3–20 keV), where 1 mCrab is a thousandth of the Crab, taken as 10 E^-2.1 photons cm⁻² s⁻¹ keV⁻¹.
+PIVOT_KEV = {"isgri": 28.3, "jemx": 7.7}
 #: keV → erg
 KEV_ERG = 1.602176634e-9
 
 
-def spectral_model(src: Source, scale: float = 1.0) -> dict:
-    """The XSPEC-style model the demo simulates ``src``'s spectra with, at ``scale`` × its mean
-    flux: ``{"model": "cutoffpl", "cutoffpl.gamma": ..., "cutoffpl.ecut": ..., "cutoffpl.norm": ...}``
-    (norms in photons cm⁻² s⁻¹ keV⁻¹ at 1 keV; ``bbody.norm`` is L39/D10²). The power law (or
-    cut-off power law) equals ``flux_mcrab`` mCrab at 28.3 keV; the black body comes on top."""
-    level = CRAB_AT_PIVOT * src.flux_mcrab / 1000.0 * scale
+def crab_at(energy_kev: float) -> float:
+    """The Crab's photon flux density (photons cm⁻² s⁻¹ keV⁻¹) the demo uses: 10 E^-2.1."""
+    return 10.0 * energy_kev**-2.1
+
+
+def spectral_model(src: Source, mcrab: float, instrument: str = "isgri") -> dict:
+    """The XSPEC-style model of ``src``'s spectrum when it is at ``mcrab`` mCrab in
+    ``instrument``'s reference band: ``{"model": "cutoffpl", "cutoffpl.gamma": ...,
+    "cutoffpl.ecut": ..., "cutoffpl.norm": ...}`` (norms in photons cm⁻² s⁻¹ keV⁻¹ at 1 keV;
+    ``bbody.norm`` is L39/D10², ``src.bbody_norm`` at ``src.flux_mcrab``, scaled with the flux).
+    The (cut-off) power law equals ``mcrab`` mCrab at the band's pivot energy
+    (:data:`PIVOT_KEV`); the black body comes on top."""
+    pivot = PIVOT_KEV[instrument]
+    level = crab_at(pivot) * mcrab / 1000.0
     out: dict = {}
     if src.cutoff_kev:
         out["model"] = "cutoffpl"
-        norm = level * PIVOT_KEV**src.photon_index * math.exp(PIVOT_KEV / src.cutoff_kev)
+        norm = level * pivot**src.photon_index * math.exp(pivot / src.cutoff_kev)
         out.update(
             {"cutoffpl.gamma": src.photon_index, "cutoffpl.ecut": src.cutoff_kev, "cutoffpl.norm": norm}
         )
     else:
         out["model"] = "powerlaw"
-        out.update({"powerlaw.gamma": src.photon_index, "powerlaw.norm": level * PIVOT_KEV**src.photon_index})
-    if src.bbody_kt:
+        out.update({"powerlaw.gamma": src.photon_index, "powerlaw.norm": level * pivot**src.photon_index})
+    if src.bbody_kt and src.flux_mcrab > 0:
         out["model"] = "bbody+" + out["model"]
-        out.update({"bbody.kt": src.bbody_kt, "bbody.norm": src.bbody_norm * scale})
+        out.update({"bbody.kt": src.bbody_kt, "bbody.norm": src.bbody_norm * mcrab / src.flux_mcrab})
     return out
 
 
-def photon_spectrum(src: Source, energy_kev, scale: float = 1.0) -> np.ndarray:
+def photon_spectrum(src: Source, energy_kev, mcrab: float, instrument: str = "isgri") -> np.ndarray:
     """Photons cm⁻² s⁻¹ keV⁻¹ of ``src`` at ``energy_kev`` (the model of :func:`spectral_model`)."""
     e = np.asarray(energy_kev, dtype=float)
-    m = spectral_model(src, scale)
-    if src.cutoff_kev:
+    m = spectral_model(src, mcrab, instrument)
+    if "cutoffpl.norm" in m:
         n = m["cutoffpl.norm"] * e ** -m["cutoffpl.gamma"] * np.exp(-e / m["cutoffpl.ecut"])
     else:
         n = m["powerlaw.norm"] * e ** -m["powerlaw.gamma"]
-    if src.bbody_kt:
+    if "bbody.kt" in m:
         kt = m["bbody.kt"]
         with np.errstate(over="ignore"):
             n = n + m["bbody.norm"] * 8.0525 * e**2 / (kt**4 * np.expm1(e / kt))
     return n
 
 
-def energy_flux(src: Source, e1: float, e2: float, scale: float = 1.0) -> float:
+def energy_flux(src: Source, e1: float, e2: float, mcrab: float, instrument: str = "isgri") -> float:
     """The model's energy flux in [e1, e2] keV, erg cm⁻² s⁻¹ (fine log grid, trapezoids)."""
     e = np.geomspace(e1, e2, 4001)
-    y = e * photon_spectrum(src, e, scale)
+    y = e * photon_spectrum(src, e, mcrab, instrument)
     return float(np.sum((y[1:] + y[:-1]) / 2 * np.diff(e)) * KEV_ERG)
 
 
@@ -206,7 +320,7 @@ def source_rate(src: Source, ijd, e1: float, e2: float, instrument: str = "isgri
     e_mid = math.sqrt(e1 * e2)
     e_ref = 7.7 if instrument == "jemx" else 28.3
     colour = (e_mid / e_ref) ** (-(src.photon_index - 2.1))
-    return src.flux(ijd) / 1000.0 * crab_rate(e1, e2, instrument) * colour
+    return src.flux(ijd, instrument) / 1000.0 * crab_rate(e1, e2, instrument) * colour
 
 
 # --------------------------------------------------------------------------------------------
@@ -303,39 +417,39 @@ def science_windows_from_ids(ids: list[str], ra: float, dec: float) -> list[Scie
 # --------------------------------------------------------------------------------------------
 # SPI-ACS bursts
 
-#: (UTC trigger time, peak count rate above background, decay time s)
-FAMOUS_BURSTS = (
-    ("2022-10-09T13:17:00.000", 3.0e6, 60.0),  # GRB 221009A
-    ("2017-08-17T12:41:06.470", 8.0e3, 0.6),  # GRB 170817A
-    ("2012-07-11T02:44:53.000", 2.0e5, 40.0),  # GRB 120711A
-)
 #: A synthetic burst somewhere in every such interval (s).
 BURST_INTERVAL = 4 * 3600.0
+#: No synthetic burst this close (s) to a burst of data/bursts.ecsv, so famous ones stand alone.
+BURST_QUIET = 1800.0
 
 
-def _burst_seconds() -> list[tuple[float, float, float]]:
-    out = []
-    for iso, peak, tau in FAMOUS_BURSTS:
-        out.append((ijd_from_iso(iso) * 86400.0, peak, tau))
-    return out
+def burst_shape(dt, tau: float) -> np.ndarray:
+    """The pulse of a burst ``dt`` seconds after its onset: 1 at its maximum, 0 before the onset."""
+    return history.pulse_shape(dt, tau)
 
 
-_FAMOUS_CACHE: list[tuple[float, float, float]] = []
+@cache
+def _famous_pulses() -> tuple[tuple[float, float, float], ...]:
+    return tuple(sorted(p for b in history.bursts() for p in b.pulses))
+
+
+@cache
+def _quiet_zones() -> tuple[tuple[float, float], ...]:
+    return tuple((b.span[0] - BURST_QUIET, b.span[1] + BURST_QUIET) for b in history.bursts())
 
 
 def bursts_between(t_start: float, t_stop: float) -> list[tuple[float, float, float]]:
-    """Bursts (time in s since IJD 0, peak count/s, decay s) in [t_start, t_stop]."""
-    if not _FAMOUS_CACHE:
-        _FAMOUS_CACHE.extend(_burst_seconds())
-    out = [b for b in _FAMOUS_CACHE if t_start - 10 * b[2] <= b[0] <= t_stop]
+    """Pulses (onset in s since IJD 0, count/s above background at their maximum, decay s) that
+    shine in [t_start, t_stop]: those of data/bursts.ecsv and the synthetic ones."""
+    out = [p for p in _famous_pulses() if t_start - 12 * p[2] <= p[0] <= t_stop]
     i0 = int(math.floor(t_start / BURST_INTERVAL)) - 1
     i1 = int(math.floor(t_stop / BURST_INTERVAL)) + 1
     for i in range(i0, i1 + 1):
         h = hashlib.md5(f"burst{i}".encode()).digest()
         offset = int.from_bytes(h[:4], "big") / 0xFFFFFFFF * BURST_INTERVAL
-        peak = 500.0 + 20000.0 * (h[4] / 255.0) ** 3
+        peak = (500.0 + 20000.0 * (h[4] / 255.0) ** 3) * history.PULSE_MAX
         tau = 0.3 + 30.0 * (h[5] / 255.0) ** 2
         t = i * BURST_INTERVAL + offset
-        if t_start - 10 * tau <= t <= t_stop:
+        if t_start - 10 * tau <= t <= t_stop and not any(lo <= t <= hi for lo, hi in _quiet_zones()):
             out.append((t, peak, tau))
     return out

@@ -18,9 +18,12 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from oda_widgets.client import Dispatcher, Job, OdaError, redact
+from oda_widgets.catalog import CatalogTable
+from oda_widgets.client import Dispatcher, Job, OdaError, protocol, redact
 from oda_widgets.errors import InvalidParameter
 from oda_widgets.job_status.widget import short_id
+from oda_widgets.light_curve import LightCurveView
+from oda_widgets.results import results_view
 
 __all__ = ["Explorer", "DISPATCHER_URL_ENV"]
 
@@ -83,8 +86,7 @@ class Explorer(widgets.VBox):
         self.banner.add_class("oda-explorer-banner")
         # the board below follows the jobs; the form's own status area would show them twice
         self.form = QueryForm(self.dispatcher, instrument, product, show_job=False)
-        self.form.job_area.layout.display = "none"
-        self.form.submit_button.on_click(lambda _b: self._adopt_form_job())
+        self.form.observe(lambda change: self._adopt(change["new"]), "job")
         # jobs of a real dispatcher go to the resume store (JobBoard.restore() after a kernel restart);
         # the demo's die with this kernel, so remembering them would only leave dead entries
         self.board = JobBoard(store=(self.demo_server is None) if store is None else store)
@@ -148,9 +150,7 @@ class Explorer(widgets.VBox):
     # -- jobs -----------------------------------------------------------------------------------
     def submit(self, query_type: str | None = None) -> Job:
         """Send what the form shows (as the Submit button does); the job goes onto the board."""
-        job = self.form.submit(query_type)
-        self._adopt_form_job()
-        return job
+        return self.form.submit(query_type)  # the form publishes it: _adopt puts it on the board
 
     def add_job(self, job: Job) -> Job:
         """Follow ``job`` here: on the board, in the job picker, its products shown when done."""
@@ -186,11 +186,10 @@ class Explorer(widgets.VBox):
             raise OdaError("No job yet: fill the form and press Submit (or call explorer.submit()).")
         return job
 
-    def _adopt_form_job(self) -> None:
-        job = self.form.job
-        if job is None or any(j is job for j in self.jobs):
-            return
-        self.add_job(job)
+    def _adopt(self, job: Job | None) -> None:
+        """A job the form or a catalog table published: follow it here (once)."""
+        if job is not None:
+            self.add_job(job)
 
     def _on_state(self, job: Job, state: str) -> None:
         # only the newest job's products pop up; an older job finishing must not take the view
@@ -230,8 +229,6 @@ class Explorer(widgets.VBox):
 
         Views are built once per job and kept: picking an earlier job in the bar shows it again as it was.
         """
-        from oda_widgets.results import results_view
-
         job = self._job(job)
         with self._lock:
             view = self.results.get(id(job))
@@ -253,19 +250,14 @@ class Explorer(widgets.VBox):
         return view
 
     def _connect(self, view) -> None:
-        """Wire a results view's follow-ups into the Explorer."""
+        """Wire a results view's outputs into the Explorer: the catalog table's follow-up jobs
+        join the board, a light curve's "Use as T1/T2" fills this form."""
         table = view.first("catalog")
-        if table is not None and hasattr(table, "last_job"):
-            # the table's own buttons start follow-up jobs; they report through its status text
-            table.observe(lambda _change, t=table: self._adopt_table_job(t), "status")
+        if isinstance(table, CatalogTable):
+            table.observe(lambda change: self._adopt(change["new"]), "follow_up_job")
         lc = view.first("light_curves")
-        if lc is not None and hasattr(lc, "link_form"):
+        if isinstance(lc, LightCurveView):
             lc.link_form(self.form)
-
-    def _adopt_table_job(self, table) -> None:
-        job = getattr(table, "last_job", None)
-        if isinstance(job, Job):
-            self.add_job(job)
 
     def _view_with(self, key: str, job: Job | None):
         """The first ``key`` view of ``job``'s results, or of the newest results that have one."""
@@ -291,7 +283,7 @@ class Explorer(widgets.VBox):
         """Spectra of the sources selected in the catalog table (of ``job``, default: the latest
         image); the new job goes onto the board and its spectra open when done."""
         table = self._view_with("catalog", job)
-        return self.add_job(table.spectrum_for_selected())
+        return self.add_job(table.spectrum_for_selected())  # also published: added once
 
     def light_curves_for_selected(self, job: Job | None = None) -> Job:
         """Light curves of the sources selected in the catalog table (as :meth:`spectrum_for_selected`)."""
@@ -308,13 +300,13 @@ class Explorer(widgets.VBox):
 
         The token is never written out: the code reads it from ``os.environ['ODA_TOKEN']``.
         """
-        from oda_widgets.form import api_code
-
         job = job if job is not None else self.job
         if job is None:
             return self.form.api_code()
         par_dict = {"instrument": job.instrument, "product_type": job.product, **job.params}
-        code = api_code(par_dict, job.dispatcher.url, with_token=bool(job.token), query_type=job.query_type)
+        code = protocol.api_code(
+            par_dict, job.dispatcher.url, with_token=bool(job.token), query_type=job.query_type
+        )
         return redact(code, job.token)
 
     def show_api_code(self, job: Job | None = None) -> str:

@@ -1,61 +1,34 @@
 """``QueryForm``: pick an instrument and a product, fill its parameters, submit.
 
-The form is built from the dispatcher's own description of each product (``Dispatcher.description``),
-one control per user parameter chosen by the rules of :mod:`oda_widgets.form.registry`. Values are
-checked as they are typed; Submit stays disabled while a field is wrong. Everything a button does
-is a method: ``submit()``, ``resolve()``, ``reset()``, ``show_api_code()``.
+The form is a view over a :class:`~oda_widgets.form.model.FormModel` (the fields, their checks,
+the request): one control per field, chosen by the rules of :mod:`oda_widgets.form.registry`.
+Values are checked as they are typed; Submit stays disabled while a field is wrong. Everything a
+button does is a method: ``submit()``, ``resolve()``, ``reset()``, ``show_api_code()``. The job a
+submission starts is published in the ``job`` trait (observe it to follow jobs elsewhere).
 """
 
 from __future__ import annotations
 
 import html
 import os
-import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import ipywidgets as W
+import traitlets
 
 from oda_widgets.client.description import InstrumentDescription, ProductDescription
-from oda_widgets.client.dispatcher import BOOKKEEPING
-from oda_widgets.client.token import redact
-from oda_widgets.errors import InvalidParameter, OdaError, RequestNotUnderstood
-from oda_widgets.form.api_code import api_code, par_dict_from_code
-from oda_widgets.form.controls import CatalogControl, Control, TimeControl
+from oda_widgets.client.job import Job
+from oda_widgets.errors import OdaError
+from oda_widgets.form.controls import Control
 from oda_widgets.form.memory import LastValues
+from oda_widgets.form.model import Field, FormModel
 from oda_widgets.form.registry import control_for
+from oda_widgets.redaction import redact
 
 __all__ = ["QueryForm"]
 
-# Request arguments a pasted par_dict may carry that are not form fields (PROTOCOL §1.3).
-_REQUEST_KEYS = (BOOKKEEPING - {"instrument", "product_type"}) | {
-    "verbose",
-    "run_asynch",
-    "client-name",
-    "use_scws",
-    "use_resolver[local]",
-}
-_QUERY_TYPES = ("Real", "Dummy")
-# Fields whose values must be in this order (message at the second one).
-_ORDERED_PAIRS = (("T1", "T2"), ("E1_keV", "E2_keV"))
 _BLOCK_TITLES = {"source": "Source", "instrument": "Instrument", "product": "Product"}
-
-
-def _default_dispatcher() -> str:
-    """URL of the process-wide demo dispatcher (started on first use)."""
-    from oda_widgets import demo
-
-    return demo.default_server().url
-
-
-def _as_dispatcher(dispatcher):
-    from oda_widgets.client.dispatcher import Dispatcher
-
-    if dispatcher is None:
-        dispatcher = _default_dispatcher()
-    if isinstance(dispatcher, str):
-        return Dispatcher(dispatcher)
-    return dispatcher
 
 
 class QueryForm(W.VBox):
@@ -64,12 +37,16 @@ class QueryForm(W.VBox):
     ``QueryForm(dispatcher, instrument, product)``: ``dispatcher`` is a ``Dispatcher`` or a URL
     (None: the demo dispatcher). ``form.values`` is the par_dict the dispatcher wants,
     ``form.set_values(...)`` fills the form from a dict or from pasted API code,
-    ``form.submit()`` starts the job and returns it.
+    ``form.submit()`` starts the job and returns it (also published as ``form.job``).
+    ``form.model`` is the widget-free :class:`~oda_widgets.form.model.FormModel` underneath.
 
     Below the form a ``JobStatus`` follows the submitted job (``show_job=False``: not shown, for
     callers that follow jobs themselves). ``job_store`` goes to that ``JobStatus`` (the resume
     store); by default jobs of the built-in demo dispatcher are not remembered, others are.
     """
+
+    #: the job the last submission started (not synced to the page)
+    job = traitlets.Instance(Job, allow_none=True)
 
     def __init__(
         self,
@@ -89,30 +66,10 @@ class QueryForm(W.VBox):
         # the demo's jobs die with its process: remembering them would leave dead entries
         self.job_store = (dispatcher is not None) if job_store is None else job_store
         self.add_class("oda-query-form")
-        self._dispatcher_arg = dispatcher
-        self._dispatcher = None
-        self.query_type = query_type
-        self.instrument: str | None = None
-        self.product: str | None = None
-        self.description: InstrumentDescription | None = None
-        self.product_description: ProductDescription | None = None
         self.controls: dict[str, Control] = {}
-        self.unknown_keys: list[str] = []
-        self.job = None
-        self.job_view = None
-        # a description given up front is used as is (no request for it)
-        self._descriptions: dict[str, InstrumentDescription] = (
-            {description.instrument: description} if description is not None else {}
-        )
         self._known: dict[str, Control] = {}  # last control per name: kept across switches
-        self._errors: dict[str, str] = {}
-        self._own: dict[str, str | None] = {}  # each field's own message (None: valid)
-        self._server_errors: dict[str, str] = {}
-        self._catalog = None
+        self.job_view = None
         self._switching = False
-        # remember=True (or a file path): values of each submitted product come back next time
-        self.memory = None if not remember else LastValues(None if remember is True else remember)
-        self._recalled: set[tuple[str, str]] = set()
 
         self.instrument_picker = W.Dropdown(
             description="Instrument", options=[], layout=W.Layout(width="330px")
@@ -143,7 +100,7 @@ class QueryForm(W.VBox):
         self.load_button.add_class("oda-form-load-code")
         self.code_box = W.VBox([self.code_view, self.load_button], layout=W.Layout(display="none"))
         self.code_view.observe(self._code_edited, names="value")
-        self.job_area = W.VBox()
+        self.job_area = W.VBox(layout=W.Layout(display=None if show_job else "none"))
 
         self.submit_button.on_click(lambda _b: self._guarded(self.submit))
         self.api_code_button.on_click(lambda _b: self._guarded(self.show_api_code))
@@ -162,92 +119,106 @@ class QueryForm(W.VBox):
             self.code_box,
             self.job_area,
         ]
-        if description is not None:
-            instrument = instrument or description.instrument
-            self._set_instrument_options([instrument])
-        else:
-            self._load_instruments(instrument)
-        if instrument is not None or self.instrument_picker.options:
-            self.select(instrument or self.instrument_picker.options[0], product)
+        self.model = FormModel(
+            dispatcher,
+            instrument,
+            product,
+            query_type=query_type,
+            description=description,
+            remember=remember,
+        )
+        # values are read through the controls, so a registered control may refine what it reads
+        self.model.reader = self._read
+        self._show_instruments()
+        self._show_product()
+        self._show_note()
+        self.model.observe(self._model_changed)
 
+    # -- the model underneath -----------------------------------------------------------------
     @property
     def dispatcher(self):
         """The ``Dispatcher`` this form sends to (made from the URL, or the demo's, on first use)."""
-        if self._dispatcher is None:
-            self._dispatcher = _as_dispatcher(self._dispatcher_arg)
-        return self._dispatcher
+        return self.model.dispatcher
+
+    @property
+    def instrument(self) -> str | None:
+        return self.model.instrument
+
+    @property
+    def product(self) -> str | None:
+        return self.model.product
+
+    @property
+    def description(self) -> InstrumentDescription | None:
+        return self.model.description
+
+    @property
+    def product_description(self) -> ProductDescription | None:
+        return self.model.product_description
+
+    @property
+    def query_type(self) -> str:
+        return self.model.query_type
+
+    @query_type.setter
+    def query_type(self, value: str) -> None:
+        self.model.query_type = value
+
+    @property
+    def unknown_keys(self) -> list[str]:
+        return self.model.unknown_keys
+
+    @property
+    def memory(self) -> LastValues | None:
+        return self.model.memory
+
+    def _read(self, field: Field) -> Any:
+        control = self.controls.get(field.name)
+        if control is not None and control.field is field:
+            return control.get()
+        return field.value
+
+    def _model_changed(self, what: str) -> None:
+        if what == "instruments":
+            self._show_instruments()
+        elif what == "product":
+            self._show_product()
+        elif what == "errors":
+            self._publish()
+        elif what == "note":
+            self._show_note()
+        elif what == "job":
+            self.job = self.model.job
+            self._show_job(self.model.job)
 
     # -- choosing instrument and product ------------------------------------------------------
-    def _load_instruments(self, wanted: str | None) -> None:
-        try:
-            names = list(self.dispatcher.instruments())
-        except OdaError as exc:
-            self._say(f"Could not list the instruments: {exc}", error=True)
-            names = []
-        if wanted is not None and wanted not in names:
-            names.append(wanted)
-        self._set_instrument_options(names)
-
-    def _set_instrument_options(self, names: list[str]) -> None:
-        self._switching = True
-        try:
-            self.instrument_picker.options = names
-        finally:
-            self._switching = False
-
     def instrument_description(self, instrument: str) -> InstrumentDescription:
         """The (cached) description of ``instrument`` from the dispatcher."""
-        if instrument not in self._descriptions:
-            self._descriptions[instrument] = self.dispatcher.description(instrument)
-        return self._descriptions[instrument]
+        return self.model.instrument_description(instrument)
 
     def select(self, instrument: str, product: str | None = None) -> None:
         """Show ``instrument`` (and ``product``, default: its first product).
 
         Values typed in parameters that the new product shares are kept.
         """
-        desc = self.instrument_description(instrument)
-        products = desc.described_products
-        if not products:
-            raise InvalidParameter(f"{instrument} offers no products", parameter="instrument")
-        if product is None:
-            product = self.product if self.product in products else products[0]
-        if product not in products:
-            raise InvalidParameter(
-                f"{instrument} has no product {product!r}; it offers {', '.join(products)}",
-                parameter="product_type",
-            )
-        self._switching = True
-        try:
-            if instrument not in self.instrument_picker.options:
-                self.instrument_picker.options = [*self.instrument_picker.options, instrument]
-            self.instrument_picker.value = instrument
-            self.product_picker.options = products
-            self.product_picker.value = product
-        finally:
-            self._switching = False
-        self.instrument, self.description = instrument, desc
-        self._show_product(desc.product(product))
-        if self.memory is not None and (instrument, product) not in self._recalled:
-            self._recalled.add((instrument, product))
-            self.recall()
-
-    def recall(self) -> bool:
-        """Fill in the values last submitted for this product (``remember=True``); True if any."""
-        if self.memory is None or self.product is None:
-            return False
-        saved = self.memory.load(self.instrument, self.product)
-        if not saved:
-            return False
-        try:
-            self.set_values(saved)
-        except InvalidParameter:
-            pass  # a remembered value the product no longer takes: the field shows why
-        return True
+        self.model.select(instrument, product)
 
     def select_product(self, product: str) -> None:
         """Switch to another product of the current instrument (shared values are kept)."""
-        self.select(self.instrument, product)
+        self.model.select_product(product)
+
+    def recall(self) -> bool:
+        """Fill in the values last submitted for this product (``remember=True``); True if any."""
+        return self.model.recall()
+
+    def _show_instruments(self) -> None:
+        self._switching = True
+        try:
+            self.instrument_picker.options = list(self.model.instruments)
+            if self.model.instrument in self.model.instruments:
+                self.instrument_picker.value = self.model.instrument
+        finally:
+            self._switching = False
 
     def _instrument_picked(self, change) -> None:
         if not self._switching and change["new"]:
@@ -263,55 +234,30 @@ class QueryForm(W.VBox):
         if not self._switching and change["new"]:
             self._guarded(lambda: self.select(self.instrument, change["new"]))
 
-    def _control(self, spec) -> Control:
-        """A control for ``spec``: the same one as before if nothing changed, else a new one
-        that takes over what the user had typed in the old one."""
-        old = self._known.get(spec.name)
-        if old is not None and old.spec == spec and old.instrument == self.instrument:
+    def _control(self, field: Field) -> Control:
+        """The control showing ``field``: the one that already does, or a new one."""
+        old = self._known.get(field.name)
+        if old is not None and old.field is field:
             return old
-        control = control_for(spec, self.instrument or "")
-        control.on_change(self._field_changed)
-        fmt = getattr(control, "fmt", None)
-        if spec.format_name and isinstance(fmt, W.Dropdown):
-            fmt.observe(lambda change, c=control: self._format_changed(c, change["new"]), names="value")
-        if old is not None:
-            self._carry_over(old, control)
-        if isinstance(control, CatalogControl) and self._catalog is not None:
-            control.set(self._catalog)
-        self._known[spec.name] = control
+        control = control_for(field.spec, field.instrument)
+        control.bind(field)
+        self._known[field.name] = control
         return control
 
-    def _format_changed(self, source: Control, fmt: str) -> None:
-        """One companion serves several parameters (T_format for T1 and T2): switch them all."""
-        if self.controls.get(source.name) is not source:
+    def _show_product(self) -> None:
+        product = self.model.product_description
+        if product is None:
             return
-        for control in self.controls.values():
-            if control is not source and control.spec.format_name == source.spec.format_name:
-                control.set_companion(control.spec.format_name, fmt)
-
-    @staticmethod
-    def _carry_over(old: Control, new: Control) -> None:
+        self._switching = True
         try:
-            value = old.get()
-        except InvalidParameter:
-            return
-        untouched = value == old.spec.default and all(
-            fmt == old.spec.format_default for fmt in old.companions().values()
-        )
-        if untouched:
-            return  # the new product's own default is better
-        try:
-            for name, fmt in old.companions().items():
-                new.set_companion(name, fmt)
-            new.set(value)
-        except (InvalidParameter, ValueError, TypeError):
-            new.reset()
-
-    def _show_product(self, product: ProductDescription) -> None:
-        self.product = product.name
-        self.product_description = product
-        self.controls = {spec.name: self._control(spec) for spec in product.parameters}
-        self._server_errors.clear()
+            if self.model.instrument not in self.instrument_picker.options:
+                self.instrument_picker.options = list(self.model.instruments)
+            self.instrument_picker.value = self.model.instrument
+            self.product_picker.options = self.model.description.described_products
+            self.product_picker.value = product.name
+        finally:
+            self._switching = False
+        self.controls = {name: self._control(field) for name, field in self.model.fields.items()}
         sections = []
         for block in ("source", "instrument", "product"):
             specs = [s for s in product.parameters if s.block == block]
@@ -341,7 +287,7 @@ class QueryForm(W.VBox):
             section.add_class(f"oda-form-block-{block}")
             sections.append(section)
         self.parameters_box.children = sections
-        self.validate()
+        self._publish()
 
     def _row(self, control: Control) -> W.Widget:
         if control.name == "src_name":
@@ -349,42 +295,11 @@ class QueryForm(W.VBox):
         return control.row
 
     # -- validation ---------------------------------------------------------------------------
-    def _field_changed(self, control: Control) -> None:
-        if control.name not in self.controls or self.controls[control.name] is not control:
-            return
-        self._server_errors.pop(control.name, None)
-        self._own[control.name] = control.validate()
-        self._publish()
-
-    def _pair_errors(self, own: Mapping[str, str | None]) -> dict[str, str]:
-        """Order checks between fields that are each valid: T1 before T2, E1_keV below E2_keV."""
-        out: dict[str, str] = {}
-        for first, second in _ORDERED_PAIRS:
-            a, b = self.controls.get(first), self.controls.get(second)
-            if a is None or b is None or own.get(first) or own.get(second):
-                continue
-            try:
-                if isinstance(a, TimeControl) and isinstance(b, TimeControl):
-                    x, y = a.get(), b.get()
-                    if x is None or y is None:
-                        continue
-                    if not a.instant() < b.instant():
-                        out[second] = f"{second} must be after {first}"
-                else:
-                    x, y = a.get(), b.get()
-                    if x is not None and y is not None and not x < y:
-                        out[second] = f"{second} must be above {first} ({x:g})"
-            except (InvalidParameter, TypeError):
-                continue
-        return out
-
     def _publish(self) -> None:
-        """Show every field's message and enable Submit only when there is none of ours."""
-        errors = {name: message for name, message in self._own.items() if message and name in self.controls}
-        errors.update((k, v) for k, v in self._pair_errors(self._own).items() if k not in errors)
-        self._errors = errors
+        """Show every field's message; Submit only when none of ours is left."""
+        errors = self.model.checked_errors
         for name, control in self.controls.items():
-            control.show(errors.get(name) or self._server_errors.get(name))
+            control.show(self.model.shown_message(name))
         self.submit_button.disabled = bool(errors) or self.product is None
         self.submit_button.tooltip = (
             "Fix the fields marked in red first" if errors else "Send this request to the dispatcher"
@@ -392,14 +307,12 @@ class QueryForm(W.VBox):
 
     def validate(self) -> dict[str, str]:
         """Check every field; returns {parameter: message} for the wrong ones (shown in place)."""
-        self._own = {name: control.validate() for name, control in self.controls.items()}
-        self._publish()
-        return dict(self._errors)
+        return self.model.validate()
 
     @property
     def errors(self) -> dict[str, str]:
         """{parameter: message} of the fields that are wrong now (ours and the server's)."""
-        return {**self._server_errors, **self._errors}
+        return self.model.errors
 
     # -- values ---------------------------------------------------------------------------------
     @property
@@ -407,27 +320,12 @@ class QueryForm(W.VBox):
         """The product parameters with their companions (``T_format``...), in the dispatcher's
         order; ``InvalidParameter`` if a field is wrong. Empty fields whose default is empty are
         left out (the dispatcher applies that default)."""
-        errors = self.validate()
-        if errors:
-            name, message = next(iter(errors.items()))
-            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-            raise InvalidParameter(message + more, parameter=name, details={"errors": errors})
-        out: dict[str, Any] = {}
-        for name, control in self.controls.items():
-            value = control.get()
-            # left empty where the default is empty: the dispatcher's own default, so not sent
-            # (1.3.3 refuses an explicit null selected_catalog, and an empty p_list travels as
-            # the text "[]"); an emptied non-null default goes as NUL
-            if not (control.spec.empty_default and value in (None, [])):
-                out[name] = value
-            for comp, value in control.companions().items():
-                out.setdefault(comp, value)
-        return out
+        return self.model.params
 
     @property
     def values(self) -> dict[str, Any]:
         """The par_dict for the dispatcher: ``instrument``, ``product_type``, every parameter."""
-        return {"instrument": self.instrument, "product_type": self.product, **self.params}
+        return self.model.values
 
     def set_values(self, data: Mapping[str, Any] | str | None = None, /, **kwargs) -> None:
         """Fill the form from a par_dict, keyword arguments, or pasted API code (text).
@@ -435,86 +333,20 @@ class QueryForm(W.VBox):
         Keys it does not know are listed in ``unknown_keys`` and shown in a note. Values that a
         field cannot take raise ``InvalidParameter`` after every other value was placed.
         """
-        skipped: list[str] = []
-        if isinstance(data, str):
-            data, skipped = par_dict_from_code(data)
-        values = dict(data or {})
-        values.update(kwargs)
-
-        product = values.pop("product", None)
-        product_type = values.pop("product_type", None)
-        query_type = values.pop("query_type", None)
-        if product is None and product_type not in _QUERY_TYPES:
-            product = product_type
-        elif product_type in _QUERY_TYPES:
-            query_type = product_type
-        if query_type in _QUERY_TYPES:
-            self.query_type = query_type
-        instrument = values.pop("instrument", None)
-        if instrument not in (None, "mock"):
-            self.select(str(instrument), None if product is None else str(product))
-        elif product is not None:
-            self.select_product(str(product))
-
-        companions = {c.spec.format_name: c for c in self.controls.values() if c.spec.format_name}
-        problems: list[InvalidParameter] = []
-        for name, value in values.items():
-            if name in companions:
-                for control in self.controls.values():
-                    if control.spec.format_name == name:
-                        control.set_companion(name, value)
-        unknown = []
-        for name, value in values.items():
-            if name in companions or name in _REQUEST_KEYS:
-                continue
-            control = self.controls.get(name)
-            if control is None:
-                unknown.append(name)
-                continue
-            try:
-                control.set(value)
-                self._server_errors.pop(name, None)
-            except InvalidParameter as exc:
-                problems.append(exc)
-        unknown.extend(k for k in skipped if k != "token" and k not in unknown)
-        self.unknown_keys = unknown
-        for exc in problems:
-            # shown at the field until it is edited, like the server's refusals
-            self._server_errors[exc.parameter] = str(exc)
-        self.validate()
-        if unknown:
-            self._say(f"Not used by {self.instrument}/{self.product}: {', '.join(unknown)}", error=False)
-        else:
-            self._say("")
-        if problems:
-            raise problems[0]
+        self.model.set_values(data, **kwargs)
 
     def link_catalog(self, catalog) -> None:
         """Send ``catalog`` (a ``Catalog``) as ``selected_catalog``; the field says how many sources."""
-        self._catalog = catalog
-        control = self.controls.get("selected_catalog")
-        if control is not None:
-            control.set(catalog)
+        self.model.link_catalog(catalog)
 
     def reset(self) -> None:
         """Every field back to the dispatcher's default."""
-        self._catalog = None
-        for control in self.controls.values():
-            control.reset()
-        self._server_errors.clear()
-        self.unknown_keys = []
-        self._say("")
-        self.validate()
+        self.model.reset()
 
     # -- actions ------------------------------------------------------------------------------
     def api_code(self) -> str:
         """oda_api code asking for what the form shows (token read from ``$ODA_TOKEN``)."""
-        return api_code(
-            self.values,
-            self.dispatcher.url,
-            with_token=bool(getattr(self.dispatcher, "token", None)),
-            query_type=self.query_type,
-        )
+        return self.model.api_code()
 
     def show_api_code(self) -> str:
         """Show the API code under the form (and return it)."""
@@ -541,85 +373,35 @@ class QueryForm(W.VBox):
 
     def resolve(self, name: str | None = None):
         """Fill RA and DEC from the source name (``src_name`` or ``name``); returns the SkyCoord."""
-        src = self.controls.get("src_name")
-        if name is None:
-            if src is None:
-                raise InvalidParameter("This product has no source name", parameter="src_name")
-            name = src.get()
-        elif src is not None:
-            src.set(name)
-        try:
-            coord = self.dispatcher.resolve(name)
-        except RequestNotUnderstood as exc:
-            if src is not None:
-                self._server_errors["src_name"] = str(exc)
-                src.show(str(exc))
-            raise
-        for key, angle in (("RA", coord.ra), ("DEC", coord.dec)):
-            if key in self.controls:
-                self.controls[key].set(angle)
-        self._say(f"{name}: RA {coord.ra.deg:.5f}°, DEC {coord.dec.deg:.5f}°")
-        return coord
+        return self.model.resolve(name)
 
-    def submit(self, query_type: str | None = None):
-        """Send the request; returns the ``Job`` (shown below the form when JobStatus exists).
+    def submit(self, query_type: str | None = None) -> Job:
+        """Send the request; returns the ``Job`` (shown below the form, and published as ``job``).
 
         Wrong fields raise ``InvalidParameter`` before anything is sent; a parameter the
         dispatcher refuses is shown at its field and the error raised.
         """
-        qt = query_type or self.query_type
-        params = self.params
-        self._server_errors.clear()
-        try:
-            job = self.dispatcher.submit(self.instrument, self.product, params, query_type=qt)
-        except RequestNotUnderstood as exc:
-            name = exc.parameter if exc.parameter in self.controls else self._blamed(str(exc), params)
-            if name is not None:
-                self._server_errors[name] = str(exc)
-                self.controls[name].show(str(exc))
-            raise
-        self.job = job
-        unsaved = ""
-        if self.memory is not None:
-            try:
-                self.memory.save(self.instrument, self.product, params)
-            except OdaError as exc:  # the job is sent: say so, and why the values were not kept
-                unsaved = f" ({exc})"
-        self._say(
-            f"Submitted {self.instrument}/{self.product} ({qt}): job "
-            f"{getattr(job, 'job_id', '') or ''}{unsaved}"
-        )
-        self._show_job(job)
-        return job
+        return self.model.submit(query_type)
 
-    def _blamed(self, message: str, params: Mapping[str, Any]) -> str | None:
-        """The field whose text value the server quotes ("OSA11.0 is being phased out")."""
-        for name, value in params.items():
-            if (
-                name in self.controls
-                and isinstance(value, str)
-                and len(value) >= 3
-                and re.search(r"(?<![\w.-])" + re.escape(value) + r"(?![\w-])", message)
-            ):
-                return name
-        return None
+    def on_submit(self, callback: Callable[[Job], Any]) -> None:
+        """Call ``callback(job)`` after each submission (the same as observing ``job``)."""
+        self.observe(lambda change: change["new"] is not None and callback(change["new"]), "job")
 
     def _show_job(self, job) -> None:
-        if not self.show_job:
+        if not self.show_job or job is None:
             return
-        try:
-            from oda_widgets.job_status import JobStatus
-        except ImportError:
-            return  # the job status widget is optional here: the Job is returned anyway
+        from oda_widgets.job_status import JobStatus
+
         self.job_view = JobStatus(job, store=self.job_store)
         self.job_area.children = [self.job_view]
 
     # -- messages ---------------------------------------------------------------------------
-    def _say(self, text: str, *, error: bool = False) -> None:
+    def _show_note(self) -> None:
+        text = self.model.note
         if not text:
             self.note.value = ""
             return
-        color = "#c62828" if error else "#555"
+        color = "#c62828" if self.model.note_is_error else "#555"
         self.note.value = f'<span style="color:{color}">{html.escape(text)}</span>'
 
     def _guarded(self, action) -> None:
@@ -627,9 +409,7 @@ class QueryForm(W.VBox):
         try:
             action()
         except OdaError as exc:
-            d = self._dispatcher
-            self._say(d.redact(str(exc)) if hasattr(d, "redact") else str(exc), error=True)
+            self.model.say(self.model.redact(str(exc)), error=True)
 
     def __repr__(self) -> str:
-        url = getattr(self._dispatcher, "url", self._dispatcher_arg)
-        return f"QueryForm({url!r}, instrument={self.instrument!r}, product={self.product!r})"
+        return f"QueryForm({self.model.url!r}, instrument={self.instrument!r}, product={self.product!r})"

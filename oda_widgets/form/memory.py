@@ -1,7 +1,8 @@
 """The last values a user submitted, per instrument and product, in a small JSON file.
 
-Kept in the user cache directory (``platformdirs.user_cache_dir("oda-widgets")``). Never holds a
-token (form values have none) nor ``selected_catalog`` (it belongs to the image it came from).
+Kept in oda-widgets' cache directory (:func:`oda_widgets.cache.cache_dir`). Only product
+parameters are kept: never the token nor ``selected_catalog`` (it belongs to the image it came
+from), nor any other bookkeeping key (:data:`oda_widgets.client.protocol.NOT_FORWARDED`).
 """
 
 from __future__ import annotations
@@ -13,22 +14,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from oda_widgets.cache import cache_dir
+from oda_widgets.client.protocol import NOT_FORWARDED
 from oda_widgets.errors import OdaError
 
 __all__ = ["LastValues", "default_path"]
 
-_NOT_KEPT = frozenset({"token", "selected_catalog", "instrument", "product_type"})
-
 
 def default_path() -> Path:
-    """``<user cache dir>/oda-widgets/form-last-values.json``."""
-    try:
-        from platformdirs import user_cache_dir
-
-        base = Path(user_cache_dir("oda-widgets"))
-    except ImportError:
-        base = Path.home() / ".cache" / "oda-widgets"
-    return base / "form-last-values.json"
+    """``<cache dir>/form-last-values.json``."""
+    return cache_dir() / "form-last-values.json"
 
 
 class LastValues:
@@ -52,7 +47,7 @@ class LastValues:
     def save(self, instrument: str, product: str, values: Mapping[str, Any]) -> None:
         """Remember ``values`` (minus token and catalog) for this product."""
         data = self._read()
-        data[f"{instrument}/{product}"] = {k: v for k, v in values.items() if k not in _NOT_KEPT}
+        data[f"{instrument}/{product}"] = {k: v for k, v in values.items() if k not in NOT_FORWARDED}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".form-", suffix=".json")

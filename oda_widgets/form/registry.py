@@ -1,7 +1,8 @@
 """Which control shows which parameter: an ordered list of (predicate, factory) rules.
 
 The first rule whose predicate accepts a ``ParameterSpec`` builds its control. Predicates look at
-what the dispatcher tells (ontology URI, units, restrictions, name); ``register`` adds rules,
+what the dispatcher tells (ontology URI, units, restrictions, name) or at the parameter's kind
+(:mod:`oda_widgets.form.kinds`: how its value is read and checked); ``register`` adds rules,
 ahead of the built-in ones by default, so a notebook can give a parameter its own control::
 
     from oda_widgets.form import register, TextControl
@@ -29,8 +30,9 @@ from oda_widgets.form.controls import (
     TimeControl,
     TimeDeltaControl,
 )
+from oda_widgets.form.kinds import kind_for
 
-__all__ = ["Rule", "register", "unregister", "rules", "control_for", "has_uri"]
+__all__ = ["Rule", "register", "unregister", "rules", "control_for", "has_uri", "kind_is"]
 
 Predicate = Callable[[ParameterSpec], bool]
 Factory = Callable[[ParameterSpec, str], Control]
@@ -42,26 +44,26 @@ def has_uri(fragment: str) -> Predicate:
     return lambda spec: any(u.rsplit("#", 1)[-1] == fragment for u in spec.owl_uri)
 
 
-def _kind(*kinds: str) -> Predicate:
-    return lambda spec: spec.kind in kinds
+def kind_is(*names: str) -> Predicate:
+    """Predicate: the parameter's kind (:func:`oda_widgets.form.kinds.kind_for`) is one of ``names``."""
+    return lambda spec: kind_for(spec).name in names
 
 
-# Most specific first. Kinds come from owl_uri/units/restrictions/name (see client.description),
-# so rules on kind already honour those; the few direct checks cover what kind does not say.
+# Most specific first. The kind (form/kinds.py) says what the value means; the control only how
+# it is shown, so the built-in rules follow the kinds (a multi-line box for long strings).
 _BUILTIN: list[Rule] = [
-    (lambda s: s.name == "selected_catalog" or s.kind == "user_catalog", CatalogControl),
-    (_kind("input_prod_list"), InputListControl),
-    (_kind("boolean"), BooleanControl),
-    (lambda s: bool(s.allowed_values), EnumControl),
-    (_kind("time"), TimeControl),
-    (_kind("time_delta"), TimeDeltaControl),
-    (_kind("structured"), StructuredControl),
-    (lambda s: s.schema is not None, StructuredControl),
-    (_kind("integer"), IntegerControl),
-    (_kind("angle"), AngleControl),
-    (_kind("float", "energy", "threshold", "time_interval"), NumberControl),
-    (_kind("long_string"), LongTextControl),
-    (_kind("file_url"), FileURLControl),
+    (kind_is("catalog"), CatalogControl),
+    (kind_is("input_list"), InputListControl),
+    (kind_is("boolean"), BooleanControl),
+    (kind_is("enum"), EnumControl),
+    (kind_is("time"), TimeControl),
+    (kind_is("time_delta"), TimeDeltaControl),
+    (kind_is("structured"), StructuredControl),
+    (kind_is("integer"), IntegerControl),
+    (kind_is("angle"), AngleControl),
+    (kind_is("number"), NumberControl),
+    (lambda s: kind_for(s).name == "text" and s.kind == "long_string", LongTextControl),
+    (kind_is("file_url"), FileURLControl),
     (lambda s: True, TextControl),
 ]
 

@@ -70,7 +70,7 @@ class Watch:
         if future is not None:
             future.cancel()  # thread-safe; cancels the task on the background loop
         elif loop is not None and task is not None and not loop.is_closed():
-            if _running_loop() is loop:
+            if running_loop() is loop:
                 task.cancel()
             else:
                 loop.call_soon_threadsafe(task.cancel)
@@ -96,14 +96,14 @@ class Watch:
     def call_soon(self, callback: Callable[[], Any]) -> None:
         """Run ``callback`` on this watch's loop thread (from any thread); directly if none."""
         loop = self.loop
-        if loop is None or loop.is_closed() or _running_loop() is loop:
+        if loop is None or loop.is_closed() or running_loop() is loop:
             callback()
         else:
             loop.call_soon_threadsafe(callback)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until following ended (not from the loop's own thread); True if it did."""
-        if self.loop is not None and _running_loop() is self.loop:
+        if self.loop is not None and running_loop() is self.loop:
             raise OdaError(
                 "Waiting here would block the event loop that follows the job; "
                 "use `await job` in a notebook, or job.wait() in a script."
@@ -115,7 +115,8 @@ class Watch:
         return f"<Watch {self.job!r} {what}>"
 
 
-def _running_loop() -> asyncio.AbstractEventLoop | None:
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop running in this thread, or None (a plain thread, a script)."""
     try:
         return asyncio.get_running_loop()
     except RuntimeError:
@@ -162,7 +163,7 @@ class Poller:
     ) -> Watch:
         """Start following ``job`` and return at once; the :class:`Watch` stops it."""
         watch = Watch(self, job, on_update, on_end)
-        loop = _running_loop()
+        loop = running_loop()
         if loop is not None:
             watch.loop = loop
             watch._task = loop.create_task(self._follow(watch))
@@ -269,4 +270,4 @@ def default_poller() -> Poller:
         return _default
 
 
-__all__ = ["Poller", "Watch", "default_poller", "DEFAULT_MAX_CONCURRENT", "DEFAULT_MAX_RATE"]
+__all__ = ["Poller", "Watch", "default_poller", "running_loop", "DEFAULT_MAX_CONCURRENT", "DEFAULT_MAX_RATE"]

@@ -4,14 +4,14 @@ can pick them up again (``JobBoard.restore()``).
 Each entry is what :meth:`oda_widgets.client.Job.to_dict` gives — dispatcher URL, instrument,
 product, parameters, ``job_id``, ``session_id``, last known state — and never the token: it is
 discovered again when the job is restored. The file lives in the user's cache directory,
-``$ODA_WIDGETS_CACHE_DIR`` or ``$XDG_CACHE_HOME/oda-widgets`` or ``~/.cache/oda-widgets``, and is
-replaced atomically on every write, so a crash never leaves half a file.
+:func:`oda_widgets.cache.cache_dir` (``$ODA_WIDGETS_CACHE_DIR`` or the platform's user cache
+directory), and is replaced atomically on every write, so a crash never leaves half a file; writers
+in several kernels take a lock file (``filelock``, portable) first.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import os
@@ -21,31 +21,29 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from filelock import FileLock, Timeout
+
+from oda_widgets.cache import CACHE_DIR_ENV, cache_dir
 from oda_widgets.client.encoding import encode_value
-from oda_widgets.client.token import redact
 from oda_widgets.errors import OdaError
+from oda_widgets.redaction import redact
 
 if TYPE_CHECKING:
     from oda_widgets.client import Job
 
 log = logging.getLogger(__name__)
 
-#: Environment variable that moves the store (tests, shared machines).
-CACHE_DIR_ENV = "ODA_WIDGETS_CACHE_DIR"
 FILE_NAME = "jobs.json"
 FORMAT_VERSION = 1
 #: Entries kept at most; beyond it the oldest finished jobs are dropped first.
 MAX_ENTRIES = 500
+#: Seconds to wait for another kernel's write before giving up.
+LOCK_TIMEOUT = 30.0
 
 
 def default_cache_dir() -> Path:
     """Where the store lives unless told otherwise (see the module docstring)."""
-    explicit = os.environ.get(CACHE_DIR_ENV)
-    if explicit:
-        return Path(explicit).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "oda-widgets"
+    return cache_dir()
 
 
 def job_key(job_or_entry: Job | dict[str, Any]) -> str:
@@ -154,21 +152,25 @@ class JobStore:
         except OSError as exc:
             raise OdaError(f"Cannot create the job store directory {self.directory}: {exc}") from None
         with self._lock:
+            lock = FileLock(self.directory / (FILE_NAME + ".lock"), timeout=LOCK_TIMEOUT)
             try:
-                lock_file = open(self.directory / (FILE_NAME + ".lock"), "a")
+                lock.acquire()
+            except Timeout:
+                raise OdaError(
+                    f"The job store in {self.directory} stayed locked for {LOCK_TIMEOUT:g} s "
+                    "(another kernel writing?); try again."
+                ) from None
             except OSError as exc:  # e.g. a read-only cache folder
                 raise OdaError(f"Cannot use the job store in {self.directory}: {exc}") from None
-            with lock_file:
-                fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                jobs = self._read()
+                yield jobs
                 try:
-                    jobs = self._read()
-                    yield jobs
-                    try:
-                        self._write(jobs)
-                    except OSError as exc:
-                        raise OdaError(f"Cannot write the job store {self.path}: {exc}") from None
-                finally:
-                    fcntl.flock(lock_file, fcntl.LOCK_UN)
+                    self._write(jobs)
+                except OSError as exc:
+                    raise OdaError(f"Cannot write the job store {self.path}: {exc}") from None
+            finally:
+                lock.release()
 
     def _write(self, jobs: dict[str, dict[str, Any]]) -> None:
         payload = json.dumps({"version": FORMAT_VERSION, "jobs": jobs}, indent=1, sort_keys=True)

@@ -26,7 +26,7 @@ import traitlets
 
 from oda_widgets.client import DispatcherUnavailable, Job, JobState, OdaError, redact
 from oda_widgets.client.job import Progress
-from oda_widgets.job_status.poller import Poller, Watch, _running_loop, default_poller
+from oda_widgets.job_status.poller import Poller, Watch, default_poller, running_loop
 from oda_widgets.job_status.store import JobStore
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,7 @@ class JobStatus(widgets.VBox):
         self._refresh_pending = False
         # the loop of the thread that made the widget (a kernel's): updates of an unwatched job
         # (start=False, then `await job` polling in a worker thread) are handed to it
-        self._home_loop = _running_loop()
+        self._home_loop = running_loop()
         self._created = time.time()
         self._finished_at: float | None = None
         self._saved_state: str | None = None
@@ -225,12 +225,8 @@ class JobStatus(widgets.VBox):
     def retry(self) -> Job:
         """Submit the same request again as a new job, follow it here, and return it."""
         old = self.job
-        params = dict(old.params)
-        # The token the old job was given with its parameters (oda_api style), if any.
-        token = getattr(old, "_token", None)
-        if token:
-            params["token"] = token
-        new = Job(old.dispatcher, old.instrument, old.product, params, query_type=old.query_type)
+        # sent by the first poll, from the poller: the button must not wait for the dispatcher
+        new = old.resubmit(submit=False)
         self.cancel()
         old.unobserve(self._on_job_change)
         if self.store is not None:
@@ -264,26 +260,22 @@ class JobStatus(widgets.VBox):
                 self._error_box(OdaError(f"The products could not be read: {type(exc).__name__}: {exc}"))
             ]
             return None
+        # imported here: the results views (bqplot, anywidget) load only when results are shown
+        from oda_widgets.results import results_view
+
         view: widgets.Widget
         try:
-            from oda_widgets.results import results_view
-        except ImportError:
-            view = self._collection_summary(collection)
-        else:
-            try:
-                view = results_view(collection, dispatcher=self.job.dispatcher)
-            except Exception as exc:  # a view that cannot draw must still leave a summary
-                log.exception("results_view failed for %r", self.job)
-                view = widgets.VBox(
-                    [
-                        self._error_box(
-                            OdaError(
-                                f"The results view failed ({type(exc).__name__}: {exc}); a summary instead."
-                            )
-                        ),
-                        self._collection_summary(collection),
-                    ]
-                )
+            view = results_view(collection, dispatcher=self.job.dispatcher)
+        except Exception as exc:  # each view's own failure is shown at its product; this is a bug
+            log.exception("results_view failed for %r", self.job)
+            view = widgets.VBox(
+                [
+                    self._error_box(
+                        OdaError(f"The results view failed ({type(exc).__name__}: {exc}); a summary instead.")
+                    ),
+                    self._collection_summary(collection),
+                ]
+            )
         self.results_widget = view
         self._results.children = [view]
         return view
@@ -315,7 +307,7 @@ class JobStatus(widgets.VBox):
             watch.call_soon(self._refresh)
         elif (
             self._home_loop is not None
-            and _running_loop() is not self._home_loop
+            and running_loop() is not self._home_loop
             and not self._home_loop.is_closed()
         ):
             self._home_loop.call_soon_threadsafe(self._refresh)
@@ -453,18 +445,13 @@ class JobStatus(widgets.VBox):
         elif progress.stage is not None or progress.summary:
             parts.append(f"<div class='oda-stage'>{html.escape(progress.summary)}</div>")
         if progress.scw_total:
-            running = progress.scw_total - progress.scw_done - progress.scw_cached - progress.scw_failed
             counts = (
-                f"{progress.scw_total} science windows: {running} running, "
+                f"{progress.scw_total} science windows: {progress.scw_running} running, "
                 f"{progress.scw_done} computed, {progress.scw_cached} restored from cache, "
                 f"{progress.scw_failed} failed"
             )
             parts.append(f"<div class='oda-scw-counts'>{html.escape(counts)}</div>")
-            tail = (
-                progress.summary.rsplit("; last: ", 1)[-1]
-                if "; last: " in progress.summary
-                else progress.last_message
-            )
+            tail = progress.last_report
             if tail:
                 parts.append(f"<div class='oda-last'>last: {html.escape(tail)}</div>")
         return "".join(parts)

@@ -147,6 +147,9 @@ class LightCurveView(widgets.VBox):
     pair (UTC scale).
     """
 
+    #: the brushed interval: an astropy ``Time`` pair (UTC, ISO), or None; observe it to use the
+    #: interval elsewhere (not synced to the page)
+    selected_interval = traitlets.Instance(Time, allow_none=True)
     #: number of redraws so far (observe it to act after zoom redraws); not synced to the page
     redraws = traitlets.Int(0)
     #: kernel time of the last redraw in ms (decimation + trait updates)
@@ -523,10 +526,10 @@ class LightCurveView(widgets.VBox):
 
     # ---------------------------------------------------------------- interval selection
     def _on_brush(self, change) -> None:
+        self.selected_interval = self._brushed_interval()
         self._t1t2_button.disabled = self.selected_interval is None
 
-    @property
-    def selected_interval(self) -> Time | None:
+    def _brushed_interval(self) -> Time | None:
         """The brushed interval as a ``Time`` pair (UTC scale, ISO format), or None."""
         sel = self.brush.selected
         if sel is None or len(sel) != 2:

@@ -8,7 +8,7 @@
 * typed views :class:`LightCurve`, :class:`Mosaic`, :class:`Spectrum`.
 """
 
-from oda_widgets.products.catalog import Catalog
+from oda_widgets.products.catalog import Catalog, CatalogEditor
 from oda_widgets.products.collection import (
     BinaryProduct,
     Picture,
@@ -35,6 +35,7 @@ __all__ = [
     "decode_numpy_data_product",
     "encode_numpy_data_product",
     "Catalog",
+    "CatalogEditor",
     "ProductCollection",
     "TableProduct",
     "Picture",

@@ -10,8 +10,9 @@ import base64
 import binascii
 import hashlib
 import json
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from oda_widgets.products.numpy_product import NumpyProduct, decode_numpy_data_p
 from oda_widgets.products.safe_pickle import safe_loads
 from oda_widgets.products.spectrum import Spectrum, spectral_part
 from oda_widgets.products.wire import b64decode, loads_response
+from oda_widgets.redaction import redact
 
 __all__ = [
     "ProductCollection",
@@ -75,13 +77,13 @@ class TableProduct:
 
     name: str | None
     table: Table
-    meta_data: dict = field(default_factory=dict)
+    meta_data: dict[str, Any] = field(default_factory=dict)
     extension = "fits"
 
-    def save(self, path, overwrite: bool = True) -> str:
+    def save(self, path: str | os.PathLike[str], overwrite: bool = True) -> str:
         path = str(path)
         self.table.write(path, format="fits" if path.endswith(".fits") else None, overwrite=overwrite)
-        return path
+        return str(path)
 
 
 @dataclass
@@ -91,17 +93,17 @@ class Picture:
     name: str | None
     data: bytes
     img_type: str
-    metadata: dict = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
     filename: str | None = None
 
     @property
     def extension(self) -> str:
         return self.img_type
 
-    def save(self, path, overwrite: bool = True) -> str:
+    def save(self, path: str | os.PathLike[str], overwrite: bool = True) -> str:
         return _write_bytes(path, self.data, overwrite)
 
-    def _repr_png_(self):
+    def _repr_png_(self) -> bytes | None:
         return self.data if self.img_type == "png" else None
 
     def __repr__(self) -> str:
@@ -114,10 +116,10 @@ class Text:
 
     name: str | None
     value: str
-    meta_data: dict = field(default_factory=dict)
+    meta_data: dict[str, Any] = field(default_factory=dict)
     extension = "txt"
 
-    def save(self, path, overwrite: bool = True) -> str:
+    def save(self, path: str | os.PathLike[str], overwrite: bool = True) -> str:
         return _write_bytes(path, str(self.value).encode(), overwrite)
 
     def __str__(self) -> str:
@@ -135,7 +137,7 @@ class BinaryProduct:
     def extension(self) -> str:
         return _sniff_extension(self.data) or "bin"
 
-    def save(self, path, overwrite: bool = True) -> str:
+    def save(self, path: str | os.PathLike[str], overwrite: bool = True) -> str:
         return _write_bytes(path, self.data, overwrite)
 
     def __repr__(self) -> str:
@@ -167,7 +169,7 @@ def _sniff_extension(data: bytes) -> str | None:
     return None
 
 
-def _write_bytes(path, data: bytes, overwrite: bool) -> str:
+def _write_bytes(path: str | os.PathLike[str], data: bytes, overwrite: bool) -> str:
     p = Path(path)
     if p.exists() and not overwrite:
         raise FileExistsError(f"{p} exists (use overwrite=True)")
@@ -185,7 +187,7 @@ def _b64(text: Any, what: str, urlsafe: bool) -> bytes:
         raise OdaError(f"{what}: not base64 ({exc})") from exc
 
 
-def _json_dict(value: Any) -> dict:
+def _json_dict(value: Any) -> dict[str, Any]:
     if value is None or value == "":
         return {}
     if isinstance(value, str):
@@ -244,7 +246,7 @@ def _picture(d: Any) -> Picture:
 
 def _text(d: Any) -> Text:
     if isinstance(d, dict):
-        return Text(d.get("name"), d.get("value"), _json_dict(d.get("meta_data")))
+        return Text(d.get("name"), str(d.get("value") or ""), _json_dict(d.get("meta_data")))
     if isinstance(d, str):
         try:
             obj = json.loads(d)
@@ -256,7 +258,7 @@ def _text(d: Any) -> Text:
     raise OdaError(f"text product: unexpected {type(d).__name__}")
 
 
-def _meta_for_naming(obj: Any) -> dict:
+def _meta_for_naming(obj: Any) -> dict[str, Any]:
     # oda_api's DataCollection looks at ``meta_data`` of numpy, table and text products only
     if isinstance(obj, (NumpyProduct, TableProduct, Text)):
         return obj.meta_data
@@ -289,11 +291,11 @@ class ProductCollection:
         self.product = product
         self.unsupported = dict(unsupported or {})
         book = dict(bookkeeping or {})
-        self.analysis_parameters: dict | None = book.pop("analysis_parameters", None)
+        self.analysis_parameters: dict[str, Any] | None = book.pop("analysis_parameters", None)
         self.api_code: str | None = book.pop("api_code", None)
         self.session_id: str | None = book.pop("session_id", None)
         self.job_id: str | None = book.pop("job_id", None)
-        self.input_prod_list: list | None = book.pop("input_prod_list", None)
+        self.input_prod_list: list[Any] | None = book.pop("input_prod_list", None)
         self.prod_process_message: str | None = book.pop("prod_process_message", None)
         #: other non-product keys of the response's ``products`` (redacted)
         self.extra: dict[str, Any] = book
@@ -305,15 +307,13 @@ class ProductCollection:
 
     @classmethod
     def from_response(
-        cls, products: dict, *, instrument: str | None = None, product: str | None = None
+        cls, products: dict[str, Any], *, instrument: str | None = None, product: str | None = None
     ) -> ProductCollection:
         """Decode a response's ``products`` dict (PROTOCOL §2.4).
 
         ``instrument``/``product`` name unnamed products as oda_api does; by default they are taken
         from ``analysis_parameters`` (``instrument``, ``product_type``).
         """
-        from oda_widgets.client.token import redact
-
         if products is None:
             products = {}
         if not isinstance(products, dict):
@@ -365,7 +365,7 @@ class ProductCollection:
         )
 
     @classmethod
-    def from_response_bytes(cls, content: bytes, **kwargs) -> ProductCollection:
+    def from_response_bytes(cls, content: bytes, **kwargs: Any) -> ProductCollection:
         """Decode a whole ``/run_analysis`` body given as bytes (the HTTP response content).
 
         Faster than ``json.loads`` + :meth:`from_response` for big products: the base64 pickles
@@ -408,7 +408,7 @@ class ProductCollection:
             return by_name[name]
         raise AttributeError(f"no product or attribute {name!r}; products: {list(by_name)}")
 
-    def __dir__(self):
+    def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()) | set(self._by_name))
 
     # -- typed views --------------------------------------------------------------------------
@@ -416,7 +416,7 @@ class ProductCollection:
     def _numpy(self) -> list[tuple[str, NumpyProduct]]:
         return [(n, p) for n, p in self._products if isinstance(p, NumpyProduct)]
 
-    def _view(self, key, build):
+    def _view(self, key: str, build: Callable[[], Any]) -> Any:
         if key not in self._views:
             self._views[key] = build()
         return self._views[key]
@@ -425,7 +425,7 @@ class ProductCollection:
     def light_curves(self) -> list[LightCurve]:
         """One :class:`LightCurve` per light-curve product, in order."""
 
-        def build():
+        def build() -> Any:
             out = []
             for name, p in self._numpy():
                 if spectral_part(p) is not None:
@@ -440,13 +440,13 @@ class ProductCollection:
                     self.problems.append(f"{name}: {exc}")
             return out
 
-        return self._view("light_curves", build)
+        return list(self._view("light_curves", build))
 
     @property
     def mosaic(self) -> Mosaic | None:
         """The sky mosaic (the first product with a celestial image), or None."""
 
-        def build():
+        def build() -> Any:
             for name, p in self._numpy():
                 if _is_mosaic(p):
                     try:
@@ -455,7 +455,8 @@ class ProductCollection:
                         self.problems.append(f"{name}: {exc}")
             return None
 
-        return self._view("mosaic", build)
+        mosaic: Mosaic | None = self._view("mosaic", build)
+        return mosaic
 
     @property
     def catalog(self) -> Catalog | None:
@@ -466,7 +467,7 @@ class ProductCollection:
     def spectra(self) -> list[Spectrum]:
         """One :class:`Spectrum` per source (spectrum + ARF + RMF grouped by ``src_name``)."""
 
-        def build():
+        def build() -> Any:
             groups: dict[str, dict[str, NumpyProduct]] = {}
             names: dict[str, dict[str, str]] = {}
             for name, p in self._numpy():
@@ -484,7 +485,7 @@ class ProductCollection:
                     self.problems.append(f"spectrum of {src}: {exc}")
             return out
 
-        return self._view("spectra", build)
+        return list(self._view("spectra", build))
 
     @property
     def tables(self) -> list[TableProduct]:
@@ -523,7 +524,7 @@ class ProductCollection:
 
     def save(
         self,
-        directory,
+        directory: str | os.PathLike[str],
         overwrite: bool = True,
         *,
         grouping: Any = None,
@@ -560,7 +561,7 @@ class ProductCollection:
             paths.append(path)
         return paths
 
-    def to_oda_api(self):
+    def to_oda_api(self) -> Any:
         """The same products as an ``oda_api.api.DataCollection`` (needs oda_api installed).
 
         Built from our decoded HDULists and tables; the server's pickles are not loaded again.
@@ -618,7 +619,7 @@ def _extension(p: Any) -> str:
         return "fits"
     if isinstance(p, Catalog):
         return "ecsv"
-    return p.extension
+    return str(p.extension)
 
 
 def _describe(p: Any) -> str:

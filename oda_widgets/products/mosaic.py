@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from astropy import units as u
@@ -28,7 +31,7 @@ def _wcs(header: fits.Header) -> WCS:
         return WCS(header, naxis=2)
 
 
-def _ijd_time(value, header: fits.Header) -> Time:
+def _ijd_time(value: Any, header: fits.Header) -> Time:
     ref = float(header.get("MJDREF", IJD_MJDREF))
     return Time(ref, format="mjd", scale="tt") + TimeDelta(float(value) * u.day)
 
@@ -76,7 +79,7 @@ class Mosaic:
         self.t_stop = self._time(("TSTOP", "TLAST"), "DATE-END", first, grouping, max)
 
     @staticmethod
-    def _energy(key, header, grouping):
+    def _energy(key: str, header: fits.Header, grouping: Any) -> u.Quantity | None:
         if key in header:
             return float(header[key]) * u.keV
         if grouping is not None and key in grouping.columns.names:
@@ -84,7 +87,13 @@ class Mosaic:
         return None
 
     @staticmethod
-    def _time(keys, date_key, header, grouping, pick):
+    def _time(
+        keys: tuple[str, ...],
+        date_key: str,
+        header: fits.Header,
+        grouping: Any,
+        pick: Callable[[np.ndarray], Any],
+    ) -> Time | None:
         for key in keys:
             if key in header:
                 return _ijd_time(header[key], header)
@@ -141,6 +150,49 @@ class Mosaic:
         return cls(images, headers, hdulist=hdul, product=prod, name=name)
 
     @property
+    def instrument(self) -> str | None:
+        """The instrument named by the image header (INSTRUME, else TELESCOP) or the product."""
+        first = next(iter(self.headers.values()))
+        for key in ("INSTRUME", "TELESCOP"):
+            value = str(first.get(key) or "").strip()
+            if value:
+                return value
+        meta = getattr(self.product, "meta_data", None) or {}
+        given = meta.get("instrument") if isinstance(meta, dict) else None
+        return str(given) if given else None
+
+    def wcs_of(self, imatype: str) -> WCS:
+        """The WCS of one image: its own header's (images of one product may differ in
+        projection or grid), the mosaic's ``wcs`` when its header has no celestial axes."""
+        header = self.headers.get(imatype)
+        if header is None:
+            raise OdaError(f"no {imatype!r} image; this mosaic has {list(self.images)}")
+        w = _wcs(header)
+        return w if w.has_celestial else self.wcs
+
+    def unit(self, imatype: str) -> str | None:
+        """The unit of one image (its BUNIT keyword), None when the header gives none."""
+        header = self.headers.get(imatype)
+        value = str(header.get("BUNIT") or "").strip() if header is not None else ""
+        return value or None
+
+    def title(self, instrument: str | None = None) -> str:
+        """A one-line caption: instrument, energy band and time range (TT), from the headers.
+
+        ``instrument`` overrides the header's (e.g. the request's ``isgri``)."""
+        parts = []
+        name = instrument or self.instrument
+        if name:
+            parts.append(str(name).upper() if str(name).islower() else str(name))
+        if self.e_min is not None and self.e_max is not None:
+            parts.append(f"{self.e_min.to_value(u.keV):g}–{self.e_max.to_value(u.keV):g} keV")
+        if self.t_start is not None and self.t_stop is not None:
+            t0 = self.t_start.tt.isot[:19].replace("T", " ")
+            t1 = self.t_stop.tt.isot[:19].replace("T", " ")
+            parts.append(f"{t0} – {t1} TT")
+        return " · ".join(parts)
+
+    @property
     def image(self) -> np.ndarray:
         """The image to show first: SIGNIFICANCE when present (as MMODA does), else the first."""
         return self.images.get("SIGNIFICANCE", next(iter(self.images.values())))
@@ -153,7 +205,7 @@ class Mosaic:
     def shape(self) -> tuple[int, int]:
         return self.image.shape
 
-    def save(self, path, overwrite: bool = True) -> str:
+    def save(self, path: str | os.PathLike[str], overwrite: bool = True) -> str:
         """Write every unit of the mosaic (as received) to the FITS file ``path``; returns it."""
         self.hdulist.writeto(Path(path), overwrite=overwrite)
         return str(path)

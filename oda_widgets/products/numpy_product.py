@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import binascii
 import json
+import os
 import pickle
 import re
 import warnings
@@ -55,7 +56,7 @@ class NumpyProduct:
     hdulist: fits.HDUList
     units: list[dict[str, Any]] = field(default_factory=list)
 
-    def hdu(self, extname: str):
+    def hdu(self, extname: str) -> Any:
         """The first HDU whose EXTNAME is ``extname`` (case-insensitive); ``KeyError`` if none."""
         wanted = extname.upper()
         for h in self.hdulist:
@@ -68,7 +69,7 @@ class NumpyProduct:
         """The EXTNAMEs of the HDUs, in file order."""
         return [h.name for h in self.hdulist]
 
-    def save(self, path, overwrite: bool = True) -> str:
+    def save(self, path: str | os.PathLike[str], overwrite: bool = True) -> str:
         """Write the product as a FITS file at ``path``; returns the path."""
         self.hdulist.writeto(path, overwrite=overwrite)
         return str(path)
@@ -81,7 +82,7 @@ class NumpyProduct:
 # -- encoding (what the dispatcher sends) ------------------------------------------------------
 
 
-def _hdu_type(hdu) -> str:
+def _hdu_type(hdu: Any) -> str:
     if isinstance(hdu, fits.PrimaryHDU):
         return "primary"
     if isinstance(hdu, fits.ImageHDU):
@@ -101,7 +102,7 @@ def _json_value(v: Any) -> Any:
     return v
 
 
-def encode_hdu(hdu) -> dict[str, Any]:
+def encode_hdu(hdu: Any) -> dict[str, Any]:
     """One data unit as the dispatcher sends it (name, hdu_type, header, dt, binarys, ...)."""
     data = hdu.data
     dt = binarys = None
@@ -135,7 +136,9 @@ def _json_default(o: Any) -> Any:
     raise TypeError(f"{type(o).__name__} is not JSON serialisable")
 
 
-def encode_numpy_data_product(hdul, name: str | None, meta_data: dict | None) -> dict[str, Any]:
+def encode_numpy_data_product(
+    hdul: Any, name: str | None, meta_data: dict[str, Any] | None
+) -> dict[str, Any]:
     """The NumpyDataProduct dict the dispatcher sends for ``hdul`` (PROTOCOL §3.1).
 
     ``meta_data`` becomes a JSON *string*; each HDU becomes a data unit whose data is a base64
@@ -170,7 +173,7 @@ def _dtype_from_text(dt: str) -> np.dtype:
     return np.dtype((np.record, fields))
 
 
-def _unit_data(unit: dict) -> Any:
+def _unit_data(unit: dict[str, Any]) -> Any:
     binarys = unit.get("binarys")
     if binarys is not None:
         if isinstance(binarys, (bytes, bytearray)):
@@ -195,7 +198,7 @@ def _unit_data(unit: dict) -> Any:
     return None
 
 
-def _header(header: dict) -> fits.Header:
+def _header(header: dict[str, Any]) -> fits.Header:
     cards = []
     for k, v in header.items():
         if isinstance(v, list):
@@ -224,7 +227,7 @@ def _repair_vlf(data: fits.FITS_rec) -> None:
             arr.element_dtype = np.asarray(arr[0]).dtype if len(arr) else "S"
 
 
-def decode_unit(unit: dict):
+def decode_unit(unit: dict[str, Any]) -> Any:
     """One data unit dict → an astropy HDU (PrimaryHDU, ImageHDU, BinTableHDU or TableHDU)."""
     if not isinstance(unit, dict):
         raise OdaError(f"a data unit must be a JSON object, got {type(unit).__name__}")
@@ -258,7 +261,7 @@ def decode_unit(unit: dict):
     return hdu
 
 
-def _meta_data(meta: Any) -> dict:
+def _meta_data(meta: Any) -> dict[str, Any]:
     if meta is None or meta == "":
         return {}
     if isinstance(meta, str):
@@ -271,7 +274,7 @@ def _meta_data(meta: Any) -> dict:
     return meta
 
 
-def decode_numpy_data_product(d: dict) -> NumpyProduct:
+def decode_numpy_data_product(d: dict[str, Any]) -> NumpyProduct:
     """A NumpyDataProduct dict (as in the response JSON) → :class:`NumpyProduct`.
 
     Data are unpickled with the restricted unpickler (``UnsafePayload`` for anything outside

@@ -26,8 +26,7 @@ from ..errors import InvalidParameter
 from .light_curve import IJD_MJDREF
 
 # IJD 0 = MJD 51544.0 TT (PROTOCOL §5.6): the light-curve model's constant, as an instant here
-MJDREF = IJD_MJDREF
-IJD_ZERO = Time(MJDREF, format="mjd", scale="tt")
+IJD_ZERO = Time(IJD_MJDREF, format="mjd", scale="tt")
 
 
 def _per_bin(value: Any, n: int, unit: u.Unit | None = None) -> np.ndarray:
@@ -61,7 +60,7 @@ TIME_AXES = ("IJD", "MJD", "UTC", "seconds")
 def _axis_offset_days(reference: Time, axis: str) -> float:
     """``reference`` in the axis' day count (IJD or MJD, TT)."""
     ijd = (reference - IJD_ZERO).to_value(u.d)
-    return ijd + (MJDREF if axis == "MJD" else 0.0)
+    return ijd + (IJD_MJDREF if axis == "MJD" else 0.0)
 
 
 def seconds_to_axis(sec: Any, reference: Time, axis: str) -> np.ndarray:
@@ -152,7 +151,7 @@ class BinnedLightCurve:
     e_max: u.Quantity | None = None
     instrument: str | None = None
     time_zero: Time | None = None
-    valid: np.ndarray = field(default=None)  # type: ignore[assignment]
+    valid: np.ndarray = field(default=None)  # type: ignore[arg-type]
 
     def __post_init__(self):
         if self.valid is None:
@@ -178,7 +177,7 @@ class BinnedLightCurve:
             t = (self.time - self.time_zero).to_value(u.s)
             tunit, dt = "s", self.timedel.to_value(u.s)
         else:
-            t = self.time.tt.mjd - MJDREF
+            t = self.time.tt.mjd - IJD_MJDREF
             tunit, dt = "d", self.timedel.to_value(u.d)
         cols = [
             fits.Column("TIME", "D", unit=tunit, array=t),
@@ -191,7 +190,7 @@ class BinnedLightCurve:
         ]
         hdu = fits.BinTableHDU.from_columns(cols, name="RATE")
         h = hdu.header
-        h["MJDREF"] = (MJDREF, "IJD 0 = MJD 51544.0")
+        h["MJDREF"] = (IJD_MJDREF, "IJD 0 = MJD 51544.0")
         h["TIMESYS"] = "TT"
         h["TIMEUNIT"] = tunit
         h["TIMEPIXR"] = 0.5
@@ -242,10 +241,10 @@ def rebin(lc: Any, factor_or_width: int | u.Quantity | TimeDelta) -> BinnedLight
             raise InvalidParameter(f"rebin factor must be ≥ 1, got {k}")
         group = np.arange(idx.size) // k
     elif isinstance(factor_or_width, (u.Quantity, TimeDelta)):
-        width = (
+        width: float = (
             factor_or_width.to_value(u.s) if isinstance(factor_or_width, u.Quantity) else factor_or_width.sec
         )
-        if not np.isscalar(width) or not np.isfinite(width) or width <= 0:
+        if np.ndim(width) != 0 or not np.isfinite(width) or width <= 0:
             raise InvalidParameter(f"rebin width must be a positive time, got {factor_or_width}")
         group = np.floor((tsec - start[0]) / width).astype(np.int64)
     else:
@@ -303,6 +302,6 @@ __all__ = [
     "valid_mask",
     "exposure_of",
     "time_zero_of",
-    "MJDREF",
+    "IJD_MJDREF",
     "IJD_ZERO",
 ]

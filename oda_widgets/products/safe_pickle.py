@@ -154,7 +154,7 @@ _MUTATING_OPS = {"BUILD", "SETITEM", "SETITEMS", "APPEND", "APPENDS", "ADDITEMS"
 _GLOBAL, _MARK = object(), object()
 
 
-def _scan(data: bytes) -> None:
+def _scan(data: bytes | bytearray) -> None:
     """Refuse pickles that modify an allow-listed class or function itself.
 
     ``find_class`` hands out the real classes, and a BUILD (or SETITEM/APPEND…) applied to a class
@@ -207,7 +207,7 @@ def _scan(data: bytes) -> None:
             stack.append(_GLOBAL if name in _GLOBAL_OPS else None)
 
 
-def safe_loads(data: bytes) -> Any:
+def safe_loads(data: bytes | bytearray) -> Any:
     """The object pickled in ``data``, loaded with only numpy/astropy data classes allowed.
 
     Raises :class:`UnsafePayload` (with ``class_name``) when the pickle names anything else —

@@ -146,13 +146,15 @@ class Grouping:
             return grouping, quality
         counts = rate * exposure
         var = (error * exposure) ** 2
-        start = None
+        start: int | None = None
+        prev = -2
         acc_c = acc_v = 0.0
-        prev = None
-        for i in idx:
-            if start is None or (prev is not None and i != prev + 1):
-                if start is not None:  # a gap (bad channel) closes an incomplete group
-                    quality[start : prev + 1][usable[start : prev + 1]] = QUALITY_DUBIOUS
+        for i in (int(k) for k in idx):
+            if start is not None and i != prev + 1:
+                # a gap (a bad channel) closes an incomplete group
+                quality[start : prev + 1] = QUALITY_DUBIOUS
+                start = None
+            if start is None:
                 start, acc_c, acc_v = i, 0.0, 0.0
                 grouping[i] = 1
             else:
@@ -163,7 +165,7 @@ class Grouping:
             done = (
                 acc_c >= self.min_counts
                 if self.min_counts is not None
-                else acc_v > 0 and acc_c / np.sqrt(acc_v) >= self.min_snr
+                else acc_v > 0 and acc_c / np.sqrt(acc_v) >= (self.min_snr or 0.0)
             )
             if done:
                 start = None
@@ -358,7 +360,7 @@ class Spectrum:
         grouping: Any = None,
         systematic: float | None = None,
         energy_range: Any = None,
-        names: dict[str, str] | None = None,
+        names: dict[str, str | None] | None = None,
     ) -> fits.HDUList:
         """The spectrum as an XSPEC-ready OGIP PHA (a copy; the product is left as it is).
 
@@ -467,7 +469,7 @@ class Spectrum:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         names = self.file_names()
-        header_names = {"arf": names.get("arf"), "rmf": names.get("rmf")}
+        header_names: dict[str, str | None] = {"arf": names.get("arf"), "rmf": names.get("rmf")}
         paths = {"spectrum": directory / names["spectrum"]}
         if background is not None:
             bkg_name = f"{Path(names['spectrum']).stem}_bkg.fits"

@@ -18,7 +18,7 @@ from typing import Any
 try:  # SIMD base64, ~10× faster on the tens of MB a mosaic or spectrum response carries
     import pybase64 as _pybase64
 except ImportError:  # pragma: no cover - depends on the installation
-    _pybase64 = None
+    _pybase64 = None  # type: ignore[assignment]  # the standard library's decoder is used then
 
 __all__ = ["loads_response", "b64decode", "b64encode"]
 

@@ -39,7 +39,7 @@ def test_fit_recovers_the_injected_model(request, job, source, band, shape):
     gamma = fit["gamma"]
     assert gamma.value.unit == u.dimensionless_unscaled and gamma.error is not None
     assert _pull(gamma.value.value, gamma.error.value, truth[gamma.name]) < 3
-    true_flux = sky.energy_flux(truth["source"], *band, truth["scale"])
+    true_flux = sky.energy_flux(truth["source"], *band, truth["mcrab"], truth["instrument"])
     assert fit.flux.unit == u.erg / u.cm**2 / u.s
     assert 0 < fit.flux_error.value < 0.3 * fit.flux.value
     assert _pull(fit.flux.value, fit.flux_error.value, true_flux) < 3

@@ -8,6 +8,7 @@ import shutil
 import pytest
 from helpers import open_and_run, page_errors, screenshot
 from playwright.sync_api import Page, expect
+from shared_data import SAMPLES
 
 pytestmark = pytest.mark.browser
 
@@ -146,7 +147,7 @@ import numpy as np, ipywidgets as w
 from astropy.io import fits
 from oda_widgets.products.spectrum import Spectrum
 from oda_widgets.spectrum import SpectrumView
-rmf = fits.open("/work/shared/samples/isgri_rmf_Crab.fits")
+rmf = fits.open(RMF_PATH)
 e = (rmf["EBOUNDS"].data["E_MIN"] + rmf["EBOUNDS"].data["E_MAX"]) / 2
 rate = 2.0 * (e / 20.0) ** -1.1 * (rmf["EBOUNDS"].data["E_MAX"] - rmf["EBOUNDS"].data["E_MIN"])
 rate[e > 600] = np.nan
@@ -163,7 +164,7 @@ w.VBox([view, n_points])
 
 def test_spectrum_from_the_real_isgri_rmf_renders(page: Page, jupyter_server, make_notebook, tmp_path):
     errors = page_errors(page)
-    nb = make_notebook(SPECTRUM, name="spectrum")
+    nb = make_notebook(f"RMF_PATH = {str(SAMPLES / 'isgri_rmf_Crab.fits')!r}\n" + SPECTRUM, name="spectrum")
     open_and_run(page, jupyter_server, nb, wait=True, timeout=120_000)
     expect(page.locator(".spectrum-points")).to_contain_text("points=", timeout=60_000)
     n = int(page.locator(".spectrum-points").inner_text().split("=")[1])

@@ -15,11 +15,12 @@ from astropy.io import fits
 from astropy.wcs import WCS
 from helpers import open_and_run, page_errors, screenshot, wait_all_executed
 from playwright.sync_api import Page, expect
+from shared_data import SAMPLES
 
 pytestmark = pytest.mark.browser
 
-MOSAIC = "/work/shared/samples/isgri_mosaic_significance_1E1740.fits.gz"
-CATALOG = "/work/shared/samples/isgri_catalog_212rows.ecsv"
+MOSAIC = str(SAMPLES / "isgri_mosaic_significance_1E1740.fits.gz")
+CATALOG = str(SAMPLES / "isgri_catalog_212rows.ecsv")
 
 # Counts every byte the page receives/sends on websockets (the kernel channel among them).
 WS_COUNTER = """

@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 from astropy.table import Table
 from oda_api.data_products import ApiCatalog
+from shared_data import SAMPLES
 
 from oda_widgets.catalog import DEFAULT_MIN_SIGNIFICANCE, CatalogTable
 from oda_widgets.errors import InvalidParameter, OdaError
 from oda_widgets.products import Catalog
 
-SAMPLE = "/work/shared/samples/isgri_catalog_212rows.ecsv"
+SAMPLE = SAMPLES / "isgri_catalog_212rows.ecsv"
 # rows renamed as new detections: the sample has none, and the NEW rule needs some to bite
 NEW_ROWS = {60: "NEW_1", 97: "NEW_2", 5: "NEW_3"}
 

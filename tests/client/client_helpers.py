@@ -11,7 +11,6 @@ from pathlib import Path
 from oda_widgets.client import RetryPolicy
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-CAPTURES = ROOT.parent / "shared" / "captures"
 
 #: Retries that give up within a second, so fault tests stay fast.
 FAST_RETRIES = RetryPolicy(max_tries=4, initial=0.05, factor=1.2, cap=0.2)
@@ -21,7 +20,7 @@ FAST_RETRIES = RetryPolicy(max_tries=4, initial=0.05, factor=1.2, cap=0.2)
 _spec = importlib.util.spec_from_file_location("_oda_tests_root_conftest", ROOT / "tests" / "conftest.py")
 root_conftest = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(root_conftest)
-CAPTURES = root_conftest.CAPTURES
+CAPTURES = root_conftest.CAPTURES  # $ODA_WIDGETS_SHARED honoured (tests/shared_data.py)
 
 _values = itertools.count(1)
 

@@ -23,7 +23,7 @@ def disp(demo_dispatcher):
 
 def test_instruments_through_the_redirect(disp):
     # The demo, like dispatchers >= 1.3.6, redirects /api/instr-list to /instr-list.
-    assert disp.instruments() == ["isgri", "jemx", "spi_acs"]
+    assert disp.instruments()[:3] == ["isgri", "jemx", "spi_acs"]
 
 
 def test_resolve_a_source_name(disp):

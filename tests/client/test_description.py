@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+from shared_data import CAPTURES
 
 from oda_widgets.client.description import (
     KINDS,
@@ -13,7 +14,6 @@ from oda_widgets.client.description import (
 )
 from oda_widgets.errors import InvalidParameter, ServerError
 
-CAPTURES = Path("/work/shared/captures")
 DESCRIPTIONS = sorted(
     p for p in CAPTURES.glob("*/meta-data_*.json") if "nonexistent" not in p.name and "noparams" not in p.name
 )

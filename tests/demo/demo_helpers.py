@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import requests
-
-CAPTURES = Path("/work/shared/captures")
+from shared_data import CAPTURES
 
 
 def capture(name: str, folder: str = "git-1.3.6"):

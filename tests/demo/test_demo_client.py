@@ -18,7 +18,7 @@ def dispatcher(demo_dispatcher):
 
 
 def test_discovery(dispatcher):
-    assert dispatcher.instruments() == ["isgri", "jemx", "spi_acs"]
+    assert dispatcher.instruments()[:3] == ["isgri", "jemx", "spi_acs"]
     desc = dispatcher.description("isgri")
     assert set(desc.products) == {"isgri_image", "isgri_spectrum", "isgri_lc"}
     lc = desc.product("isgri_lc")

@@ -5,12 +5,12 @@ Python API — the same paths the buttons take. Server round trips are in test_q
 """
 
 import json
-from pathlib import Path
 
 import pytest
 from astropy import units as u
 from astropy.coordinates import Angle
 from astropy.time import Time
+from shared_data import CAPTURES
 
 from oda_widgets.client.description import parse_description
 from oda_widgets.demo.instruments import meta_data
@@ -27,8 +27,6 @@ from oda_widgets.form import (
     register,
     unregister,
 )
-
-CAPTURES = Path("/work/shared/captures")
 
 
 def _descriptions():

@@ -81,7 +81,8 @@ def demo_form(demo_dispatcher):
 
 
 def test_demo_every_product_round_trips(demo_form):
-    assert list(demo_form.instrument_picker.options) == ["isgri", "jemx", "spi_acs"]
+    # INTEGRAL first, then the workflow instruments (when nb2workflow is installed)
+    assert list(demo_form.instrument_picker.options)[:3] == ["isgri", "jemx", "spi_acs"]
     for instrument in ("isgri", "jemx", "spi_acs"):
         demo_form.select(instrument)
         for product in demo_form.description.described_products:

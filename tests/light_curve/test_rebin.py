@@ -9,12 +9,11 @@ from astropy import units as u
 from astropy.io import fits
 from astropy.time import Time, TimeDelta
 from scipy import stats
+from shared_data import SAMPLES
 
 from oda_widgets.analysis.timing import chi2_constant, mean_rate
 from oda_widgets.errors import InvalidParameter
 from oda_widgets.products.rebin import rebin
-
-SAMPLES = "/work/shared/samples"
 
 
 def test_rebin_factor_matches_direct_sum():

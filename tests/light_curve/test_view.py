@@ -8,11 +8,10 @@ from _lc import IJD0, make_lc
 from astropy import units as u
 from astropy.io import fits
 from astropy.time import Time, TimeDelta
+from shared_data import SAMPLES
 
 from oda_widgets.errors import InvalidParameter
 from oda_widgets.light_curve import LightCurveView
-
-SAMPLES = "/work/shared/samples"
 
 
 def jemx_lc(name="jemx1_lc_GRB221009A.fits"):
@@ -282,3 +281,14 @@ def test_seconds_since_matches_astropy():
     assert np.max(np.abs(seconds_since(t, ref) - (t - ref).to_value(u.s))) < 1e-6
     t_utc = Time("2024-03-01T12:00:10", scale="utc") + TimeDelta(np.arange(10) * 0.05 * u.s)
     assert np.allclose(seconds_since(t_utc, ref), (t_utc - ref).to_value(u.s), atol=1e-6)
+
+
+def test_the_light_curve_publishes_the_brushed_interval():
+    lc = make_lc(np.arange(1.0, 101.0), np.ones(100), timedel_s=60)
+    view = LightCurveView(lc)
+    seen = []
+    view.observe(lambda change: seen.append(change["new"]), "selected_interval")
+    view.select_interval(lc.time[10], lc.time[20])
+    assert len(seen) == 1 and abs((seen[0][1] - lc.time[20]).to_value(u.s)) < 1e-3
+    view.brush.selected = None
+    assert seen[-1] is None and view.selected_interval is None

@@ -10,8 +10,8 @@ from astropy.io import fits
 from astropy.table import Table
 
 from oda_widgets.results import MAX_TABLE_ROWS, generic_view, table_html, text_widget
+from shared_data import SAMPLES
 
-SAMPLES = Path(os.environ.get("ODA_WIDGETS_SHARED", Path(__file__).resolve().parents[3] / "shared")) / "samples"
 
 
 def test_table_html_is_bounded_and_says_how_many_rows_are_hidden():
@@ -105,18 +105,50 @@ def test_spectra_of_selected_sources_get_one_spectrum_view(demo_dispatcher):
     assert band == [float(params["E1_keV"]), float(params["E2_keV"])]
 
 
-def test_products_without_a_view_module_still_show(demo_dispatcher, monkeypatch):
-    """With the mosaic view gone, the image is summarised and the reason said, nothing raised."""
-    import sys
+def test_a_view_that_fails_to_draw_is_shown_as_an_error_at_its_product(demo_dispatcher, monkeypatch):
+    """A bug in a view is an error where the product would be (typed, in red), then the product's
+    summary; the other products of the job are shown as usual, nothing is raised."""
+    from oda_widgets import results
+    from oda_widgets.catalog import CatalogTable
 
-    from oda_widgets.results import results_view
+    class Broken:
+        def __init__(self, *args, **kwargs):
+            raise RuntimeError("no canvas today")
 
-    monkeypatch.setitem(sys.modules, "oda_widgets.mosaic", None)  # import of it now fails
+    monkeypatch.setattr(results, "MosaicView", Broken)
     _, coll = _collection(demo_dispatcher, "isgri", "isgri_image")
-    view = results_view(coll)
-    assert any("oda_widgets.mosaic is not available" in p for p in view.problems)
+    view = results.results_view(coll)
+    assert view.problems == [f"MosaicView could not show Mosaic {coll.mosaic.name!r}: RuntimeError: no canvas today"]
+    notes = [w for w in view.views["mosaic"] if "oda-results-error" in w._dom_classes]
+    assert len(notes) == 1 and "RuntimeError: no canvas today" in notes[0].value and "#c62828" in notes[0].value
     text = " ".join(w.value for w in view.views["mosaic"] if isinstance(w, widgets.HTML))
     assert "ISGR-MOSA-IMA" in text and "SIGNIFICANCE" in text.upper()
+    assert isinstance(view.first("catalog"), CatalogTable)  # the rest is still shown
+
+
+def test_view_registry_rules_are_tried_most_specific_first(demo_dispatcher):
+    """A registered rule takes the products it accepts before the built-in ones; one entry."""
+    from oda_widgets import results
+    from oda_widgets.light_curve import LightCurveView
+    from oda_widgets.products import LightCurve
+
+    seen = []
+
+    def build(products, ctx):
+        seen.extend(products)
+        return [widgets.HTML(f"<b>{len(products)} curves, {ctx.instrument}</b>")]
+
+    rule = results.register(results.ViewRule("lc_table", "Light curve tables", lambda p: isinstance(p, LightCurve), build))
+    try:
+        assert results.view_rules()[0] is rule
+        _, coll = _collection(demo_dispatcher, "spi_acs", "spi_acs_lc", {"T1": "2017-03-06T13:26:48", "T2": "2017-03-06T13:36:48"})
+        view = results.results_view(coll)
+        assert seen == list(coll.light_curves) and "light_curves" not in view.views
+        assert "1 curves, spi_acs" in view.first("lc_table").value
+    finally:
+        results.unregister(rule)
+    assert not any(r is rule for r in results.view_rules())
+    assert isinstance(results.results_view(coll).first("light_curves"), LightCurveView)
 
 
 def test_tables_pictures_and_texts_from_a_response():

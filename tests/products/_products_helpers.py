@@ -10,9 +10,6 @@ from astropy.io import fits
 
 from oda_widgets.products import encode_numpy_data_product
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
-CAPTURES = Path(__file__).resolve().parents[3] / "shared" / "captures"
-
 
 def wire(obj):
     """What a client receives: the object through JSON text and back."""

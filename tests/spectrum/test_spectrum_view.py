@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from astropy.io import fits
+from shared_data import SAMPLES
 
 from oda_widgets.errors import InvalidParameter
 from oda_widgets.products.spectrum import Spectrum
 from oda_widgets.spectrum import SpectrumView, count_density
 
-RMF = "/work/shared/samples/isgri_rmf_Crab.fits"
+RMF = str(SAMPLES / "isgri_rmf_Crab.fits")
 
 
 def pha(n=256, seed=0, name="Crab"):
