@@ -10,14 +10,15 @@ from astropy.time import Time
 
 from oda_widgets.analysis import timing
 from oda_widgets.client import Dispatcher
-from oda_widgets.demo import sky
+from oda_widgets.demo import history
 from oda_widgets.errors import InvalidParameter
 from oda_widgets.light_curve import LightCurveView
 
 
 @pytest.fixture(scope="module")
 def grb_view(demo_dispatcher):
-    t0 = Time(sky.FAMOUS_BURSTS[0][0], scale="utc")
+    grb = next(b for b in history.bursts() if b.name == "GRB 230307A")
+    t0 = Time(grb.trigger_utc, scale="utc")
     params = dict(T1=(t0 - 400 * u.s).isot, T2=(t0 + 400 * u.s).isot, time_bin=1.0, time_bin_format="sec")
     (lc,) = Dispatcher(demo_dispatcher).submit("spi_acs", "spi_acs_lc", params).wait(timeout=120).light_curves
     return LightCurveView(lc), t0
