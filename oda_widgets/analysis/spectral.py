@@ -542,16 +542,29 @@ def sherpa_available() -> bool:
 
 
 _SHERPA: dict[str, Any] = {}
-_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(6)
+_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(4)
 _HC_KEV_ANGSTROM = 12.398419843320026
+# The quadrature nodes of the last energy grid: a fit evaluates its model hundreds of times on the
+# same response grid, so the nodes (and their logarithms) are made once per grid.
+_NODES: dict[str, Any] = {}
+
+
+def _nodes(lo, hi) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss–Legendre nodes of each bin [lo, hi] (4 per bin: exact for polynomials of degree 7,
+    relative error ~1e-10 on the narrow bins of ISGRI/JEM-X responses) and their logarithms."""
+    lo = np.asarray(lo, dtype=float)
+    hi = np.asarray(hi, dtype=float)
+    key = (lo.shape, lo.tobytes()[:64], hi.tobytes()[-64:], float(lo.sum()), float(hi.sum()))
+    if _NODES.get("key") != key:
+        mid, half = (lo + hi) / 2, (hi - lo) / 2
+        e = mid[:, None] + half[:, None] * _GL_NODES[None, :]
+        _NODES.update(key=key, e=e, log_e=np.log(e))
+    return _NODES["e"], _NODES["log_e"]
 
 
 def _bin_average(point, p, lo, hi):
-    """Mean of ``point(p, E)`` over each bin [lo, hi] (Gauss–Legendre, 6 nodes per bin)."""
-    lo = np.asarray(lo, dtype=float)
-    hi = np.asarray(hi, dtype=float)
-    mid, half = (lo + hi) / 2, (hi - lo) / 2
-    e = mid[:, None] + half[:, None] * _GL_NODES[None, :]
+    """Mean of ``point(p, E)`` over each bin [lo, hi] (Gauss–Legendre)."""
+    e, _ = _nodes(lo, hi)
     return point(p, e) @ _GL_WEIGHTS / 2
 
 
@@ -634,8 +647,12 @@ def _sherpa() -> dict[str, Any]:
 
         def calc(self, p, *args, **kwargs):
             if len(args) >= 2:
-                lo, hi = args[0], args[1]
-                return _bin_average(self.point, p, lo, hi) * (np.asarray(hi) - np.asarray(lo))
+                lo, hi = np.asarray(args[0], dtype=float), np.asarray(args[1], dtype=float)
+                e, log_e = _nodes(lo, hi)
+                gamma, ecut, norm = p
+                # one exp per node: E^-Γ exp(-E/E_cut) = exp(-Γ ln E - E/E_cut)
+                values = np.exp(-gamma * log_e - e / ecut)
+                return norm * (values @ _GL_WEIGHTS) * (hi - lo) / 2
             return self.point(p, np.asarray(args[0], dtype=float))
 
     class BlackBody(_Component):

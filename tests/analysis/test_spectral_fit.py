@@ -188,3 +188,46 @@ def test_real_isgri_rmf_without_arf():
     assert _pull(fit["gamma"].value.value, fit["gamma"].error.value, 2.0) < 3
     assert _pull(fit["norm"].value.value, fit["norm"].error.value, 10.0) < 3
     assert fit.n_bins > 100  # 0.5 keV channels
+
+
+def test_registered_models_integrate_xspec_definitions_over_bins():
+    """cutoffpl and bbody (ours) and powerlaw/bknpower (Sherpa's) give the bin integrals of XSPEC's
+    formulas; atten gives the bin-averaged transmission."""
+    from scipy import integrate
+
+    from oda_widgets.analysis.spectral import _sherpa
+
+    classes = _sherpa()["classes"]
+    grid = np.geomspace(3.0, 300.0, 121)
+    lo, hi = grid[:-1], grid[1:]
+    formulas = {
+        "cutoffpl": ({"gamma": 1.7, "ecut": 40.0, "norm": 2.0}, lambda e: 2.0 * e**-1.7 * np.exp(-e / 40.0)),
+        "powerlaw": ({"gamma": 2.1, "norm": 9.0}, lambda e: 9.0 * e**-2.1),
+        "bknpower": (
+            {"gamma1": 1.5, "ebreak": 30.0, "gamma2": 2.5, "norm": 1.0},
+            lambda e: np.where(e <= 30, e**-1.5, 30.0 * e**-2.5),
+        ),
+        "bbody": ({"kt": 2.5, "norm": 0.1}, lambda e: 0.1 * 8.0525 * e**2 / (2.5**4 * np.expm1(e / 2.5))),
+    }
+    for name, (values, formula) in formulas.items():
+        model = classes[name](name)
+        for k, v in values.items():
+            getattr(model, k).val = v
+        expected = np.array([integrate.quad(formula, a, b, epsrel=1e-10)[0] for a, b in zip(lo, hi)])
+        # (Sherpa's bbody is 0 beyond E/kT = 60: 1e-23 of its peak)
+        np.testing.assert_allclose(
+            model(lo, hi), expected, rtol=1e-6, atol=1e-15 * expected.max(), err_msg=name
+        )
+    atten = classes["atten"]("atten")
+    atten.nh.val = 5.0
+    transmission = atten(lo, hi)
+    assert np.all((transmission > 0) & (transmission <= 1))
+    assert transmission[0] < 0.5 < 0.999 < transmission[-1]  # 5e22 cm⁻² absorbs at 3 keV, not at 300 keV
+    # Sherpa's atten (on wavelengths: 12.398 keV Å) at the bins' centres, our bin averages
+    from sherpa.astro.models import Atten
+
+    direct = Atten()
+    direct.hcol = 5e22
+    smooth = ~((lo < 7.12) & (hi > 7.10))  # the bin of the Fe K edge averages across it
+    centre = direct(12.398419843320026 / np.sqrt(lo * hi))
+    np.testing.assert_allclose(transmission[smooth], centre[smooth], atol=0.01)
