@@ -34,6 +34,16 @@ __all__ = [
 ]
 
 
+def _native(a: Any) -> np.ndarray:
+    """``a`` itself when it is a contiguous native float array (the usual case), else one copy that is."""
+    a = np.asarray(a)
+    if a.dtype.kind == "f" and a.dtype.itemsize in (4, 8) and a.dtype.isnative and a.flags.c_contiguous:
+        return a
+    return np.ascontiguousarray(
+        a, dtype=np.float32 if a.dtype.kind == "f" and a.dtype.itemsize == 4 else np.float64
+    )
+
+
 def seconds_since(t: Time, ref: Time) -> np.ndarray:
     """``(t - ref)`` in seconds as float64, from the two-part Julian dates.
 
@@ -51,7 +61,7 @@ def seconds_and_reference(lc: Any) -> tuple[np.ndarray, Time]:
     sec = getattr(lc, "seconds", None)
     ref = getattr(lc, "reference", None)
     if sec is not None and isinstance(ref, Time):
-        return np.asarray(sec, dtype=np.float64), ref
+        return _native(sec), ref
     t = lc.time
     ref = t[0] if len(t) else Time(51544.0, format="mjd", scale="tt")
     return seconds_since(t, ref), ref
@@ -108,16 +118,6 @@ class CurveArrays:
     def time(self, seconds: Any) -> Time:
         """Seconds since :attr:`reference` as astropy ``Time`` (the boundary conversion)."""
         return self.reference + TimeDelta(np.asarray(seconds, dtype=np.float64), format="sec")
-
-
-def _native(a: np.ndarray) -> np.ndarray:
-    """``a`` itself when it is a contiguous native float array (the usual case), else one copy that is."""
-    a = np.asarray(a)
-    if a.dtype.kind == "f" and a.dtype.isnative and a.flags.c_contiguous:
-        return a
-    return np.ascontiguousarray(
-        a, dtype=np.float32 if a.dtype.kind == "f" and a.dtype.itemsize == 4 else np.float64
-    )
 
 
 def _half_widths(lc: Any, n: int) -> np.ndarray:

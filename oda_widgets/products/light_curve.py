@@ -67,7 +67,11 @@ def _column(data, name: str | None, *, keep_float32: bool = False) -> np.ndarray
         return None
     col = data[key]
     dtype = np.float32 if keep_float32 and col.dtype.kind == "f" and col.dtype.itemsize == 4 else np.float64
-    return np.ascontiguousarray(col, dtype=dtype)
+    # filled into a fresh array: a column of an unpickled table can carry a non-canonical dtype that
+    # numpy later copies again on every np.asarray(..., dtype=float64)
+    out = np.empty(col.shape, dtype=dtype)
+    out[...] = col
+    return out
 
 
 def _per_bin_seconds(values: np.ndarray | float, n: int) -> u.Quantity:
