@@ -111,7 +111,8 @@ def _as_light_curves(data: Any) -> list[Any]:
         data = [data]
     out = []
     for item in data:
-        if hasattr(item, "rate") and (hasattr(item, "time") or hasattr(item, "seconds")):
+        # `seconds` first: a LightCurve builds its per-bin `time` only when asked for it
+        if hasattr(item, "rate") and (getattr(item, "seconds", None) is not None or hasattr(item, "time")):
             out.append(item)
             continue
         from ..products.light_curve import LightCurve
