@@ -39,6 +39,10 @@ from typing import Any
 import bqplot
 import ipywidgets as widgets
 import numpy as np
+
+# the χ² p-value's scipy.special takes ~1 s to import: pay it with the module, not after the first
+# light curve appears (where it would hold up the first zoom)
+import scipy.special  # noqa: F401
 import traitlets
 from astropy import units as u
 from astropy.io import fits
