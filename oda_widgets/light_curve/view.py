@@ -3,7 +3,7 @@
 What is drawn scales with the screen, not with the data: for the visible time range the kernel sends
 at most four points per pixel column (first, last, lowest, highest: M4 through ``tsdownsample``, see
 :mod:`.decimate`) and, per column, the error envelope (lowest ``rate - error``, highest
-``rate + error``) drawn as a band. Short ranges are drawn point by point with error bars.
+``rate + error``) drawn as two thin edge lines. Short ranges are drawn point by point with error bars.
 
 One zoom = one message and one redraw per curve: each curve is one bqplot ``Lines`` mark whose rows are
 the rate line and its envelope (or error bars), updated in a single ``hold_sync``; the x scale's
@@ -78,8 +78,8 @@ PALETTE = (
 )
 # SPI-ACS products carry no energy keywords; oda_api labels them with the ACS's nominal band
 SPI_ACS_BAND = (75.0, 2000.0)
-#: opacity of the error-envelope band and of the error bars
-ENVELOPE_OPACITY = 0.3
+#: opacity of the error envelope's edges and of the error bars
+ENVELOPE_OPACITY = 0.45
 ERROR_BAR_OPACITY = 0.55
 
 
@@ -354,7 +354,6 @@ class LightCurveView(widgets.VBox):
                 y=np.zeros(0),
                 scales={"x": xs, "y": ys},
                 colors=[c.colour] * 3,
-                fill_colors=[c.colour] * 3,
                 labels=[c.source],
                 stroke_width=1.2,
                 visible=c.source in self._shown_names(),
@@ -540,7 +539,7 @@ class LightCurveView(widgets.VBox):
     def redraw(self) -> None:
         """Recompute what is drawn for the current view (called by zoom/pan, coalesced).
 
-        One message per curve: the mark's rows (rate line + envelope band, or rate line + error bars
+        One message per curve: the mark's rows (rate line + envelope edges, or rate line + error bars
         when every bin of the range is drawn) change together. A curve whose range and axis did not
         change is not redrawn. Observers of the ``redraws`` trait are told once the new data is on its
         way to the page.
@@ -563,13 +562,11 @@ class LightCurveView(widgets.VBox):
             x, y, full = self._rows(c, a, b)
             with mark.hold_sync():
                 mark.x, mark.y = x, y
-                if full:
-                    mark.fill = "none"
-                    mark.opacities = [1.0, ERROR_BAR_OPACITY]
-                else:
-                    mark.fill = "between"
-                    mark.opacities = [1.0, 0.0, 0.0]
-                    mark.fill_opacities = [0.0, ENVELOPE_OPACITY, 0.0]
+                # the envelope as its two edges, not a filled band: an SVG area fill costs the page
+                # ~250 ms more per zoom at 10^6 points (benchmarks/lightcurve.py, see the README)
+                mark.opacities = (
+                    [1.0, ERROR_BAR_OPACITY] if full else [1.0, ENVELOPE_OPACITY, ENVELOPE_OPACITY]
+                )
             total += x.nbytes + y.nbytes
         self.bytes_sent = total
         self.last_redraw_ms = (time.perf_counter() - started) * 1e3
@@ -577,7 +574,7 @@ class LightCurveView(widgets.VBox):
         self.redraws += 1
 
     def _rows(self, c: _Curve, a: float, b: float) -> tuple[np.ndarray, np.ndarray, bool]:
-        """The mark's x and y for [a, b]: (x, [rate, envelope low, envelope high]) with a shared x,
+        """The mark's x and y for [a, b]: (x, [rate, envelope low, envelope high]) on one shared x,
         or, when every bin is drawn, ([x, bars x], [rate, bars]) — rate and error-bar polyline."""
         d = decimate(c.sec, c.y, a, b, self.columns, err=c.err)
         idx = d.index
