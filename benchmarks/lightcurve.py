@@ -165,14 +165,15 @@ def _interaction(page, lib: str, act) -> dict:
     box = fig.bounding_box()
     event = act(box)
     _settle(page)
-    t_event = page.evaluate(
-        "(k) => (window.__lc.events[k] || [0])[(window.__lc.events[k] || [0]).length - 1]", event
-    )
+    # the input event: the wheel, or the end of the drag (mouseup or pointerup, whichever was seen)
+    kinds = ["wheel"] if event == "wheel" else ["mouseup", "pointerup"]
+    events = page.evaluate("() => window.__lc.events")
+    stamps = [e[-1] for k, e in events.items() if e and k in kinds]
     paints = page.evaluate("() => window.__lc.paints")
     rx = page.evaluate("() => window.__wsBytes.rx") - rx0
     points = page.evaluate(POINTS[lib])
-    ok = paints and t_event != float("inf")
-    return {"ms": (paints[-1] - t_event) if ok else float("nan"), "rx": rx, "points": points}
+    ms = paints[-1] - min(stamps) if paints and stamps else float("nan")
+    return {"ms": ms, "rx": rx, "points": points}
 
 
 def _plot_area(page, lib: str, box: dict) -> tuple[float, float, float, float]:

@@ -218,7 +218,7 @@ class LightCurveView(widgets.VBox):
         *,
         time_format: str | None = None,
         columns: int = 1000,
-        debounce: float = 0.02,
+        debounce: float = 0.1,
         height: str = "420px",
     ):
         super().__init__()
