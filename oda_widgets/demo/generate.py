@@ -680,8 +680,6 @@ def spi_acs_lc(req: Request) -> fits.HDUList:
     v = req.values
     t1 = _ijd(v["T1"]) * IJD_UNITS
     t2 = _ijd(v["T2"]) * IJD_UNITS
-    k = max(1, int(math.floor(v["time_bin"] / SPI_NATIVE_BIN + 1e-9)))
-    bin_s = k * SPI_NATIVE_BIN
     n_native = int(round((t2 - t1) / SPI_NATIVE_BIN))
     if n_native > SPI_MAX_NATIVE_BINS:
         limit_days = SPI_MAX_NATIVE_BINS * SPI_NATIVE_BIN / 86400
@@ -691,7 +689,8 @@ def spi_acs_lc(req: Request) -> fits.HDUList:
             f"{SPI_NATIVE_BIN:g} s); T2 - T1 is {(t2 - t1) / 86400:.2f} days. Ask for a shorter "
             "interval, or split it into several requests."
         )
-    k = min(k, max(n_native, 1))  # a bin longer than the interval: one bin
+    # native bins per output bin; a bin longer than the interval (even 1e308 s) gives one bin
+    k = max(1, math.floor(min(v["time_bin"] / SPI_NATIVE_BIN + 1e-9, max(n_native, 1))))
     bin_s = k * SPI_NATIVE_BIN
     n_bins = max(n_native // k, 1)
     n_native = n_bins * k
