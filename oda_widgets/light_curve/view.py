@@ -573,6 +573,19 @@ class LightCurveView(widgets.VBox):
         self._last_redraw = time.monotonic()
         self.redraws += 1
 
+    def _compact_x(self, x: np.ndarray) -> np.ndarray:
+        """``x`` as float32 when that is exact to 1/16 of a pixel column, else as it is (float64).
+
+        bqplot's scales take absolute axis values, so float32 fits only where the values are small
+        against the view's width: seconds since TIMEZERO over a zoomed-out range, typically; never
+        absolute IJD or dates. Halves the bytes of x on those zooms.
+        """
+        if x.dtype != np.float64 or x.size < 2:
+            return x
+        span = float(x[-1] - x[0])
+        worst = max(abs(float(x[0])), abs(float(x[-1]))) * 2.0**-23  # float32 spacing there, ×2
+        return x.astype(np.float32) if worst * 16 * self.columns < span else x
+
     def _rows(self, c: _Curve, a: float, b: float) -> tuple[np.ndarray, np.ndarray, bool]:
         """The mark's x and y for [a, b]: (x, [rate, envelope low, envelope high]) on one shared x,
         or, when every bin is drawn, ([x, bars x], [rate, bars]) — rate and error-bar polyline."""
@@ -588,7 +601,7 @@ class LightCurveView(widgets.VBox):
         if not d.full:
             rows = np.empty((3, idx.size), dtype=np.float32)
             rows[0], rows[1], rows[2] = y, d.env_lo, d.env_hi
-            return x_axis, rows, False
+            return self._compact_x(x_axis), rows, False
         # error bars as one NaN-separated polyline: vertical (rate ± error) then horizontal (± half width)
         e = c.err[idx]
         h = c.xerr[idx]

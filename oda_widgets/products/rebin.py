@@ -285,8 +285,8 @@ def rebin(lc: Any, factor_or_width: int | u.Quantity | TimeDelta) -> BinnedLight
     )
 
 
-#: Bins summed per step by the statistics: bounded temporaries (~8 MB) whatever the curve's length.
-_CHUNK = 1 << 20
+#: Bins summed per step by the statistics: bounded temporaries (a few MB) whatever the curve's length.
+_CHUNK = 1 << 18
 
 
 def _weighted_sums(lc: Any) -> tuple[np.ndarray, np.ndarray, u.UnitBase, float, float, int]:

@@ -295,12 +295,17 @@ def test_one_zoom_is_one_message_and_one_redraw(sent):
     assert [(w, method, keys) for w, method, keys in sent] == [(mark, "update", ["x", "y"])]
     x, _ = v.drawn(0)
     assert x[1] >= 2000.0 and x[-2] <= 2500.0 and len(x) <= 4 * 800 + 4
-    assert mark.y.dtype == np.float32 and mark.x.dtype == np.float64
     assert mark.y.shape == (3, len(x))  # rate, envelope low, envelope high on one shared x
+    # rates travel as float32; x too when that is exact to 1/16 of a pixel column (seconds near
+    # TIMEZERO over 500 s), else float64 (the same seconds over a 1 s view)
+    assert mark.y.dtype == np.float32 and mark.x.dtype == np.float32
+    assert np.max(np.abs(mark.x - x)) < 500 / 800 / 16
     # the same range again draws nothing; statistics are never redone by a zoom
     sent.clear()
     _page_zoom(v, 2000.0, 2500.0)
     assert sent == []
+    _page_zoom(v, 2000.0, 2001.0)
+    assert mark.x.dtype == np.float64
 
 
 def test_zoom_bursts_in_an_event_loop_are_coalesced(run_async, sent):
