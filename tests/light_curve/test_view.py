@@ -347,3 +347,19 @@ def test_seconds_since_matches_astropy():
     assert np.max(np.abs(seconds_since(t, ref) - (t - ref).to_value(u.s))) < 1e-6
     t_utc = Time("2024-03-01T12:00:10", scale="utc") + TimeDelta(np.arange(10) * 0.05 * u.s)
     assert np.allclose(seconds_since(t_utc, ref), (t_utc - ref).to_value(u.s), atol=1e-6)
+
+
+def test_an_overlay_follows_time_axis_switches_and_can_be_removed():
+    lc = make_lc(np.arange(1.0, 101.0), np.ones(100), timedel_s=60)
+    v = LightCurveView(lc)
+    times = lc.time[[0, 99]]
+    mark = v.add_overlay("fit", times, [1.0, 100.0] * u.ct / u.s, colour="red")
+    assert mark in v.figure.marks and np.allclose(mark.y, [1.0, 100.0])
+    assert np.allclose(mark.x, v.drawn(0)[0][[0, -1]], atol=1e-9)  # same axis as the curve
+    v.set_time_format("seconds")
+    (again,) = [m for m in v.figure.marks if getattr(m, "_oda_overlay", None) == "fit"]
+    assert np.allclose(again.x, v.drawn(0)[0][[0, -1]], atol=1e-6) and again.colors == ["red"]
+    v.remove_overlay("fit")
+    assert not any(getattr(m, "_oda_overlay", None) for m in v.figure.marks)
+    with pytest.raises(InvalidParameter, match="astropy Time"):
+        v.add_overlay("bad", [1, 2], [1, 2])
