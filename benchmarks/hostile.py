@@ -2,8 +2,9 @@
 
     .venv/bin/python benchmarks/hostile.py
 
-1. Memory to receive a 300 MB answer: ``Dispatcher.run_analysis`` (refuses past its cap while
-   streaming) vs plain ``requests`` (what a client without a cap does: ``.content`` then
+1. Memory to receive a 300 MB answer: ``Dispatcher.run_analysis`` with a 64 MiB cap (refuses past
+   it while streaming; the default cap, 768 MiB, is sized for the largest legitimate answer) vs
+   plain ``requests`` (what a client without a cap does: ``.content`` then
    ``json.loads``). Peak RSS of a fresh process each.
 2. Time to give up on a server that trickles a byte a second: the dispatcher's deadline vs the
    per-read time-out alone (which never fires).
@@ -40,7 +41,9 @@ PEAK = textwrap.dedent(
     if how == "ours":
         from oda_widgets.client import Dispatcher, OdaError
         try:
-            Dispatcher(url, token="").run_analysis({"instrument": "x", "product_type": "y"})
+            Dispatcher(url, token="", max_response_bytes=64 * 2**20).run_analysis(
+                {"instrument": "x", "product_type": "y"}
+            )
         except OdaError as exc:
             outcome = type(exc).__name__
     else:

@@ -56,9 +56,10 @@ __all__ = [
 
 #: Seconds one exchange may take in all, by default (a mosaic answer is tens of MB).
 DEFAULT_DEADLINE = 300.0
-#: Largest answer accepted by default (bytes after decoding): a day of SPI-ACS at 50 ms or an
-#: ISGRI mosaic is well below; a dispatcher answering more is refused with ``ResponseTooLarge``.
-DEFAULT_MAX_BODY = 256 * 2**20
+#: Largest answer accepted by default (bytes after decoding): the largest legitimate one is a
+#: light curve of MAX_LIGHT_CURVE_BINS (12 M) bins, about 520 MB of JSON; more is refused with
+#: ``ResponseTooLarge`` (``Dispatcher(max_response_bytes=)`` changes it).
+DEFAULT_MAX_BODY = 768 * 2**20
 #: The catalogue endpoints (instrument list, descriptions, parameter names, name resolver) answer
 #: a few kB to a few hundred kB: they get tighter bounds than product answers.
 CATALOGUE_DEADLINE = 60.0

@@ -132,6 +132,7 @@ class DemoServer:
         workflows=None,
         shipped_workflows: bool = True,
         ontology=None,
+        resolver: bool = True,
     ):
         from waitress.server import create_server
 
@@ -156,7 +157,9 @@ class DemoServer:
             # waitress warns at every request that waits for a worker: normal for a demo polled by
             # many jobs, and noise in a notebook (the command line, quiet=False, keeps it)
             logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-        self.app = create_app(speed=speed, legacy_meta_data=legacy_meta_data, workflows=self.workflows)
+        self.app = create_app(
+            speed=speed, legacy_meta_data=legacy_meta_data, workflows=self.workflows, resolver=resolver
+        )
         self._server = create_server(
             self.app if quiet else _RequestLog(self.app),
             host=host,
@@ -222,6 +225,7 @@ def start(
     workflows=None,
     shipped_workflows: bool = True,
     ontology=None,
+    resolver: bool = True,
 ) -> DemoServer:
     """Start a demo dispatcher in a background thread; ``port=0`` picks a free port.
 
@@ -234,7 +238,12 @@ def start(
     a folder (or a list of folders) of notebooks adds one instrument per folder (named after it);
     ``workflows=False`` serves none; ``shipped_workflows=False`` leaves the shipped ones out.
     ``ontology`` names the ontology file to use instead of choosing one (see
-    :func:`oda_widgets.demo.workflows.ontology.choose_ontology`).
+    :func:`oda_widgets.demo.workflows.ontology.choose_ontology`). ``resolver=False`` serves no
+    ``/resolve_name`` (a dispatcher without a name resolver: 404).
+
+    The API also answers below ``/dispatch-data/`` and the root page stands for the web frontend,
+    as in production (``…/mmoda/`` and ``…/mmoda/dispatch-data``), so share links made for the
+    demo open with ``Job.from_url`` and ``QueryForm.set_values``.
     """
     return DemoServer(
         host=host,
@@ -245,6 +254,7 @@ def start(
         workflows=workflows,
         shipped_workflows=shipped_workflows,
         ontology=ontology,
+        resolver=resolver,
     )
 
 

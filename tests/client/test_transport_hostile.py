@@ -69,7 +69,7 @@ def test_trickled_headers_end_at_the_deadline_too(server):
 
 def test_catalogue_requests_have_a_tighter_deadline_than_products():
     d = Dispatcher("http://127.0.0.1:9", token="")
-    assert d.deadline == 300 and d.max_response_bytes == 256 * 2**20
+    assert d.deadline == 300 and d.max_response_bytes == 768 * 2**20
     from oda_widgets.client.transport import CATALOGUE_DEADLINE, CATALOGUE_MAX_BODY
 
     assert CATALOGUE_DEADLINE <= 60 and CATALOGUE_MAX_BODY <= 16 * 2**20
