@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urljoin
 
 import requests
 
@@ -449,6 +450,26 @@ class Dispatcher:
         if not isinstance(names, list):
             raise ServerError(f"The dispatcher at {self.url} sent parameter names that are not a list.")
         return [None if n is None else str(n) for n in names]
+
+    def job_link_target(self, job_id: str, session_id: str, token: str | None) -> str:
+        """Where the dispatcher's e-mailed job link (``/resolve-job-url``) leads: the absolute URL of
+        the job's query link (one GET, redirects not followed, retried while unreachable).
+
+        Raises the dispatcher's typed error when it answers with an error status, and
+        ``ServerError`` when it answers anything but a redirect.
+        """
+        params = {"job_id": job_id, "session_id": session_id, "token": token or ""}
+        answer = self._retrying(
+            lambda: self._attempt("GET", "/resolve-job-url", params, allow_redirects=False)
+        )
+        location = answer.headers.get("Location")
+        if answer.status_code not in (301, 302, 303, 307, 308) or not location:
+            if answer.status_code >= 400:
+                raise self._error(answer, {})
+            raise ServerError(
+                f"The dispatcher at {self.url} did not redirect the job link (HTTP {answer.status_code})"
+            )
+        return urljoin(f"{self.url}/resolve-job-url", location)
 
     def resolve(self, name: str) -> SkyCoord:
         """Sky position of a source name, from the dispatcher's resolver (``/resolve_name``).
