@@ -312,27 +312,16 @@ def catalog_dict(instr: str, rows: list[dict]) -> dict:
     from astropy.table import Table
 
     from oda_widgets.products import Catalog
+    from oda_widgets.products.catalog import FK5_DEGREES, ISGRI_CATALOG_COLUMNS, JEMX_CATALOG_COLUMNS
 
-    if instr == "isgri":
-        names = [
-            "meta_ID",
-            "src_names",
-            "significance",
-            "ra",
-            "dec",
-            "NEW_SOURCE",
-            "ISGRI_FLAG",
-            "FLAG",
-            "ERR_RAD",
-        ]
-        dtypes = ["<i8", "<U20", "<f8", "<f8", "<f8", "<i8", "<i8", "<i8", "<f8"]
-    else:
-        names = ["meta_ID", "src_names", "significance", "ra", "dec", "FLAG", "ERR_RAD"]
-        dtypes = ["<i8", "<U20", "<f8", "<f8", "<f8", "<i8", "<f8"]
+    columns = ISGRI_CATALOG_COLUMNS if instr == "isgri" else JEMX_CATALOG_COLUMNS
+    names = [n for n, _ in columns]
+    # the demo's names are short: 20 characters, as the real INTEGRAL catalogs
+    dtypes = ["<U20" if n == "src_names" else d for n, d in columns]
     table = Table(
         [np.array([r[n] for r in rows], dtype=dt) for n, dt in zip(names, dtypes)],
         names=names,
-        meta={"FRAME": "fk5", "COORD_UNIT": "deg", "LON_NAME": "ra", "LAT_NAME": "dec"},
+        meta=dict(FK5_DEGREES),
     )
     d = Catalog(table).to_dict()
     d["cat_meta"] = {}

@@ -33,12 +33,32 @@ __all__ = [
     "CatalogEditor",
     "read_regions",
     "REQUIRED_COLUMNS",
+    "ISGRI_CATALOG_COLUMNS",
+    "JEMX_CATALOG_COLUMNS",
+    "FK5_DEGREES",
     "OBJECT_OF_INTEREST_FLAGS",
     "MATCH_TOLERANCE",
 ]
 
 #: columns the dispatcher needs in a selected catalog (besides the lon/lat columns)
 REQUIRED_COLUMNS = ("meta_ID", "src_names", "significance")
+
+#: the columns (name, dtype) of an ISGRI image's catalog, in the dispatcher's order (PROTOCOL §5.2);
+#: JEM-X's lack NEW_SOURCE and ISGRI_FLAG
+ISGRI_CATALOG_COLUMNS = (
+    ("meta_ID", "<i8"),
+    ("src_names", "<U32"),
+    ("significance", "<f8"),
+    ("ra", "<f8"),
+    ("dec", "<f8"),
+    ("NEW_SOURCE", "<i8"),
+    ("ISGRI_FLAG", "<i8"),
+    ("FLAG", "<i8"),
+    ("ERR_RAD", "<f8"),
+)
+JEMX_CATALOG_COLUMNS = tuple(c for c in ISGRI_CATALOG_COLUMNS if c[0] not in ("NEW_SOURCE", "ISGRI_FLAG"))
+#: the meta-data of a catalog in FK5 degrees (the dispatcher's)
+FK5_DEGREES = {"FRAME": "fk5", "COORD_UNIT": "deg", "LON_NAME": "ra", "LAT_NAME": "dec"}
 
 #: what marks an "object of interest" the user added: oda_api's ``OdaImage.add_objects_of_interest``
 #: defaults (``flag=1, isgri_flag=2``; the MMODA frontend writes ISGRI_FLAG 1). Flagged sources are
@@ -376,29 +396,9 @@ class Catalog:
     def empty(cls, frame: str = "fk5", name: str | None = "user_catalog") -> Catalog:
         """A catalog with no rows and the dispatcher's columns (what a ``selected_catalog`` needs)."""
         t = Table(
-            names=(
-                "meta_ID",
-                "src_names",
-                "significance",
-                "ra",
-                "dec",
-                "NEW_SOURCE",
-                "ISGRI_FLAG",
-                "FLAG",
-                "ERR_RAD",
-            ),
-            dtype=(
-                np.int64,
-                "U32",
-                np.float64,
-                np.float64,
-                np.float64,
-                np.int64,
-                np.int64,
-                np.int64,
-                np.float64,
-            ),
-            meta={"FRAME": frame, "COORD_UNIT": "deg", "LON_NAME": "ra", "LAT_NAME": "dec"},
+            names=[n for n, _ in ISGRI_CATALOG_COLUMNS],
+            dtype=[d for _, d in ISGRI_CATALOG_COLUMNS],
+            meta={**FK5_DEGREES, "FRAME": frame},
         )
         return cls(t, name=name)
 
