@@ -26,6 +26,38 @@ ROOT = Path(__file__).resolve().parents[2]
 # pytest-playwright empties test-results/ when a session starts; $ODA_WIDGETS_SCREENSHOTS moves them elsewhere
 SCREENSHOTS = Path(os.environ.get("ODA_WIDGETS_SCREENSHOTS", ROOT / "test-results" / "screenshots"))
 
+#: Counts the bytes the page's WebSockets receive (``window.__wsBytes.rx``) and send (``.tx``):
+#: given to ``page.add_init_script`` before the notebook opens.
+WS_COUNTER = """
+(() => {
+  const Native = window.WebSocket;
+  window.__wsBytes = { rx: 0, tx: 0 };
+  const size = (d) => typeof d === 'string' ? d.length : (d.byteLength !== undefined ? d.byteLength : (d.size || 0));
+  class Counted extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (ev) => { window.__wsBytes.rx += size(ev.data); });
+    }
+    send(data) { window.__wsBytes.tx += size(data); return super.send(data); }
+  }
+  window.WebSocket = Counted;
+})();
+"""
+
+#: Kernel code: a demo dispatcher in the kernel, an ISGRI image job on it (``image``: its products),
+#: and the mosaic/catalog widget classes imported — the start of the sky-image test notebooks.
+DEMO_IMAGE_JOB = """\
+from oda_widgets import demo
+from oda_widgets.client import Dispatcher
+from oda_widgets.catalog import CatalogTable
+from oda_widgets.mosaic import MosaicView
+
+server = demo.start(speed=50.0)
+disp = Dispatcher(server.url, token=demo.make_token(email="browser@example.org"))
+image_job = disp.submit("isgri", "isgri_image", {"E1_keV": 25.0, "E2_keV": 80.0})
+image_job.poll_initial = 0.1
+image = image_job.wait(timeout=120)"""
+
 KERNEL_READY = """() => {
   const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
   const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;

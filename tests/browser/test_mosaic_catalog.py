@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
-from helpers import open_and_run, page_errors, screenshot, wait_all_executed
+from helpers import DEMO_IMAGE_JOB, WS_COUNTER, open_and_run, page_errors, screenshot, wait_all_executed
 from playwright.sync_api import Page, expect
 from shared_data import SAMPLES
 
@@ -23,22 +23,6 @@ MOSAIC = str(SAMPLES / "isgri_mosaic_significance_1E1740.fits.gz")
 CATALOG = str(SAMPLES / "isgri_catalog_212rows.ecsv")
 
 # Counts every byte the page receives/sends on websockets (the kernel channel among them).
-WS_COUNTER = """
-(() => {
-  const Native = window.WebSocket;
-  window.__wsBytes = { rx: 0, tx: 0 };
-  const size = (d) => typeof d === 'string' ? d.length : (d.byteLength !== undefined ? d.byteLength : (d.size || 0));
-  class Counted extends Native {
-    constructor(...args) {
-      super(...args);
-      this.addEventListener('message', (ev) => { window.__wsBytes.rx += size(ev.data); });
-    }
-    send(data) { window.__wsBytes.tx += size(data); return super.send(data); }
-  }
-  window.WebSocket = Counted;
-})();
-"""
-
 SETUP = f"""\
 import warnings
 warnings.simplefilter("ignore")
@@ -46,16 +30,7 @@ import ipywidgets as w
 from astropy.io import fits
 from astropy.table import Table
 from astropy.wcs import WCS
-from oda_widgets import demo
-from oda_widgets.client import Dispatcher
-from oda_widgets.catalog import CatalogTable
-from oda_widgets.mosaic import MosaicView
-
-server = demo.start(speed=50.0)
-disp = Dispatcher(server.url, token=demo.make_token(email="browser@example.org"))
-image_job = disp.submit("isgri", "isgri_image", {{"E1_keV": 25.0, "E2_keV": 80.0}})
-image_job.poll_initial = 0.1
-image = image_job.wait(timeout=120)
+{DEMO_IMAGE_JOB}
 
 hdul = fits.open({MOSAIC!r})
 table = CatalogTable(Table.read({CATALOG!r}), dispatcher=disp,

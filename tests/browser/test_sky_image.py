@@ -17,7 +17,16 @@ from astropy.io import fits
 from astropy.table import Table
 from astropy.visualization import AsinhStretch, LinearStretch, LogStretch, SqrtStretch
 from astropy.wcs import WCS
-from helpers import ROOT, kernel_eval, open_and_run, page_errors, screenshot, wait_all_executed
+from helpers import (
+    DEMO_IMAGE_JOB,
+    ROOT,
+    WS_COUNTER,
+    kernel_eval,
+    open_and_run,
+    page_errors,
+    screenshot,
+    wait_all_executed,
+)
 from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.browser
@@ -38,38 +47,13 @@ SAMPLES = _samples()
 MOSAIC = SAMPLES / "isgri_mosaic_significance_1E1740.fits.gz"
 CATALOG = SAMPLES / "isgri_catalog_212rows.ecsv"
 
-WS_COUNTER = """
-(() => {
-  const Native = window.WebSocket;
-  window.__wsBytes = { rx: 0, tx: 0 };
-  const size = (d) => typeof d === 'string' ? d.length : (d.byteLength !== undefined ? d.byteLength : (d.size || 0));
-  class Counted extends Native {
-    constructor(...args) {
-      super(...args);
-      this.addEventListener('message', (ev) => { window.__wsBytes.rx += size(ev.data); });
-    }
-    send(data) { window.__wsBytes.tx += size(data); return super.send(data); }
-  }
-  window.WebSocket = Counted;
-})();
-"""
-
 SETUP = f"""\
 import json, warnings
 warnings.simplefilter("ignore")
 import ipywidgets as w
 from astropy.io import fits
 from astropy.table import Table
-from oda_widgets import demo
-from oda_widgets.client import Dispatcher
-from oda_widgets.catalog import CatalogTable
-from oda_widgets.mosaic import MosaicView
-
-server = demo.start(speed=50.0)
-disp = Dispatcher(server.url, token=demo.make_token(email="browser@example.org"))
-image_job = disp.submit("isgri", "isgri_image", {{"E1_keV": 25.0, "E2_keV": 80.0}})
-image_job.poll_initial = 0.1
-image = image_job.wait(timeout=120)
+{DEMO_IMAGE_JOB}
 
 hdul = fits.open({str(MOSAIC)!r})
 hdul[0].header["BUNIT"] = "sigma"
