@@ -19,7 +19,6 @@ from astropy.visualization import AsinhStretch, LinearStretch, LogStretch, SqrtS
 from astropy.wcs import WCS
 from helpers import (
     DEMO_IMAGE_JOB,
-    ROOT,
     WS_COUNTER,
     kernel_eval,
     open_and_run,
@@ -28,22 +27,11 @@ from helpers import (
     wait_all_executed,
 )
 from playwright.sync_api import Page, expect
+from shared_data import SAMPLES
 
 pytestmark = pytest.mark.browser
 
 
-def _samples():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "_root_conftest_browser_sky", ROOT / "tests" / "conftest.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.SAMPLES
-
-
-SAMPLES = _samples()
 MOSAIC = SAMPLES / "isgri_mosaic_significance_1E1740.fits.gz"
 CATALOG = SAMPLES / "isgri_catalog_212rows.ecsv"
 

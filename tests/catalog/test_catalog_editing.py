@@ -3,10 +3,8 @@ save and load, and the edited selected_catalog accepted by the demo and the real
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +14,8 @@ from astropy.coordinates import SkyCoord
 from astropy.table import Table, unique
 from oda_api.data_products import ApiCatalog
 from oda_api.plot_tools import OdaImage
+from peers import real_token
+from shared_data import SAMPLES
 
 from oda_widgets import demo
 from oda_widgets.catalog import CatalogTable
@@ -24,20 +24,6 @@ from oda_widgets.errors import InvalidParameter
 from oda_widgets.products import Catalog, CatalogEditor
 
 VELA = SkyCoord(135.5285875, -40.55469333, unit="deg", frame="fk5")
-
-
-def _root_conftest():
-    """tests/conftest.py under a name of its own (``conftest`` is ambiguous between test folders)."""
-    spec = importlib.util.spec_from_file_location(
-        "_root_conftest_catalog", Path(__file__).resolve().parents[1] / "conftest.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ROOT = _root_conftest()
-SAMPLES = ROOT.SAMPLES
 
 
 @pytest.fixture
@@ -174,14 +160,6 @@ def test_resolved_object_of_interest_reaches_a_spectrum_job(demo_dispatcher):
     assert job.wait(timeout=120).spectra
 
 
-def _real_token() -> str:
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # PyJWT warns about the short public test secret
-        return ROOT.real_token()
-
-
 def test_real_dispatcher_accepts_an_edited_selected_catalog(real_dispatcher, wire_dict):
     """The real dispatcher 1.3.3 (dummy instrument, whose parameters include selected_catalog)
     takes the edited catalog and echoes it unchanged."""
@@ -194,7 +172,7 @@ def test_real_dispatcher_accepts_an_edited_selected_catalog(real_dispatcher, wir
         "query_status": "new",
         "p": 5.0,
         "selected_catalog": edited.to_selected_catalog(),
-        "token": _real_token(),
+        "token": real_token(),
     }
     r = requests.post(f"{real_dispatcher.url}/run_analysis", data=params, timeout=60)
     assert r.status_code == 200, r.text[:500]

@@ -9,8 +9,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from client_helpers import real_token
 from fault_proxy import FaultProxy
+from peers import real_token
 
 
 @pytest.fixture

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from client_helpers import FAST_RETRIES, fresh_p, root_conftest
+from client_helpers import FAST_RETRIES, fresh_p
+from peers import free_port
 
 from oda_widgets.client import Dispatcher, DispatcherUnavailable, JobState, RetryPolicy
 
@@ -120,7 +121,7 @@ def test_slow_answer_times_out_then_succeeds(proxy, token):
 
 
 def test_nothing_listening_is_unavailable(token):
-    port = root_conftest.free_port()
+    port = free_port()
     disp = Dispatcher(
         f"http://127.0.0.1:{port}", token=token, retries=RetryPolicy(max_tries=2, initial=0.01, cap=0.01)
     )

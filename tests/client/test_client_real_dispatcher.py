@@ -8,7 +8,8 @@ import threading
 import time
 
 import pytest
-from client_helpers import fresh_p, real_token
+from client_helpers import fresh_p
+from peers import real_token
 
 from oda_widgets.client import (
     AnalysisFailed,

@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from client_helpers import real_token
+from peers import real_token
 from shared_data import ROOT
 
 from oda_widgets import demo

@@ -4,14 +4,13 @@ fix buttons, follow-ups that carry only what the target accepts, a resolver that
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import warnings
 from pathlib import Path
 
 import pytest
 from astropy.io import fits
 from astropy.table import Table
+from peers import real_token
 
 from oda_widgets import demo
 from oda_widgets.catalog import CatalogTable
@@ -26,19 +25,7 @@ from oda_widgets.errors import (
 )
 from oda_widgets.form import FormModel, QueryForm
 
-_spec = importlib.util.spec_from_file_location(
-    "_form_inputs_root_conftest", Path(__file__).resolve().parents[1] / "conftest.py"
-)
-_root = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_root)
-
 A, B, C = "066500220010.001", "066500230010.001", "066500240010.001"
-
-
-def real_token(**kw) -> str:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # PyJWT dislikes the short public test secret
-        return _root.real_token(**kw)
 
 
 @pytest.fixture(scope="module")

@@ -1,29 +1,14 @@
 """QueryForm against real servers: the real dispatcher 1.3.3 (legacy meta-data) and the demo."""
 
-import importlib.util
 import json
-import warnings
-from pathlib import Path
 
 import pytest
+from peers import real_token
 
 from oda_widgets import demo
 from oda_widgets.client import Dispatcher, JobState
 from oda_widgets.errors import AnalysisFailed, RequestNotUnderstood
 from oda_widgets.form import QueryForm
-
-# tests/conftest.py is imported as "conftest", a name other conftest files shadow: load it by path
-_spec = importlib.util.spec_from_file_location(
-    "_form_tests_root_conftest", Path(__file__).resolve().parents[1] / "conftest.py"
-)
-_root_conftest = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_root_conftest)
-
-
-def real_token() -> str:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # PyJWT dislikes the short public test secret
-        return _root_conftest.real_token()
 
 
 @pytest.fixture

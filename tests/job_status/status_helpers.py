@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
 import threading
-import warnings
 from pathlib import Path
 
 import ipywidgets as widgets
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
-_spec = importlib.util.spec_from_file_location("_oda_tests_root_conftest_js", ROOT / "tests" / "conftest.py")
-root_conftest = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(root_conftest)
 
 _values = itertools.count(1)
 
@@ -23,12 +18,6 @@ _values = itertools.count(1)
 def fresh_p() -> float:
     """A value of ``p`` no other test used: the real dispatcher's job_id hashes the parameters."""
     return round(3 + next(_values) * 0.41, 2)
-
-
-def real_token(**kw) -> str:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return root_conftest.real_token(**kw)
 
 
 def wait_state(status, states, timeout: float = 30.0) -> str:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from status_helpers import fresh_p, real_token, visible, wait_state, widget_state_text
+from peers import real_token
+from status_helpers import fresh_p, visible, wait_state, widget_state_text
 
 from oda_widgets.client import AnalysisFailed, Dispatcher, JobState
 from oda_widgets.job_status import JobStatus, Poller

@@ -11,7 +11,7 @@ import threading
 import astropy.units as u
 import pytest
 from astropy.time import Time
-from status_helpers import real_token
+from peers import real_token
 
 from oda_widgets.client import Dispatcher, Job, JobState
 from oda_widgets.job_status import JobStore, default_cache_dir

@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,24 +13,11 @@ from astropy.io import fits
 from astropy.table import Table
 from astropy.wcs import WCS
 from regions import CircleSkyRegion, PixCoord, PointSkyRegion, RectanglePixelRegion, Regions
+from shared_data import SAMPLES
 
 from oda_widgets.catalog import CatalogTable
 from oda_widgets.errors import InvalidParameter
 from oda_widgets.mosaic import MosaicView
-
-
-def _root_conftest():
-    """tests/conftest.py under a name of its own (``conftest`` is ambiguous between test folders)."""
-    spec = importlib.util.spec_from_file_location(
-        "_root_conftest_mosaic", Path(__file__).resolve().parents[1] / "conftest.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ROOT = _root_conftest()
-SAMPLES = ROOT.SAMPLES
 
 
 @pytest.fixture

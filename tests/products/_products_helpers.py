@@ -210,18 +210,3 @@ def png_bytes(width: int = 8, height: int = 8) -> bytes:
         + chunk(b"IDAT", zlib.compress(rows))
         + chunk(b"IEND", b"")
     )
-
-
-def real_token() -> str:
-    """A token the real test dispatcher accepts, from tests/conftest.py (loaded under its own name:
-    ``conftest`` is ambiguous between folders)."""
-    import importlib.util
-    import warnings
-
-    root = Path(__file__).resolve().parents[1] / "conftest.py"
-    spec = importlib.util.spec_from_file_location("_oda_products_root_conftest", root)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # PyJWT warns about the short public test secret
-        return module.real_token()

@@ -14,13 +14,13 @@ import pytest
 from _products_helpers import (
     isgri_lc_hdulist,
     png_bytes,
-    real_token,
     response_body,
     spectrum_products,
     wire,
 )
 from astropy.io import fits
 from astropy.table import Table
+from peers import real_token
 
 from oda_widgets.errors import OdaError
 from oda_widgets.products import (

@@ -4,21 +4,10 @@ server's request log."""
 
 from __future__ import annotations
 
-import time
-
-import jwt
 import requests
+from peers import real_token
 
 from oda_widgets.client import Dispatcher
-
-#: the real dispatcher's test secret (public: its own test suite's, see ../shared/REAL_DISPATCHER.md)
-REAL_SECRET = "secretkey_test"
-
-
-def real_token(sub: str = "tester@example.org") -> str:
-    claims = {"sub": sub, "email": sub, "roles": "general", "exp": int(time.time() + 3600)}
-    return jwt.encode(claims, REAL_SECRET, algorithm="HS256")
-
 
 def test_only_run_analysis_accepts_a_post_body(real_dispatcher):
     token = real_token()

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import threading
 import urllib.parse
-from pathlib import Path
 from typing import Any
 
+from shared_data import CAPTURES, SHARED
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 # tests/conftest.py is imported by pytest as "conftest", a name other conftest files shadow:
 # load it under its own name for the shared-data paths (it honours $ODA_WIDGETS_SHARED).
-_spec = importlib.util.spec_from_file_location(
-    "_root_conftest", Path(__file__).resolve().parents[1] / "conftest.py"
-)
-_root = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_root)
 
-SHARED: Path = _root.SHARED
-CAPTURES: Path = _root.CAPTURES
 NB2W_CAPTURES = CAPTURES / "nb2workflow-1.3.6"
 #: The ODA ontology the tests give nb2service (offline).
 SHARED_ONTOLOGY = SHARED / "nb2workflow" / "ontology.ttl"
