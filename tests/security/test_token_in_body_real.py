@@ -9,6 +9,7 @@ from peers import real_token
 
 from oda_widgets.client import Dispatcher
 
+
 def test_only_run_analysis_accepts_a_post_body(real_dispatcher):
     token = real_token()
     url = real_dispatcher.url
