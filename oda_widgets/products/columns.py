@@ -146,17 +146,18 @@ def _is_flux(unit: u.UnitBase | None) -> bool:
     return any(unit.is_equivalent(target, equivalencies=equivalencies) for target in _FLUX_UNITS)
 
 
-def error_column(table: Table, value: str, exclude: Sequence[str] = ()) -> str | None:
+def error_column(table: Table, value: str, exclude: Sequence[str] = (), generic: bool = True) -> str | None:
     """The column holding the error of ``value`` (``nuFnu_err``, ``err_flux``, ``e_mag``…), else
-    None; ``ERROR``-like generic names count when ``value`` is the table's only value column."""
+    None; with ``generic``, also an ``ERROR``-like column that names no value (the y error of
+    OGIP light curves and spectra)."""
     lower = _lower_map(c for c in table.colnames if c not in exclude and c != value)
     v = value.lower()
     for pattern in _ERR_PATTERNS:
         name = lower.get(pattern.format(v))
         if name is not None and name in numeric_columns(table):
             return name
-    for generic in _GENERIC_ERR:
-        name = lower.get(generic)
+    for plain in _GENERIC_ERR if generic else ():
+        name = lower.get(plain)
         if name is not None and name in numeric_columns(table):
             return name
     return None
@@ -192,10 +193,11 @@ def upper_limit_column(table: Table, value: str | None = None) -> str | None:
     return None
 
 
-def _positive_span(values: np.ndarray) -> bool:
+def _positive_span(values: np.ndarray, decades: float = 2.0) -> bool:
+    """All finite values positive and spread over more than ``decades`` decades."""
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
-    return bool(v.size >= 2 and np.all(v > 0) and v.max() / v.min() > 100)
+    return bool(v.size >= 2 and np.all(v > 0) and v.max() / v.min() > 10**decades)
 
 
 def _edges(table: Table, x: str) -> tuple[str | None, str | None]:
@@ -242,7 +244,7 @@ def guess_plot_columns(table: Table, *, x: str | None = None, y: str | None = No
     errors = set()
     for col in (x, y):
         if col is not None:
-            e = error_column(table, col, exclude=[c for c in (x, y) if c])
+            e = error_column(table, col, exclude=[c for c in (x, y) if c], generic=col == y)
             if e is not None:
                 errors.add(e)
     rest = [
@@ -254,13 +256,17 @@ def guess_plot_columns(table: Table, *, x: str | None = None, y: str | None = No
         y = next((n for n in rest if n != x), None)
     if x is None or y is None:
         return PlotColumns(x, y)
-    x_err = error_column(table, x, exclude=[y])
+    x_err = error_column(table, x, exclude=[y], generic=False)
     y_err = error_column(table, y, exclude=[x, *(c for c in (x_err,) if c)])
     y_lo, y_hi = _asymmetric(table, y)
     x_lo, x_hi = _edges(table, x)
     ul = upper_limit_column(table, y)
     y_unit = _unit(table, y)
     is_mag = y.lower() in ("mag", "magnitude") or (y_unit is not None and y_unit == u.mag)
+    log_x = _positive_span(np.asarray(table[x], dtype=float))
+    # a spectrum or an SED is read on log-log axes even when the flux spans little
+    spectral = log_x and (_is_spectral(_unit(table, x)) or x.lower() in _X_SPECTRAL)
+    log_y = not is_mag and _positive_span(np.asarray(table[y], dtype=float), 0.0 if spectral else 2.0)
     return PlotColumns(
         x=x,
         y=y,
@@ -271,7 +277,7 @@ def guess_plot_columns(table: Table, *, x: str | None = None, y: str | None = No
         x_lo=x_lo,
         x_hi=x_hi,
         upper_limit=ul,
-        log_x=_positive_span(np.asarray(table[x], dtype=float)),
-        log_y=not is_mag and _positive_span(np.asarray(table[y], dtype=float)),
+        log_x=log_x,
+        log_y=log_y,
         invert_y=is_mag,
     )

@@ -112,7 +112,9 @@ def _is_csv(head: str) -> bool:
     lines = [ln for ln in head.splitlines()[:10] if ln.strip() and not ln.startswith("#")]
     if len(lines) < 2:
         return False
-    counts = {ln.count(",") for ln in lines[:-1]}  # the last line of the window may be cut
+    # the last line of a full window may be cut short
+    whole = lines[:-1] if len(lines) > 2 and len(head) >= _HEAD else lines
+    counts = {ln.count(",") for ln in whole}
     return len(counts) == 1 and counts != {0}
 
 
