@@ -193,7 +193,7 @@ export function plotGeometry(cols, { logX = false, logY = false, invertY = false
       // an upper limit: the value is the top of what the data allow; the arrow points to lower
       // values (down on a normal axis, up on an inverted magnitude axis)
       const dir = invertY ? -1 : 1;
-      out.upperLimits.push([px, py, clampY(py + dir * 16)]);
+      out.upperLimits.push([px, py, clampY(py + dir * 22)]);
     } else {
       out.points.push([px, py]);
       if (yDown && yUp && Number.isFinite(yDown[k]) && Number.isFinite(yUp[k]) && yUp[k] !== yDown[k]) {
@@ -216,9 +216,9 @@ export function headerText(col) {
   return col.unit ? `${col.name} [${col.unit}]` : col.name;
 }
 
-/** A column's width in pixels, from its header and a sample of its cells. */
+/** A column's width in pixels, from its header (name above unit) and a sample of its cells. */
 export function columnWidth(col, sample) {
-  let chars = headerText(col).length;
+  let chars = Math.max(col.name.length + 2, (col.unit || "").length);
   for (const s of sample) chars = Math.max(chars, String(s).length);
   return Math.min(280, Math.max(56, 7 * chars + 18));
 }
@@ -330,6 +330,8 @@ function render({ model, el: host }) {
     }
     const total = shown().reduce((s, [, w]) => s + w, 0);
     header.style.width = body.style.width = spacer.style.width = `${total}px`;
+    // as wide as its columns (plus a scroll bar), so that the plot can sit beside a narrow table
+    scroller.style.flex = `0 1 ${total + 18}px`;
   }
 
   function resort() {
@@ -392,7 +394,9 @@ function render({ model, el: host }) {
     ySel.value = model.get("plot_y");
     logX.checked = model.get("log_x");
     logY.checked = model.get("log_y");
-    const width = Math.max(320, Math.min(720, (root.clientWidth || 900) - 24));
+    const full = (root.clientWidth || 900) - 24;
+    const beside = full - scroller.offsetWidth - 12;
+    const width = beside >= 380 ? Math.min(640, beside) : Math.max(320, Math.min(720, full));
     const height = 320;
     const dpr = window.devicePixelRatio || 1;
     canvas.width = width * dpr; canvas.height = height * dpr;
