@@ -157,8 +157,11 @@ def _mosaic_and_catalog(products: list[Any], ctx: ResultsContext) -> Built:
         views: list[widgets.Widget] = []
         for m in images:
             # the mosaic view takes the table (not the bare catalog) so both share one selection
-            overlay = {"catalog": table} if table is not None and m is home else {}
-            views += ctx.drawn("MosaicView", [m], lambda m=m, overlay=overlay: [MosaicView(m, **overlay)])
+            options: dict[str, Any] = {"catalog": table} if table is not None and m is home else {}
+            if not any(h.get("IMATYPE") for h in m.headers.values()):
+                # an optical/radio image: faint stars and bright ones in one view
+                options["stretch"] = "asinh"
+            views += ctx.drawn("MosaicView", [m], lambda m=m, options=options: [MosaicView(m, **options)])
         out = {"mosaic": views, **out}
     return out
 

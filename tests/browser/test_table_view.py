@@ -5,7 +5,7 @@ with its upper limits marked."""
 from __future__ import annotations
 
 import pytest
-from helpers import kernel_eval, open_and_run, page_errors, screenshot, wait_all_executed
+from helpers import element_screenshot, kernel_eval, open_and_run, page_errors, screenshot, wait_all_executed
 from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.browser
@@ -63,7 +63,9 @@ def test_hundred_thousand_rows_scroll_and_sort(page: Page, jupyter_server, make_
     header.click()
     expect(header).to_contain_text("▼")
     viewport.evaluate("el => { el.scrollTop = 0; el.dispatchEvent(new Event('scroll')); }")
-    expected = kernel_eval(page, "print(view.sort_column, view.sort_descending, view.sorted_rows()[:3].tolist())")
+    expected = kernel_eval(
+        page, "print(view.sort_column, view.sort_descending, view.sorted_rows()[:3].tolist())"
+    )
     first_rows = page.evaluate(
         "() => [...document.querySelectorAll('.oda-table-body .oda-table-row')].slice(0, 3).map(r => Number(r.dataset.row))"
     )
@@ -125,17 +127,9 @@ def test_an_sed_table_reads_at_a_glance(page: Page, jupyter_server, make_noteboo
         " let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] < 200 || d[i + 2] < 200) n++; return n; }"
     )
     assert painted > 500, painted
-    page.get_by_test_id("table-root").scroll_into_view_if_needed()
-    page.get_by_test_id("table-root").screenshot(path=str(screenshot_path("table-sed")))
+    element_screenshot(page.get_by_test_id("table-root"), "table-sed")
     # y picked in the page: Python follows with the error column (none for nuFnu_err itself)
     page.get_by_test_id("table-plot-y").select_option("nuFnu_err")
     page.wait_for_timeout(300)
     assert kernel_eval(page, "print(repr(view.plot_y), repr(view.plot_y_err))").strip() == "'nuFnu_err' ''"
     errors.assert_none()
-
-
-def screenshot_path(name: str):
-    from helpers import SCREENSHOTS
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return SCREENSHOTS / f"{name}.png"
