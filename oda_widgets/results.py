@@ -174,8 +174,25 @@ def _each(make: Callable[[Any], widgets.Widget]) -> Callable[[list[Any], Results
     return lambda products, ctx: [make(p) for p in products]
 
 
+#: FITS tables of an unrecognised product shown in a table view each (the rest are in its summary)
+MAX_OTHER_TABLES = 3
+
+
 def _other(products: list[Any], ctx: ResultsContext) -> Built:
-    return [generic_view(p, name=ctx.name_of(p)) for p in products]
+    """A summary of each product's FITS units, and its tables in table views, so that a product no
+    rule knows can still be read (and saved with the Explorer's Save products)."""
+    out: list[widgets.Widget] = []
+    for p in products:
+        out.append(generic_view(p, name=ctx.name_of(p)))
+        hdul = _hdulist(p)
+        tables = [h for h in (hdul or []) if getattr(h, "columns", None) is not None and h.data is not None]
+        for h in tables[:MAX_OTHER_TABLES]:
+            out += ctx.drawn(
+                "TableView",
+                [p],
+                lambda h=h, p=p: [TableView(h, title=f"{ctx.name_of(p) or _name(p)} · {h.name}")],
+            )
+    return out
 
 
 _BUILTIN: list[ViewRule] = [

@@ -230,3 +230,23 @@ def test_results_show_every_workflow_product_with_its_view():
     assert isinstance(file_view, BinaryView) and "FITS file" in file_view.children[0].value
     titles = [s.children[0].value for s in view.children]
     assert any("Sky images" in t for t in titles) and any("Files" in t for t in titles)
+
+
+def test_a_fits_product_no_rule_knows_shows_its_tables():
+    from oda_widgets.products import ProductCollection, encode_numpy_data_product
+    from oda_widgets.results import results_view
+
+    events = fits.BinTableHDU.from_columns(
+        [
+            fits.Column("ENERGY", "E", unit="keV", array=[20.0, 35.0, 50.0]),
+            fits.Column("DETID", "J", array=[1, 2, 3]),
+        ],
+        name="EVENTS",
+    )
+    entry = encode_numpy_data_product(fits.HDUList([fits.PrimaryHDU(), events]), "event_list", {})
+    coll = ProductCollection.from_response(json.loads(json.dumps({"numpy_data_product_list": [entry]})))
+    view = results_view(coll)
+    summary, table = view.views["other"]
+    assert "EVENTS" in summary.value and "ENERGY, DETID" in summary.value
+    assert isinstance(table, TableView) and table.title == "event_list_0 · EVENTS" and table.n_rows == 3
+    assert table.columns[0]["unit"] == "keV"
