@@ -2,14 +2,19 @@
 
 :func:`guess_file_type` answers a :class:`FileType` (extension, description, MIME type); bytes it
 cannot place are ``FileType("bin", "binary data", "application/octet-stream")``, which saves as
-``.bin``. Text formats (JSON, XML/VOTable, ECSV, CSV, plain text) are recognised only when the bytes
-are valid UTF-8 text.
+``.bin``. The formats of our field come first from the table below (FITS, HDF5, NumPy, VOTable,
+ECSV… — puremagic, the library oda_api uses, misses several of them); binary files outside it go
+to puremagic's database of a few hundred formats; text formats (JSON, XML/VOTable, ECSV, CSV, plain
+text) are recognised only when the bytes are valid UTF-8 text.
 """
 
 from __future__ import annotations
 
 import json
+import mimetypes
 from dataclasses import dataclass
+
+import puremagic
 
 __all__ = ["FileType", "guess_file_type", "UNKNOWN", "extension_of_name"]
 
@@ -130,7 +135,7 @@ def guess_file_type(data: bytes | bytearray | memoryview) -> FileType:
         return _WAV
     head = _text_head(first)
     if head is None:
-        return UNKNOWN
+        return _puremagic(first)
     start = head.lstrip("\ufeff \t\r\n")
     lower = start[:_HEAD].lower()
     if lower.startswith("<?xml") or lower.startswith("<votable") or lower.startswith("<svg"):
@@ -148,6 +153,19 @@ def guess_file_type(data: bytes | bytearray | memoryview) -> FileType:
     if _is_csv(start):
         return _CSV
     return _TEXT
+
+
+def _puremagic(first: bytes) -> FileType:
+    try:
+        match = puremagic.magic_string(first)
+    except (puremagic.PureError, ValueError):
+        return UNKNOWN
+    if not match or not match[0].extension:
+        return UNKNOWN
+    best = match[0]
+    ext = best.extension.lstrip(".").lower()
+    mime = best.mime_type or mimetypes.types_map.get("." + ext) or "application/octet-stream"
+    return FileType(ext, best.name or f"{ext} file", mime)
 
 
 def extension_of_name(name: str | None) -> str | None:

@@ -312,6 +312,7 @@ def test_binary_products_say_what_they_are_and_save_with_an_extension(workflow_p
         (b"a,b,c\n1,2,3\n4,5,6\n", "csv"),
         ("plain text, ν F_ν\nsecond line\n".encode(), "txt"),
         (b"\x93NUMPY\x01\x00", "npy"),
+        (b"\x00\x00\x00\x18ftypmp42" + bytes(40), "mp4"),  # beyond our table: puremagic's database
         (bytes(range(256)) * 4, "bin"),
         (b"", "bin"),
     ],
