@@ -83,7 +83,7 @@ def _label(name: str | None, annotation: Annotation, fallback: str) -> str:
     return str(annotation.label or name or annotation.output or fallback)
 
 
-@dataclass
+@dataclass(repr=False)
 class TableProduct:
     """An astropy table product (``astropy_table_product_*_list``): ``table`` (units, meta and
     all), the product's ``meta_data`` dict and, for workflow outputs, its ``annotation``."""
@@ -98,6 +98,9 @@ class TableProduct:
     def label(self) -> str:
         """How to call it: the workflow's label, else its name, else the output's."""
         return _label(self.name, self.annotation, "table")
+
+    def __repr__(self) -> str:
+        return f"TableProduct({self.label!r}, {len(self.table)} rows × {len(self.table.colnames)} columns)"
 
     def save(self, path: str | os.PathLike[str], overwrite: bool = True) -> str:
         path = str(path)
@@ -134,7 +137,7 @@ class Picture:
         return f"Picture({self.name!r}, {self.img_type}, {len(self.data)} bytes)"
 
 
-@dataclass
+@dataclass(repr=False)
 class Text:
     """A text product: ``value`` (str) and ``meta_data``. A workflow output annotated with a
     parameter term (``Float``, ``TimeInstant``…) is a Text too: ``parameter_uri`` names the term."""
@@ -163,8 +166,12 @@ class Text:
     def __str__(self) -> str:
         return str(self.value)
 
+    def __repr__(self) -> str:
+        short = self.value if len(self.value) <= 60 else self.value[:57] + "…"
+        return f"{type(self).__name__}({self.label!r}, {short!r})"
 
-@dataclass
+
+@dataclass(repr=False)
 class ProgressReport(Text):
     """One entry of ``progress_product_list``: what a running workflow reported (often HTML)."""
 
