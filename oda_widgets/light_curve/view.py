@@ -31,18 +31,19 @@ from astropy import units as u
 from astropy.io import fits
 from astropy.time import Time, TimeDelta
 
+from ..analysis.timing import chi2_constant
 from ..errors import InvalidParameter
 from ..products.rebin import (
     TIME_AXES,
     BinnedLightCurve,
     axis_to_seconds,
-    chi2_constant,
     rebin,
     seconds_since,
     seconds_to_axis,
     time_zero_of,
     valid_mask,
 )
+from .analysis_panel import LightCurveAnalysis
 from .decimate import decimate, segments
 
 TIME_FORMATS = TIME_AXES
@@ -237,6 +238,9 @@ class LightCurveView(widgets.VBox):
         ]
         self.reset_zoom()
         self._update_stats()
+        #: quick-look analysis under the plot (fits, excesses, hardness): see analysis_panel.py
+        self.analysis = LightCurveAnalysis(self)
+        self.children = (*self.children, self.analysis)
 
     # ---------------------------------------------------------------- time axis conversions
     @property

@@ -720,13 +720,42 @@ class ProductCollection:
         """The file name :meth:`save` uses for product ``name`` (oda_api's ``<name>.<ext>``)."""
         return f"{name}.{_extension(self[name])}"
 
-    def save(self, directory: str | os.PathLike[str], overwrite: bool = True) -> list[Path]:
+    def save(
+        self,
+        directory: str | os.PathLike[str],
+        overwrite: bool = True,
+        *,
+        grouping: Any = None,
+        systematic: float | None = None,
+        energy_range: Any = None,
+    ) -> list[Path]:
         """Write every product into ``directory`` as ``<name>.<ext>`` (FITS, ECSV, …), as oda_api's
-        ``save_all_data`` names them; returns the paths written."""
+        ``save_all_data`` names them; returns the paths written.
+
+        Spectra are written ready for XSPEC (:meth:`Spectrum.save`): each PHA's ANCRFILE/RESPFILE
+        name its source's ARF/RMF files written beside it; ``grouping``, ``systematic`` and
+        ``energy_range`` apply to every spectrum."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
+        written: dict[str, Path] = {}
+        for spectrum in self.spectra:
+            if not isinstance(spectrum, Spectrum):
+                continue  # a flux spectrum is a table: saved as its product below
+            by_part = spectrum.save(
+                directory,
+                overwrite,
+                grouping=grouping,
+                systematic=systematic,
+                energy_range=energy_range,
+            )
+            for part, path in by_part.items():
+                if part in spectrum.names:
+                    written[spectrum.names[part]] = path
         paths = []
         for name, p in self._products:
+            if name in written:
+                paths.append(written[name])
+                continue
             path = directory / self.file_name(name)
             p.save(path, overwrite=overwrite)
             paths.append(path)

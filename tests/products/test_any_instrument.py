@@ -441,3 +441,25 @@ def test_no_uris_means_content_recognition_as_before(samples):
     c = ProductCollection.from_response(wire({"numpy_data_product_list": [mosaic]}))
     assert isinstance(c.mosaic, Mosaic) and c.images == [c.mosaic]
     assert isinstance(c[0], NumpyProduct) and not c[0].annotation
+
+
+def test_saving_a_collection_with_workflow_spectra(tmp_path):
+    table = Table({"energy": [1.0, 3.0] * u.keV, "flux": [1e-2, 3e-3] * u.ph / u.cm**2 / u.s / u.keV})
+    flux = fits.HDUList([fits.PrimaryHDU(), fits.table_to_hdu(table)])
+    products = wire(
+        {
+            "prod_uris": {"a": ODA + "Spectrum", "b": ODA + "Spectrum"},
+            "numpy_data_product_list": [
+                encode_numpy_data_product(ogip_file(), "xrt_pha", {}),
+                encode_numpy_data_product(flux, "model", {}),
+            ],
+        }
+    )
+    c = ProductCollection.from_response(products)
+    assert [type(s).__name__ for s in c.spectra] == ["OgipSpectrum", "FluxSpectrum"]
+    paths = c.save(tmp_path)
+    assert sorted(p.name for p in paths) == ["model_1.fits", "xrt_pha_0.fits"]
+    with fits.open(tmp_path / "xrt_pha_0.fits") as h:
+        spec = next(x for x in h if x.name == "SPECTRUM")
+        assert spec.header["OBJECT"] == "GRB 221009A" and len(spec.data) == 10
+    assert Table.read(tmp_path / "model_1.fits")["flux"].unit == u.ph / u.cm**2 / u.s / u.keV

@@ -56,10 +56,26 @@ def test_a_flux_spectrum_is_drawn_with_its_unit_and_upper_limits():
     s = FluxSpectrum(table, source="Mrk 421", name="xray")
     pts = count_density(s)
     assert pts.y_label == "nuFnu [erg / (s cm2)]" and pts.upper_limit.tolist() == [False, False, False, True]
-    assert np.isclose(pts.energy[0].to_value(u.keV), (1e17 * u.Hz).to_value(u.keV, equivalencies=u.spectral()))
+    assert np.isclose(
+        pts.energy[0].to_value(u.keV), (1e17 * u.Hz).to_value(u.keV, equivalencies=u.spectral())
+    )
     view = SpectrumView(s)
     assert view.y_axis.label == "nuFnu [erg / (s cm2)]"
     # the upper limit is a bar from the limit down to a third of it (no symmetric error bar)
     bars = view._errorbars[0]
     y = np.asarray(bars.y, dtype=float)
     assert np.isclose(np.nanmin(y), 1e-11 / 3)
+
+
+def test_spectra_without_a_response_offer_no_fit():
+    import pytest
+
+    from oda_widgets.errors import InvalidParameter
+
+    view = SpectrumView(
+        FluxSpectrum(Table({"energy": [1.0, 3.0] * u.keV, "flux": [2.0, 1.0] * u.Jy}), name="sed")
+    )
+    assert view.fit_panel.layout.display == "none"
+    with pytest.raises(InvalidParameter, match="no response"):
+        view.fit("powerlaw")
+    assert "no response" in view.fit_panel.status.value

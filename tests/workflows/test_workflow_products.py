@@ -57,7 +57,9 @@ def test_captured_catalog_job_products_and_labels():
 def test_captured_light_curve_job_picture():
     c = ProductCollection.from_response(capture("run_analysis_api_lightcurve_06.json")["products"])
     picture = c.lc_picture_1
-    assert isinstance(picture, Picture) and picture.data.startswith(b"\x89PNG") and picture.label == "lc_picture"
+    assert (
+        isinstance(picture, Picture) and picture.data.startswith(b"\x89PNG") and picture.label == "lc_picture"
+    )
     assert c.kind_of(c.Crab_30m50keV_0) == "light_curve"
 
 
