@@ -119,8 +119,10 @@ class TableView(anywidget.AnyWidget):
     :class:`~oda_widgets.products.ProductCollection`, or a FITS table HDU. ``title`` defaults to
     the product's label. ``plot=False`` starts with the plot closed; ``x``/``y`` choose its columns.
 
-    Python methods for every control: :meth:`sort`, :meth:`show_columns`, :meth:`hide_columns`,
-    :meth:`plot`, :meth:`set_log`, :meth:`save`; :meth:`sorted_rows` gives the displayed order.
+    Python methods for every control: :meth:`sort` (a header click), :meth:`show_columns` /
+    :meth:`hide_columns` (the column picker), :meth:`plot` (the x/y menus), :meth:`set_log` (the log
+    boxes), :meth:`toggle_plot` (Plot), :meth:`save` (Save); :meth:`sorted_rows` gives the
+    displayed order.
     """
 
     _esm = esm_path("table.js")
@@ -319,6 +321,11 @@ class TableView(anywidget.AnyWidget):
         self._apply(cols)
         self.show_plot = True
         return cols
+
+    def toggle_plot(self, show: bool | None = None) -> bool:
+        """Open or close the plot (the Plot button); ``show`` forces it. Returns whether it shows."""
+        self.show_plot = (not self.show_plot) if show is None else bool(show)
+        return self.show_plot
 
     def set_log(self, x: bool | None = None, y: bool | None = None) -> None:
         """Logarithmic (True) or linear (False) axes; None leaves an axis as it is."""

@@ -120,6 +120,7 @@ def test_column_picker_and_plot_choices():
     assert view.log_y is False and view.log_x is True
     view.set_log(x=False)
     assert view.log_x is False
+    assert view.toggle_plot() is False and view.toggle_plot(True) is True
     with pytest.raises(InvalidParameter):
         view.plot("band", "nope")
 
