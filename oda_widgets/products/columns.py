@@ -16,7 +16,16 @@ import numpy as np
 from astropy import units as u
 from astropy.table import Table
 
-__all__ = ["PlotColumns", "guess_plot_columns", "error_column", "upper_limit_column", "numeric_columns"]
+__all__ = [
+    "PlotColumns",
+    "guess_plot_columns",
+    "error_column",
+    "upper_limit_column",
+    "numeric_columns",
+    "ValueColumn",
+    "light_curve_values",
+    "VALUE_KINDS",
+]
 
 # names of x columns, most telling first
 _X_SPECTRAL = (
@@ -281,3 +290,62 @@ def guess_plot_columns(table: Table, *, x: str | None = None, y: str | None = No
         log_y=log_y,
         invert_y=is_mag,
     )
+
+
+#: the value columns of a light curve, by the quantity they hold (oda_api's
+#: ``LightCurveDataProduct`` writes one of these four; OGIP light curves have RATE or COUNTS)
+VALUE_KINDS = {"RATE": "rate", "COUNTS": "counts", "FLUX": "flux", "MAG": "magnitude"}
+_VALUE = re.compile(
+    r"^(?:(?P<pre>[A-Za-z0-9]+)_)?(?P<kind>RATE|COUNTS|FLUX|MAG)(?:_?(?P<post>[A-Za-z0-9]+))?$", re.I
+)
+# columns of a light-curve table that are never its values
+_NOT_VALUES = re.compile(
+    r"^(TIME|TIMEDEL|XAX_E|FRACEXP|DEADC|BARYTIME|ERROR|ERR|STAT_ERR|SYS_ERR|QUALITY|"
+    r"B(RATE|ERROR)|BACKV|BACKE|EXPOSURE|FLAG|MJD|JD|BJD|HJD|.*_ERR(OR)?|ERR(OR)?_.*|E_.*)$",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class ValueColumn:
+    """One curve of a light-curve table: its ``name``, its ``error`` column (or None), the
+    quantity it holds (``kind``: ``rate``, ``counts``, ``flux``, ``magnitude`` or ``value``)."""
+
+    name: str
+    error: str | None
+    kind: str
+
+    @property
+    def is_magnitude(self) -> bool:
+        return self.kind == "magnitude"
+
+
+def _kind_of_unit(unit: u.UnitBase | None) -> str:
+    if unit is None:
+        return "value"
+    if unit == u.mag:
+        return "magnitude"
+    if unit.is_equivalent(u.ct / u.s):
+        return "rate"
+    if unit.is_equivalent(u.ct):
+        return "counts"
+    return "flux" if _is_flux(unit) else "value"
+
+
+def light_curve_values(table: Table, time: str | None = None) -> list[ValueColumn]:
+    """The value columns of a light-curve table, in table order: RATE, COUNTS, FLUX, MAG (also
+    banded, ``FLUX_B``/``MAG_V``/``RATE2``), each with its error (``ERROR`` for the first, else
+    ``<name>_ERR``, ``ERR_<name>``…). Without those names, numeric columns whose unit is a rate,
+    a flux or a magnitude. Background (``BRATE``) and bookkeeping columns are never values."""
+    numeric = [n for n in numeric_columns(table) if n != time]
+    named = [n for n in numeric if _VALUE.match(n) and not _NOT_VALUES.match(n)]
+    if not named:
+        named = [n for n in numeric if not _NOT_VALUES.match(n) and _is_flux(_unit(table, n))]
+    out = []
+    for i, name in enumerate(named):
+        m = _VALUE.match(name)
+        kind = VALUE_KINDS[m.group("kind").upper()] if m else _kind_of_unit(_unit(table, name))
+        others = [n for n in named if n != name]
+        error = error_column(table, name, exclude=others, generic=i == 0)
+        out.append(ValueColumn(name, error, kind))
+    return out

@@ -463,3 +463,22 @@ def test_saving_a_collection_with_workflow_spectra(tmp_path):
         spec = next(x for x in h if x.name == "SPECTRUM")
         assert spec.header["OBJECT"] == "GRB 221009A" and len(spec.data) == 10
     assert Table.read(tmp_path / "model_1.fits")["flux"].unit == u.ph / u.cm**2 / u.s / u.keV
+
+
+def test_value_columns_of_light_curve_tables():
+    from oda_widgets.products.columns import light_curve_values
+
+    def names(t):
+        return [(v.name, v.error, v.kind) for v in light_curve_values(t, time="TIME")]
+
+    oda_api_mag = Table({"TIME": [1.0], "MAG": [3.9] * u.mag, "ERROR": [0.01] * u.mag})
+    assert names(oda_api_mag) == [("MAG", "ERROR", "magnitude")]
+    jemx = Table(
+        {"TIME": [1.0], "RATE": [2.0], "ERROR": [0.1], "BRATE": [5.0], "BERROR": [0.2], "BARYTIME": [1.0]}
+    )
+    assert names(jemx) == [("RATE", "ERROR", "rate")]
+    bands = Table({"TIME": [1.0], "FLUX_B": [1.0], "FLUX_B_ERR": [0.1], "FLUX_V": [2.0], "ERR_FLUX_V": [0.2]})
+    assert names(bands) == [("FLUX_B", "FLUX_B_ERR", "flux"), ("FLUX_V", "ERR_FLUX_V", "flux")]
+    by_unit = Table({"TIME": [1.0], "nu_f": [1.0] * u.Jy, "snr": [3.0]})
+    assert names(by_unit) == [("nu_f", None, "flux")]
+    assert names(Table({"TIME": [1.0], "snr": [3.0]})) == []
