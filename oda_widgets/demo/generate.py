@@ -16,7 +16,7 @@ from astropy.io import fits
 from astropy.time import Time
 from astropy.wcs import WCS
 
-from oda_widgets.client.protocol import NOT_IN_JOB_ID
+from oda_widgets.client.protocol import MAX_LIGHT_CURVE_BINS, NOT_IN_JOB_ID
 from oda_widgets.demo import sky
 from oda_widgets.demo.instruments import DemoError, Request
 from oda_widgets.products import encode_numpy_data_product
@@ -31,7 +31,7 @@ PSF_SIGMA = {"isgri": 0.085, "jemx": 0.025}  # deg (ISGRI FWHM 12', JEM-X 3.5')
 VAR0 = {"isgri": 871.0, "jemx": 300.0}
 MAX_SIDE = 1400  # pixels; larger pointing sets are clipped to this mosaic
 SPI_NATIVE_BIN = 0.05  # s
-SPI_MAX_NATIVE_BINS = 4_000_000  # ~2.3 days at 0.05 s
+SPI_MAX_NATIVE_BINS = MAX_LIGHT_CURVE_BINS  # ~2.3 days at 0.05 s
 IJD_UNITS = 86400.0
 
 
@@ -645,7 +645,7 @@ def light_curves(req: Request, obs: Observation) -> list[tuple[str, fits.HDUList
     exps = obs.exposures
     n_per = np.ceil(exps / time_bin).astype(int)
     total = int(n_per.sum())
-    if total > 3_000_000:
+    if total > MAX_LIGHT_CURVE_BINS:
         raise DemoError(f"Parameter time_bin wrong value {time_bin}: too many light-curve bins ({total})")
     scw_index = np.repeat(np.arange(len(obs.scws)), n_per)
     k = np.arange(total) - np.repeat(np.cumsum(n_per) - n_per, n_per)

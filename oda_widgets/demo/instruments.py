@@ -32,7 +32,8 @@ _OWL = {
     "UserCatalog": None,
 }
 
-SCW_PATTERN = re.compile(r"^\d{12}\.\d{3}$")
+# ASCII digits only: ``\d`` would take full-width digits, which no real backend reads
+SCW_PATTERN = re.compile(r"^[0-9]{12}\.[0-9]{3}$")
 
 
 class DemoError(Exception):
