@@ -90,8 +90,9 @@ QUERY_TYPES = ("Real", "Dummy")
 #: Follow-up kinds → product suffix: ``<instrument>_spectrum``, ``<instrument>_lc``.
 FOLLOW_UP_PRODUCTS = {"spectrum": "spectrum", "lc": "lc", "light_curve": "lc"}
 #: Most points a light curve may be asked for: forms refuse bins that would give more, and the
-#: demo dispatcher serves no more (4 million SPI-ACS native 0.05 s bins are 2.3 days).
-MAX_LIGHT_CURVE_BINS = 4_000_000
+#: demo dispatcher serves no more (12 million SPI-ACS native 0.05 s bins are 6.9 days; the demo
+#: streams such a response).
+MAX_LIGHT_CURVE_BINS = 12_000_000
 #: Format companions and the parameters whose values they describe: legacy dispatchers (1.3.3)
 #: leave the companions out of ``/api/par-names`` although they read them.
 COMPANIONS = {"T_format": ("T1", "T2"), "time_bin_format": ("time_bin",)}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import secrets
 import string
 import time
@@ -23,6 +24,7 @@ from oda_widgets.client.encoding import decode_params
 from oda_widgets.demo import generate, instruments, sky
 from oda_widgets.demo.instruments import INSTRUMENTS, DemoError, RolesMissing
 from oda_widgets.demo.jobs import FAIL_TRIGGER, Job, JobStore, job_id_for
+from oda_widgets.products.numpy_product import PickledData
 
 DISPATCHER_VERSION = "1.3.6"
 ODA_API_VERSION = "1.3.5"
@@ -40,7 +42,32 @@ _INVALID = (
 
 
 def _json(obj: Any, status: int = 200) -> Response:
-    return Response(json.dumps(obj), status=status, mimetype="application/json")
+    """``obj`` as a JSON response; streamed when it holds data to pickle on the fly (a large
+    SPI-ACS curve): the same bytes as ``json.dumps``, without ever building them as one string."""
+    lazy: list[PickledData] = []
+    token = secrets.token_hex(8)
+
+    def placeholder(o: Any) -> str:
+        if isinstance(o, PickledData):
+            lazy.append(o)
+            return f"{token}-{len(lazy) - 1}"
+        raise TypeError(f"{type(o).__name__} is not JSON serialisable")
+
+    text = json.dumps(obj, default=placeholder)
+    if not lazy:
+        return Response(text, status=status, mimetype="application/json")
+    parts = re.split(f'"({token}-\\d+)"', text)
+
+    def body():
+        for i, part in enumerate(parts):
+            if i % 2 == 0:
+                yield part
+            else:
+                yield '"'
+                yield from lazy[int(part.rsplit("-", 1)[1])].base64_chunks()
+                yield '"'
+
+    return Response(body(), status=status, mimetype="application/json")
 
 
 def api_error(err: DemoError) -> Response:

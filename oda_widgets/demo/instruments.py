@@ -559,5 +559,5 @@ def _instrument_checks(instr: Instrument, v: dict, roles: list[str]) -> None:
     else:
         if v["data_level"] == "realtime" and "integral-realtime" not in roles:
             raise RolesMissing(roles, {"integral-realtime": "it is needed to access realtime SPI-ACS data"})
-        if v["time_bin"] <= 0:
+        if not math.isfinite(v["time_bin"]) or v["time_bin"] <= 0:
             raise DemoError(f"Parameter time_bin wrong value {v['time_bin']}: should be greater than 0")
