@@ -7,7 +7,8 @@ offers each product of a :class:`~oda_widgets.products.ProductCollection` (its t
 the rules in turn; the first rule that accepts it shows it, together with the other products it
 took, in one section. Built in:
 
-* light curves → :class:`oda_widgets.light_curve.LightCurveView` (overlaid)
+* light curves → :class:`oda_widgets.light_curve.LightCurveView` (overlaid when their values share
+  an axis, stacked views otherwise: a magnitude curve above a flux curve)
 * sky images and the catalog → one :class:`oda_widgets.mosaic.MosaicView` per image, the catalog
   (:class:`oda_widgets.catalog.CatalogTable`) drawn over the mosaic it belongs to and linked to it
 * spectra → :class:`oda_widgets.spectrum.SpectrumView`
@@ -61,6 +62,7 @@ __all__ = [
     "view_rules",
     "table_html",
     "picture_widget",
+    "light_curve_groups",
     "text_widget",
     "generic_view",
     "MAX_TABLE_ROWS",
@@ -122,7 +124,28 @@ class ViewRule:
 
 
 def _light_curves(products: list[Any], ctx: ResultsContext) -> Built:
-    return [LightCurveView(products)]
+    """Curves that can share a value axis overlaid in one view; the others (a magnitude beside a
+    flux) stacked below it, one view per kind of value."""
+    return [
+        w
+        for group in light_curve_groups(products)
+        for w in ctx.drawn("LightCurveView", group, lambda g=group: [LightCurveView(g)])
+    ]
+
+
+def light_curve_groups(curves: list[Any]) -> list[list[Any]]:
+    """``curves`` grouped by value axis (convertible units together), in order of first appearance."""
+    groups: list[list[Any]] = []
+    for lc in curves:
+        unit = getattr(getattr(lc, "rate", None), "unit", None)
+        for group in groups:
+            first = getattr(group[0].rate, "unit", None)
+            if unit is not None and first is not None and unit.is_equivalent(first):
+                group.append(lc)
+                break
+        else:
+            groups.append([lc])
+    return groups
 
 
 def _spectra(products: list[Any], ctx: ResultsContext) -> Built:

@@ -574,12 +574,28 @@ class ProductCollection:
             out = []
             for name, p in self._of_kind("light_curve"):
                 try:
-                    out.append(LightCurve.from_product(p, name=name))
+                    curves = LightCurve.all_from_product(p, name=name)
                 except OdaError as exc:
                     self.problems.append(f"{name}: {exc}")
+                    continue
+                for lc in curves:
+                    self._label_light_curve(lc, p)
+                out += curves
             return out
 
         return list(self._view("light_curves", build))
+
+    def _label_light_curve(self, lc: LightCurve, product: NumpyProduct) -> None:
+        """What the file does not say about a curve, from the rest of the response: the source
+        and instrument of the request, the requested band (E1_keV–E2_keV, a ``band``/``filter``
+        parameter), so a workflow's curve is never "unknown"."""
+        params = self.analysis_parameters or {}
+        if not lc.source:
+            lc.source = self._requested_source() or product.annotation.label or product.name
+        if not lc.instrument:
+            lc.instrument = self.instrument or params.get("instrument") or None
+        if not lc.band:
+            lc.band = _requested_band(params)
 
     @property
     def images(self) -> list[Mosaic]:
@@ -802,6 +818,21 @@ class ProductCollection:
         if self.unsupported:
             lines.append(f"  not decoded: {', '.join(self.unsupported)}")
         return "\n".join(lines)
+
+
+def _requested_band(params: dict[str, Any]) -> str | None:
+    """The band a request asked for: ``E1_keV``–``E2_keV``, else a ``band``/``filter`` parameter."""
+    try:
+        lo, hi = float(params["E1_keV"]), float(params["E2_keV"])
+        if 0 < lo < hi:
+            return f"{lo:g}–{hi:g} keV"
+    except (KeyError, TypeError, ValueError):
+        pass
+    for key in ("band", "filter", "Band", "Filter"):
+        value = params.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
 
 
 def _extension(p: Any) -> str:

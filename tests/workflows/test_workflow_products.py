@@ -94,3 +94,22 @@ def test_live_sed_table_text_and_file(workflow_jobs, tmp_path):
     path = file.save(tmp_path / file.file_name())
     with fits.open(path) as h:
         assert np.array_equal(h[1].data["nuFnu"], np.asarray(sed["nuFnu"]))
+
+
+def test_live_light_curves_mag_and_flux_in_mjd(workflow_jobs):
+    from astropy.time import Time
+
+    c = workflow_jobs["lc"].wait(timeout=TIMEOUT)
+    mag, flux = c.light_curves
+    for lc in (mag, flux):
+        # T1 = 2023-09-01, T2 = 2023-09-11 (the run's values), 6 h cadence with ±0.6 h jitter
+        assert lc.time_system == "MJD" and lc.time.scale == "utc"
+        assert Time("2023-08-31T23:00:00") < lc.time[0] < Time("2023-09-01T01:00:00")
+        assert lc.time[-1] < Time("2023-09-11T01:00:00")
+        assert (lc.source, lc.instrument, lc.band) == ("delta Cep", "optical_photometry", "V")
+        assert lc.valid.all() and len(lc) == 41
+    assert mag.is_magnitude and mag.values.unit == u.mag and 3.0 < mag.values.value.mean() < 5.0
+    assert flux.values.unit == u.Jy and not flux.is_magnitude
+    # the two curves are the same star: brighter (smaller magnitude) is more flux
+    assert np.corrcoef(mag.values.value, np.log10(flux.values.value))[0, 1] < -0.99
+    assert [lc.product.annotation.output for lc in (mag, flux)] == ["light_curve_mag", "light_curve_flux"]
