@@ -391,6 +391,7 @@ class ProductCollection:
         #: why a product could not be given its typed view (it stays reachable by name)
         self.problems: list[str] = []
         self._views: dict[str, Any] = {}
+        self._kinds: dict[int, str] = {}
 
     # -- decoding -----------------------------------------------------------------------------
 
@@ -548,19 +549,11 @@ class ProductCollection:
             return "spectrum" if product.annotation.kind == "spectrum" else "table"
         if not isinstance(product, NumpyProduct):
             return "other"
-        declared = product.annotation.kind
-        if declared in ("light_curve", "image", "spectrum"):
-            return declared
-        if spectral_part(product) is not None:
-            return "spectral_part"
-        if is_ogip_spectrum(product.hdulist):
-            return "spectrum"
-        try:
-            find_light_curve_hdu(product.hdulist)
-            return "light_curve"
-        except OdaError:
-            pass
-        return "image" if has_celestial_image(product.hdulist) else "other"
+        # looking inside a FITS product (WCS, columns) is done once per product
+        known = self._kinds.get(id(product))
+        if known is None:
+            known = self._kinds[id(product)] = _kind_of_fits(product)
+        return known
 
     def _of_kind(self, kind: str) -> list[tuple[str, Any]]:
         return [(n, p) for n, p in self._products if self.kind_of(p) == kind]
@@ -818,6 +811,23 @@ class ProductCollection:
         if self.unsupported:
             lines.append(f"  not decoded: {', '.join(self.unsupported)}")
         return "\n".join(lines)
+
+
+def _kind_of_fits(product: NumpyProduct) -> str:
+    """What a FITS product is: its ontology term first, else its content."""
+    declared = product.annotation.kind
+    if declared in ("light_curve", "image", "spectrum"):
+        return declared
+    if spectral_part(product) is not None:
+        return "spectral_part"
+    if is_ogip_spectrum(product.hdulist):
+        return "spectrum"
+    try:
+        find_light_curve_hdu(product.hdulist)
+        return "light_curve"
+    except OdaError:
+        pass
+    return "image" if has_celestial_image(product.hdulist) else "other"
 
 
 def _requested_band(params: dict[str, Any]) -> str | None:

@@ -149,12 +149,19 @@ def _scale(header: Any, default: str) -> str:
     return default
 
 
+def _lowest(values: np.ndarray) -> float | None:
+    low = np.nanmin(values) if values.size and not np.all(np.isnan(values)) else np.nan
+    return float(low) if np.isfinite(low) else None
+
+
 def _days(values: np.ndarray, scale: str, system: str) -> TimeAxis:
-    """Day numbers (MJD) → reference at the first whole day, seconds since it (precision kept)."""
-    finite = values[np.isfinite(values)]
-    day0 = float(np.floor(finite.min())) if finite.size else 0.0
-    reference = Time(day0, format="mjd", scale=scale)
-    return TimeAxis(reference, (values - day0) * 86400.0, system)
+    """Day numbers (MJD; ``values`` is our own copy, changed in place) → reference at the first
+    whole day, seconds since it (precision kept)."""
+    low = _lowest(values)
+    day0 = float(np.floor(low)) if low is not None else 0.0
+    values -= day0
+    values *= 86400.0
+    return TimeAxis(Time(day0, format="mjd", scale=scale), values, system)
 
 
 def read_time_axis(
@@ -183,7 +190,9 @@ def read_time_axis(
         return TimeAxis(ref, np.asarray((t - ref).sec, dtype=np.float64), "ISO")
     if arr.dtype.kind not in "iuf":
         raise OdaError(f"time column {name!r} is not numeric ({arr.dtype})")
-    t = np.asarray(arr, dtype=np.float64)
+    # one copy of the column, native float64, which every branch below works on in place (a light
+    # curve of 10^7 bins keeps one array of its times, as the rest of its columns)
+    t = np.array(arr, dtype=np.float64, copy=True)
     # a TIMEUNIT keyword applies to the file's time columns; a column's own unit comes next
     tunit = _unit(header.get("TIMEUNIT")) or _unit(unit) or _unit(default_unit)
     mjdref = _mjdref(header)
@@ -197,23 +206,26 @@ def read_time_axis(
         tunit = tunit or u.s  # the FITS default TIMEUNIT
         ref = Time(mjdref, format="mjd", scale=scale)
         t0 = ref + TimeDelta(timezero * tunit) if timezero else ref
-        seconds = t * float(tunit.to(u.s))
+        factor = float(tunit.to(u.s))
+        if factor != 1.0:
+            t *= factor
         system = "IJD" if mjdref == IJD_MJDREF and tunit == u.day and not timezero else "MJDREF"
-        return TimeAxis(t0, seconds, system, t0 if timezero else None)
+        return TimeAxis(t0, t, system, t0 if timezero else None)
     scale = _scale(header, "tt" if integral else "utc")
-    finite = t[np.isfinite(t)]
     if timezero:
-        t = t + timezero
+        t += timezero
+    low = _lowest(t)
     in_days = tunit is None or tunit == u.day
-    if re.search(r"(^|_)(JD|BJD|HJD)($|_)", upper) or (in_days and finite.size and finite.min() > 2_400_000):
-        return _days(t - 2400000.5, scale, "JD")
+    if re.search(r"(^|_)(JD|BJD|HJD)($|_)", upper) or (in_days and low is not None and low > 2_400_000):
+        t -= 2400000.5
+        return _days(t, scale, "JD")
     if in_days:
         return _days(t, scale, "MJD")
     assert tunit is not None
-    seconds = t * float(tunit.to(u.s))
-    s_finite = seconds[np.isfinite(seconds)]
-    if s_finite.size and s_finite.min() > 3e8 and s_finite.max() < 4.2e9:
-        return _unix(seconds, u.s)
+    t *= float(tunit.to(u.s))
+    first = _lowest(t)
+    if first is not None and first > 3e8 and float(np.nanmax(t)) < 4.2e9:  # 1979 … 2100
+        return _unix(t, u.s)
     raise OdaError(
         f"time column {name!r} counts {tunit} from an unknown instant (no MJDREF in its header): "
         "give the reference (MJDREF/TIMEZERO) or the time in MJD"
@@ -221,9 +233,12 @@ def read_time_axis(
 
 
 def _unix(t: np.ndarray, tunit: u.UnitBase | None) -> TimeAxis:
-    seconds = t * float((tunit or u.s).to(u.s))
-    finite = seconds[np.isfinite(seconds)]
-    # counted from the first whole (Unix) day: Unix time has no leap seconds, so only a curve
-    # spanning one is off, by that second, past it
-    start = float(np.floor(finite.min() / 86400.0) * 86400.0) if finite.size else 0.0
-    return TimeAxis(Time(start, format="unix", scale="utc"), seconds - start, "unix")
+    """Unix time (``t``, our own copy, changed in place) counted from its first whole day: Unix
+    time has no leap seconds, so only a curve spanning one is off, by that second, past it."""
+    factor = float((tunit or u.s).to(u.s))
+    if factor != 1.0:
+        t *= factor
+    low = _lowest(t)
+    start = float(np.floor(low / 86400.0) * 86400.0) if low is not None else 0.0
+    t -= start
+    return TimeAxis(Time(start, format="unix", scale="utc"), t, "unix")
