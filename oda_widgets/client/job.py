@@ -21,12 +21,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin
 
 from oda_widgets.client import links
 from oda_widgets.client.dispatcher import Dispatcher, TransientFailure, new_session_id
 from oda_widgets.client.protocol import user_parameters
-from oda_widgets.errors import OdaError, ServerError, TokenExpired, Unauthorized
+from oda_widgets.errors import OdaError, TokenExpired, Unauthorized
 from oda_widgets.redaction import redact
 
 if TYPE_CHECKING:
@@ -741,20 +740,9 @@ def resolve_job_link(dispatcher: Dispatcher, link: links.Link) -> links.Link:
     Raises the dispatcher's error when it redirects to one (``error_message``: unknown job, a
     token of another user, an expired token) or answers anything but a redirect.
     """
-    params = {"job_id": link.job_id, "session_id": link.session_id, "token": link.token or ""}
-
-    def attempt() -> Any:
-        return dispatcher._attempt("GET", "/resolve-job-url", params, allow_redirects=False)
-
-    resp = dispatcher._retrying(attempt)
-    location = resp.headers.get("Location")
-    if resp.status_code not in (301, 302, 303, 307, 308) or not location:
-        if resp.status_code >= 400:
-            raise dispatcher._error(resp, {})
-        raise ServerError(
-            f"The dispatcher at {dispatcher.url} did not redirect the job link (HTTP {resp.status_code})"
-        )
-    target = urljoin(f"{dispatcher.url}/resolve-job-url", location)
+    if not link.job_id or not link.session_id:
+        raise OdaError("A job link needs both job_id and session_id.")
+    target = dispatcher.job_link_target(link.job_id, link.session_id, link.token)
     resolved = links.read_link(target)  # an error_message there raises the dispatcher's error
     resolved.kind = "job"
     resolved.job_id, resolved.session_id, resolved.token = link.job_id, link.session_id, link.token

@@ -178,6 +178,17 @@ class LightCurve:
         name: str | None = None,
         value: ValueColumn | str | None = None,
     ):
+        try:
+            self._read(hdu, hdulist, product, name, value)
+        except OdaError:
+            raise
+        except Exception as exc:  # server data: any unreadable keyword or column is the product's error
+            raise OdaError(
+                f"The light curve {name or getattr(hdu, 'name', '')!r} could not be read: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+
+    def _read(self, hdu, hdulist, product, name, value) -> None:
         self.hdu = hdu
         self.hdulist = hdulist if hdulist is not None else fits.HDUList([fits.PrimaryHDU(), hdu])
         self.product = product
@@ -232,6 +243,9 @@ class LightCurve:
         self.reference: Time = axis.reference
         #: bin centres in float64 seconds since ``reference``
         self.seconds: np.ndarray = np.ascontiguousarray(axis.seconds, dtype=np.float64)
+        if self.seconds.size:
+            # times a calendar cannot hold (MJDREF 1e300...) fail here, not when drawn or printed
+            (self.reference + TimeDelta(self.seconds[[0, -1]], format="sec")).tt.isot  # noqa: B018
         self._time: Time | None = None
         self._valid: np.ndarray | None = None
         unit = _unit_of(_column_unit(hdu, chosen.name)) or _DEFAULT_UNITS.get(

@@ -164,11 +164,11 @@ def test_bins_must_fit_t1_t2_and_not_ask_for_millions_of_points():
     m.set_values(T1="2022-10-09T13:00:00", T2="2022-10-09T14:00:00", time_bin=7200)
     assert m.errors["time_bin"].startswith("time_bin is longer than T1–T2 (3600 s)")
     assert m.fixes == {"time_bin": [3600.0]}
-    m.set_values(time_bin=0.05, T2="2022-10-15T13:00:00")
+    m.set_values(time_bin=0.05, T2="2022-10-19T13:00:00")
     assert m.errors["time_bin"].startswith(
-        "time_bin 0.05 over T1–T2 asks for 1.04e+07 points; at most 4,000,000"
+        "time_bin 0.05 over T1–T2 asks for 1.73e+07 points; at most 12,000,000"
     )
-    assert m.fixes == {"time_bin": [0.15]}  # a valid SPI-ACS bin: a multiple of 0.05 s
+    assert m.fixes == {"time_bin": [0.1]}  # a valid SPI-ACS bin: a multiple of 0.05 s
     m.apply_fix("time_bin")
     assert m.errors == {}
 
