@@ -7,10 +7,14 @@ offers each product of a :class:`~oda_widgets.products.ProductCollection` (its t
 the rules in turn; the first rule that accepts it shows it, together with the other products it
 took, in one section. Built in:
 
-* light curves → :class:`oda_widgets.light_curve.LightCurveView` (overlaid)
-* a mosaic and its catalog → :class:`oda_widgets.mosaic.MosaicView` + :class:`oda_widgets.catalog.CatalogTable`, linked
+* light curves → :class:`oda_widgets.light_curve.LightCurveView` (overlaid when their values share
+  an axis, stacked views otherwise: a magnitude curve above a flux curve)
+* sky images and the catalog → one :class:`oda_widgets.mosaic.MosaicView` per image, the catalog
+  (:class:`oda_widgets.catalog.CatalogTable`) drawn over the mosaic it belongs to and linked to it
 * spectra → :class:`oda_widgets.spectrum.SpectrumView`
-* tables → an HTML table (first rows only), pictures → an image, texts → preformatted text
+* tables → :class:`oda_widgets.table.TableView` (sortable, virtual-scrolled, x/y plot)
+* pictures → an image, texts → preformatted text
+* binary files → :class:`oda_widgets.binary.BinaryView` (size, guessed type, Save)
 * anything else → a summary of its FITS units (name, type, shape, columns)
 
 Adding a view is one entry::
@@ -30,11 +34,23 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from oda_widgets.binary import BinaryView
 from oda_widgets.catalog import CatalogTable
 from oda_widgets.light_curve import LightCurveView
 from oda_widgets.mosaic import MosaicView
-from oda_widgets.products import Catalog, LightCurve, Mosaic, Picture, Spectrum, TableProduct, Text
+from oda_widgets.products import (
+    BinaryProduct,
+    Catalog,
+    FluxSpectrum,
+    LightCurve,
+    Mosaic,
+    Picture,
+    Spectrum,
+    TableProduct,
+    Text,
+)
 from oda_widgets.spectrum import SpectrumView
+from oda_widgets.table import TableView
 
 __all__ = [
     "ResultsView",
@@ -46,6 +62,7 @@ __all__ = [
     "view_rules",
     "table_html",
     "picture_widget",
+    "light_curve_groups",
     "text_widget",
     "generic_view",
     "MAX_TABLE_ROWS",
@@ -107,7 +124,28 @@ class ViewRule:
 
 
 def _light_curves(products: list[Any], ctx: ResultsContext) -> Built:
-    return [LightCurveView(products)]
+    """Curves that can share a value axis overlaid in one view; the others (a magnitude beside a
+    flux) stacked below it, one view per kind of value."""
+    return [
+        w
+        for group in light_curve_groups(products)
+        for w in ctx.drawn("LightCurveView", group, lambda g=group: [LightCurveView(g)])
+    ]
+
+
+def light_curve_groups(curves: list[Any]) -> list[list[Any]]:
+    """``curves`` grouped by value axis (convertible units together), in order of first appearance."""
+    groups: list[list[Any]] = []
+    for lc in curves:
+        unit = getattr(getattr(lc, "rate", None), "unit", None)
+        for group in groups:
+            first = getattr(group[0].rate, "unit", None)
+            if unit is not None and first is not None and unit.is_equivalent(first):
+                group.append(lc)
+                break
+        else:
+            groups.append([lc])
+    return groups
 
 
 def _spectra(products: list[Any], ctx: ResultsContext) -> Built:
@@ -115,8 +153,9 @@ def _spectra(products: list[Any], ctx: ResultsContext) -> Built:
 
 
 def _mosaic_and_catalog(products: list[Any], ctx: ResultsContext) -> Built:
-    """The mosaic with its catalog drawn over it, and the catalog table linked to both."""
-    mosaic = next((p for p in products if isinstance(p, Mosaic)), None)
+    """Every sky image in its own image view; the catalog as a table, drawn over the mosaic it
+    belongs to (the collection's ``mosaic``: INTEGRAL's, else the first image) and linked to it."""
+    images = [p for p in products if isinstance(p, Mosaic)]
     catalog = next((p for p in products if isinstance(p, Catalog)), None)
     out: dict[str, list[widgets.Widget]] = {}
     table = None
@@ -135,29 +174,60 @@ def _mosaic_and_catalog(products: list[Any], ctx: ResultsContext) -> Built:
             ],
         )
         table = out["catalog"][0] if isinstance(out["catalog"][0], CatalogTable) else None
-    if mosaic is not None:
-        # the mosaic view takes the table (not the bare catalog) so both share one selection
-        overlay = {"catalog": table} if table is not None else {}
-        mosaic_views = ctx.drawn("MosaicView", [mosaic], lambda: [MosaicView(mosaic, **overlay)])
-        out = {"mosaic": mosaic_views, **out}
+    if images:
+        home = getattr(ctx.collection, "mosaic", None)
+        home = home if any(home is m for m in images) else images[0]
+        views: list[widgets.Widget] = []
+        for m in images:
+            # the mosaic view takes the table (not the bare catalog) so both share one selection
+            options: dict[str, Any] = {"catalog": table} if table is not None and m is home else {}
+            if not any(h.get("IMATYPE") for h in m.headers.values()):
+                # an optical/radio image: faint stars and bright ones in one view
+                options["stretch"] = "asinh"
+            views += ctx.drawn("MosaicView", [m], lambda m=m, options=options: [MosaicView(m, **options)])
+        out = {"mosaic": views, **out}
     return out
+
+
+def _table_view(products: list[Any], ctx: ResultsContext) -> Built:
+    return [TableView(p) for p in products]
 
 
 def _each(make: Callable[[Any], widgets.Widget]) -> Callable[[list[Any], ResultsContext], Built]:
     return lambda products, ctx: [make(p) for p in products]
 
 
+#: FITS tables of an unrecognised product shown in a table view each (the rest are in its summary)
+MAX_OTHER_TABLES = 3
+
+
 def _other(products: list[Any], ctx: ResultsContext) -> Built:
-    return [generic_view(p, name=ctx.name_of(p)) for p in products]
+    """A summary of each product's FITS units, and its tables in table views, so that a product no
+    rule knows can still be read (and saved with the Explorer's Save products)."""
+    out: list[widgets.Widget] = []
+    for p in products:
+        out.append(generic_view(p, name=ctx.name_of(p)))
+        hdul = _hdulist(p)
+        tables = [h for h in (hdul or []) if getattr(h, "columns", None) is not None and h.data is not None]
+        for h in tables[:MAX_OTHER_TABLES]:
+            out += ctx.drawn(
+                "TableView",
+                [p],
+                lambda h=h, p=p: [TableView(h, title=f"{ctx.name_of(p) or _name(p)} · {h.name}")],
+            )
+    return out
 
 
 _BUILTIN: list[ViewRule] = [
     ViewRule("light_curves", "Light curves", lambda p: isinstance(p, LightCurve), _light_curves),
-    ViewRule("mosaic", "Mosaic and catalog", lambda p: isinstance(p, (Mosaic, Catalog)), _mosaic_and_catalog),
-    ViewRule("spectra", "Spectra", lambda p: isinstance(p, Spectrum), _spectra),
-    ViewRule("tables", "Tables", lambda p: isinstance(p, TableProduct), _each(lambda p: table_html(p))),
+    ViewRule(
+        "mosaic", "Sky images and catalog", lambda p: isinstance(p, (Mosaic, Catalog)), _mosaic_and_catalog
+    ),
+    ViewRule("spectra", "Spectra", lambda p: isinstance(p, (Spectrum, FluxSpectrum)), _spectra),
+    ViewRule("tables", "Tables", lambda p: isinstance(p, TableProduct), _table_view),
     ViewRule("pictures", "Pictures", lambda p: isinstance(p, Picture), _each(lambda p: picture_widget(p))),
     ViewRule("texts", "Texts", lambda p: isinstance(p, Text), _each(lambda p: text_widget(p))),
+    ViewRule("binaries", "Files", lambda p: isinstance(p, BinaryProduct), _each(lambda p: BinaryView(p))),
     ViewRule("other", "Other products", lambda p: True, _other),
 ]
 _USER: list[ViewRule] = []
@@ -190,8 +260,9 @@ def view_rules() -> list[ViewRule]:
 class ResultsView(widgets.VBox):
     """All products of one job, one section per view rule that took some.
 
-    ``views`` maps a rule's key (``"light_curves"``, ``"mosaic"``, ``"catalog"``, ``"spectra"``,
-    ``"tables"``, ``"pictures"``, ``"texts"``, ``"other"``) to the list of widgets built for it, so
+    ``views`` maps a rule's key (``"light_curves"``, ``"mosaic"`` — one view per sky image —,
+    ``"catalog"``, ``"spectra"``, ``"tables"``, ``"pictures"``, ``"texts"``, ``"binaries"``,
+    ``"other"``) to the list of widgets built for it, so
     a caller (the Explorer) can wire follow-up actions to e.g. the catalog table's selection.
     ``problems`` lists the views that failed to draw, with the error.
     """
@@ -229,6 +300,8 @@ class ResultsView(widgets.VBox):
             title = rule.title
             if rule.key == "mosaic" and "mosaic" not in self.views:
                 title = "Catalog"
+            elif rule.key == "mosaic" and "catalog" not in built:
+                title = "Sky images" if len(self.views["mosaic"]) > 1 else "Sky image"
             sections.append(_section(title, children))
         return sections
 
@@ -258,6 +331,10 @@ class ResultsView(widgets.VBox):
 def _placed_products(c) -> tuple[list[Any], dict[int, str]]:
     """The products to show, typed where the collection recognises them, in display order, and
     the collection's name of each (by id)."""
+    typed = getattr(c, "typed", None)
+    if callable(typed):  # a ProductCollection: every product once, typed (products/collection.py)
+        pairs = list(typed())
+        return [p for _, p in pairs], {id(p): n for n, p in pairs}
     names = {id(p): n for n, p in (c.items() if hasattr(c, "items") else [])}
     placed: list[Any] = [*_get(c, "light_curves")]
     for attr in ("mosaic", "catalog"):

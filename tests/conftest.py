@@ -5,11 +5,12 @@ markers a test gets from the fixtures it uses (``real_dispatcher``, ``browser``)
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 from peers import RealDispatcher
-from shared_data import CAPTURES, SAMPLES, SHARED
+from shared_data import CAPTURES, SAMPLES, SHARED, SHARED_ONTOLOGY, WORKFLOW_RUNS
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +29,39 @@ def demo_dispatcher():
     server = demo.start(speed=20.0)
     yield server.url
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def workflow_demo():
+    """The demo dispatcher in front of one real nb2service running the shipped workflow notebooks,
+    shared by the session (tests/workflows, the products and browser tests of workflow products)."""
+    from oda_widgets import demo
+
+    t0 = time.monotonic()
+    server = demo.start(ontology=SHARED_ONTOLOGY)
+    service = server.workflows["optical_photometry"].service
+    service.ensure_started()
+    print(f"\nnb2service ready in {service.started_in:.1f} s ({time.monotonic() - t0:.1f} s with the demo)")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def workflow_jobs(workflow_demo):
+    """The runs of ``WORKFLOW_RUNS``, submitted together once per session so they share the two
+    cores; each job records the states it went through (``job.seen``). Later requests with the
+    same values are answered from these jobs (and nb2service's cache), at no notebook run."""
+    from oda_widgets.client import Dispatcher
+
+    disp = Dispatcher(workflow_demo.url)
+    out = {}
+    for key, (instrument, product, params) in WORKFLOW_RUNS.items():
+        job = disp.submit(instrument, product, params)
+        job.seen = [job.state.value]
+        job.observe(lambda j: j.seen.append(j.state.value) if j.seen[-1] != j.state.value else None)
+        job.submitted_at_wall = time.monotonic()
+        out[key] = job
+    return out
 
 
 def _run_in_fresh_thread(coro):

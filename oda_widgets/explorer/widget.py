@@ -255,9 +255,9 @@ class Explorer(widgets.VBox):
         table = view.first("catalog")
         if isinstance(table, CatalogTable):
             table.observe(lambda change: self._adopt(change["new"]), "follow_up_job")
-        lc = view.first("light_curves")
-        if isinstance(lc, LightCurveView):
-            lc.link_form(self.form)
+        for lc in view.views.get("light_curves", []):
+            if isinstance(lc, LightCurveView):  # one per kind of value (stacked views)
+                lc.link_form(self.form)
 
     def _view_with(self, key: str, job: Job | None):
         """The first ``key`` view of ``job``'s results, or of the newest results that have one."""

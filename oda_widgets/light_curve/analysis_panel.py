@@ -158,7 +158,10 @@ class LightCurveAnalysis(widgets.VBox):
 
     def _x(self, t: Time) -> np.ndarray:
         return seconds_to_axis(
-            seconds_since(t, self.view.reference), self.view.reference, self.view.time_format
+            seconds_since(t, self.view.reference),
+            self.view.reference,
+            self.view.time_format,
+            getattr(self.view, "time_scale", "tt"),
         )
 
     def _place_marks(self) -> None:

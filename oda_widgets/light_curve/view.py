@@ -1,4 +1,9 @@
-"""``LightCurveView``: rate against time for one or more INTEGRAL light curves (bqplot).
+"""``LightCurveView``: rate, counts, flux or magnitude against time for one or more light curves (bqplot).
+
+INTEGRAL's curves (IJD, TT) and any instrument's: the value axis says what is plotted and its unit
+(``Magnitude V [mag]``, drawn inverted: brighter up), the time axis counts MJD in the curves' own
+scale (UTC for a workflow's MJD column). Curves whose values cannot share an axis (a magnitude and a
+flux) go to separate views: :func:`oda_widgets.results.results_view` stacks them.
 
 What is drawn scales with the screen, not with the data: for the visible time range the kernel sends
 at most four points per pixel column (first, last, lowest, highest: M4 through ``tsdownsample``, see
@@ -134,6 +139,18 @@ def _as_light_curves(data: Any) -> list[Any]:
     return out
 
 
+def _check_units(lcs: list[Any]) -> None:
+    """Curves share one value axis: their units must be convertible (not a magnitude and a flux)."""
+    units = [u.Quantity(lc.rate, copy=False).unit for lc in lcs]
+    first = units[0]
+    odd = [str(x) for x in units if not x.is_equivalent(first)]
+    if odd:
+        raise InvalidParameter(
+            f"these light curves cannot share a value axis ({first} and {', '.join(sorted(set(odd)))}): "
+            "show them in separate views (results_view stacks them)"
+        )
+
+
 def _first_instant(lc: Any) -> Time:
     """The curve's earliest bin centre, from its seconds (no per-bin ``Time``)."""
     sec, ref = seconds_and_reference(lc)
@@ -179,11 +196,14 @@ class _Curve:
         if self.label:
             return self.label
         # SPI-ACS curves have no source name: the instrument is the better legend
-        return str(
+        name = str(
             getattr(self.original, "source", None)
             or getattr(self.original, "instrument", None)
             or "light curve"
         )
+        # one curve of a product that has several (FLUX_B, FLUX_V…): say which
+        part = getattr(self.original, "curve_label", None)
+        return f"{name} {part}" if part else name
 
 
 def _pad(a: np.ndarray, n: int) -> np.ndarray:
@@ -197,7 +217,8 @@ def _pad(a: np.ndarray, n: int) -> np.ndarray:
 class LightCurveView(widgets.VBox):
     """Interactive light curve(s): zoom/pan, time axis in IJD/MJD/UTC/seconds, rebinning, interval brush.
 
-    ``LightCurveView(lc)`` or ``LightCurveView([lc1, lc2])`` (a ``ProductCollection`` works too).
+    ``LightCurveView(lc)`` or ``LightCurveView([lc1, lc2])`` (a ``ProductCollection`` works too):
+    curves in units one axis can hold (count rates; fluxes; magnitudes — then drawn inverted).
     Every control is also a method: :meth:`set_time_format`, :meth:`rebin`, :meth:`reset_zoom`,
     :meth:`zoom_to`, :meth:`set_mode`, :meth:`show_sources`, :meth:`select_interval`,
     :meth:`use_as_t1_t2`, :meth:`save`, :meth:`export_png`. After brushing, :attr:`selected_interval`
@@ -227,6 +248,7 @@ class LightCurveView(widgets.VBox):
     ):
         super().__init__()
         lcs = _as_light_curves(light_curves)
+        _check_units(lcs)
         zero = time_zero_of(lcs[0])
         # reference of the float64 x data: TIMEZERO for SPI-ACS (its own convention), else the first bin
         if zero is not None:
@@ -253,7 +275,14 @@ class LightCurveView(widgets.VBox):
         self.rebinned_by: Any = None
         self._quiet = False
         self.bytes_sent = 0  # payload of the last redraw (x, y, error bars), for benchmarks
-        self._time_format = time_format or ("seconds" if zero is not None else "IJD")
+        integral = all(getattr(lc, "is_integral", True) for lc in lcs)
+        #: the scale MJD is counted in on the time axis: TT for INTEGRAL (as its files count
+        #: IJD), else the curves' own (UTC for an MJD column without TIMESYS)
+        self.time_scale: str = "tt" if integral else str(getattr(lcs[0], "reference", self.reference).scale)
+        #: True when every curve is a magnitude: the value axis runs downwards (brighter up)
+        self.inverted = all(bool(getattr(lc, "is_magnitude", False)) for lc in lcs)
+        default_format = "IJD" if integral else "MJD"
+        self._time_format = time_format or ("seconds" if zero is not None else default_format)
         if self._time_format not in TIME_FORMATS:
             raise InvalidParameter(f"time_format must be one of {TIME_FORMATS}, got {self._time_format!r}")
 
@@ -325,20 +354,28 @@ class LightCurveView(widgets.VBox):
         return self._time_format
 
     def _sec_to_display(self, sec: np.ndarray) -> np.ndarray:
-        return seconds_to_axis(sec, self.reference, self._time_format)
+        return seconds_to_axis(sec, self.reference, self._time_format, self.time_scale)
 
     def _display_to_sec(self, v: Any) -> float:
-        return axis_to_seconds(v, self.reference, self._time_format)
+        return axis_to_seconds(v, self.reference, self._time_format, self.time_scale)
 
     def _axis_label(self) -> str:
         if self._time_format == "seconds":
             return f"Time [s since {self.reference.utc.isot[:23]} UTC]"
         if self._time_format == "UTC":
             return "Time [UTC]"
-        return f"Time [{self._time_format}, TT]"
+        scale = "TT" if self._time_format == "IJD" else self.time_scale.upper()
+        return f"Time [{self._time_format}, {scale}]"
 
     def _rate_label(self) -> str:
         lc = self._curves[0].original
+        given = getattr(lc, "value_label", None)
+        if (
+            isinstance(given, str)
+            and given
+            and not str(getattr(lc, "instrument", "")).upper().startswith("SPI")
+        ):
+            return given
         unit = self._curves[0].arrays.unit
         unit_text = "counts/s" if unit == u.ct / u.s else unit.to_string()
         e_min, e_max = getattr(lc, "e_min", None), getattr(lc, "e_max", None)
@@ -352,7 +389,7 @@ class LightCurveView(widgets.VBox):
     # ---------------------------------------------------------------- figure
     def _build_figure(self) -> None:
         xs = _DateTimeScale() if self._time_format == "UTC" else _TimeScale()
-        ys = bqplot.LinearScale()
+        ys = bqplot.LinearScale(reverse=self.inverted)
         self.x_scale, self.y_scale = xs, ys
         #: one bqplot ``Lines`` per curve: its rows are the rate line and its envelope or error bars
         self.curve_marks: list[bqplot.Lines] = [

@@ -20,9 +20,12 @@ from typing import Any
 from astropy.table import Table
 
 from oda_widgets.errors import OdaError
+from oda_widgets.products.annotations import Annotation, annotate_lists
 from oda_widgets.products.catalog import Catalog
+from oda_widgets.products.filetypes import FileType, extension_of_name, guess_file_type
+from oda_widgets.products.flux_spectrum import FluxSpectrum, OgipSpectrum, is_ogip_spectrum
 from oda_widgets.products.light_curve import LightCurve, find_light_curve_hdu
-from oda_widgets.products.mosaic import Mosaic
+from oda_widgets.products.mosaic import Mosaic, has_celestial_image, image_hdus
 from oda_widgets.products.numpy_product import NumpyProduct, decode_numpy_data_product
 from oda_widgets.products.safe_pickle import safe_loads
 from oda_widgets.products.spectrum import Spectrum, spectral_part
@@ -34,6 +37,7 @@ __all__ = [
     "TableProduct",
     "Picture",
     "Text",
+    "ProgressReport",
     "BinaryProduct",
     "PAYLOAD_KEYS",
     "BOOKKEEPING_KEYS",
@@ -50,9 +54,13 @@ PAYLOAD_KEYS = (
     "astropy_table_product_binary_list",
     "binary_image_product_list",
     "text_product_list",
+    "progress_product_list",
 )
-#: payloads of other services (gravitational waves) we keep undecoded in ``unsupported``
+#: payloads of other services (gravitational waves) we keep undecoded in ``unsupported``; so is
+#: any other ``*_product``/``*_product_list`` key a newer dispatcher may send
 _UNSUPPORTED = ("gw_strain_product_list", "gw_spectrogram_product", "gw_skymap_product")
+#: response keys that describe the products (workflow instruments), not products themselves
+ANNOTATION_KEYS = ("prod_uris", "extra_metadata")
 #: keys kept as attributes of the collection
 BOOKKEEPING_KEYS = (
     "analysis_parameters",
@@ -71,14 +79,28 @@ def clean_name(s: str) -> str:
     return re.sub(r"^[^a-zA-Z_]+", "", s)
 
 
-@dataclass
+def _label(name: str | None, annotation: Annotation, fallback: str) -> str:
+    return str(annotation.label or name or annotation.output or fallback)
+
+
+@dataclass(repr=False)
 class TableProduct:
-    """An astropy table product (``astropy_table_product_*_list``)."""
+    """An astropy table product (``astropy_table_product_*_list``): ``table`` (units, meta and
+    all), the product's ``meta_data`` dict and, for workflow outputs, its ``annotation``."""
 
     name: str | None
     table: Table
     meta_data: dict[str, Any] = field(default_factory=dict)
+    annotation: Annotation = field(default_factory=Annotation)
     extension = "fits"
+
+    @property
+    def label(self) -> str:
+        """How to call it: the workflow's label, else its name, else the output's."""
+        return _label(self.name, self.annotation, "table")
+
+    def __repr__(self) -> str:
+        return f"TableProduct({self.label!r}, {len(self.table)} rows × {len(self.table.colnames)} columns)"
 
     def save(self, path: str | os.PathLike[str], overwrite: bool = True) -> str:
         path = str(path)
@@ -95,10 +117,15 @@ class Picture:
     img_type: str
     metadata: dict[str, Any] = field(default_factory=dict)
     filename: str | None = None
+    annotation: Annotation = field(default_factory=Annotation)
 
     @property
     def extension(self) -> str:
         return self.img_type
+
+    @property
+    def label(self) -> str:
+        return _label(self.name, self.annotation, "picture")
 
     def save(self, path: str | os.PathLike[str], overwrite: bool = True) -> str:
         return _write_bytes(path, self.data, overwrite)
@@ -110,14 +137,28 @@ class Picture:
         return f"Picture({self.name!r}, {self.img_type}, {len(self.data)} bytes)"
 
 
-@dataclass
+@dataclass(repr=False)
 class Text:
-    """A text product: ``value`` (str) and ``meta_data``."""
+    """A text product: ``value`` (str) and ``meta_data``. A workflow output annotated with a
+    parameter term (``Float``, ``TimeInstant``…) is a Text too: ``parameter_uri`` names the term."""
 
     name: str | None
     value: str
     meta_data: dict[str, Any] = field(default_factory=dict)
+    annotation: Annotation = field(default_factory=Annotation)
     extension = "txt"
+
+    @property
+    def label(self) -> str:
+        return _label(self.name, self.annotation, "text")
+
+    @property
+    def parameter_uri(self) -> str | None:
+        """The parameter term of a parameter-valued output, else None."""
+        uri = self.meta_data.get("uri")
+        if isinstance(uri, str):
+            return uri
+        return self.annotation.uri if self.annotation.kind == "parameter" else None
 
     def save(self, path: str | os.PathLike[str], overwrite: bool = True) -> str:
         return _write_bytes(path, str(self.value).encode(), overwrite)
@@ -125,17 +166,60 @@ class Text:
     def __str__(self) -> str:
         return str(self.value)
 
+    def __repr__(self) -> str:
+        short = self.value if len(self.value) <= 60 else self.value[:57] + "…"
+        return f"{type(self).__name__}({self.label!r}, {short!r})"
+
+
+@dataclass(repr=False)
+class ProgressReport(Text):
+    """One entry of ``progress_product_list``: what a running workflow reported (often HTML)."""
+
+    extension = "html"
+
 
 @dataclass
 class BinaryProduct:
-    """An opaque file (``binary_data_product_list``): ``data`` bytes, md5-checked on decoding."""
+    """An opaque file (``binary_data_product_list``): ``data`` bytes, md5-checked on decoding.
+
+    :attr:`file_type` is guessed from the content (FITS, PNG, PDF, gzip, zip, HDF5, VOTable, JSON,
+    text…); bytes that cannot be placed save as ``.bin``. Nothing in them is loaded or run.
+    """
 
     name: str | None
     data: bytes
+    annotation: Annotation = field(default_factory=Annotation)
+
+    @property
+    def file_type(self) -> FileType:
+        """The type guessed from the first bytes (``.extension``, ``.description``, ``.mime``)."""
+        return guess_file_type(self.data)
 
     @property
     def extension(self) -> str:
-        return _sniff_extension(self.data) or "bin"
+        """The file extension to save it with: the guessed type's; for bytes that cannot be
+        placed, the one the product's name carries if any, else ``bin``."""
+        guessed = self.file_type
+        if guessed.extension in ("bin", "txt"):
+            return extension_of_name(self.name) or guessed.extension
+        return guessed.extension
+
+    @property
+    def label(self) -> str:
+        return _label(self.name, self.annotation, "file")
+
+    @property
+    def size(self) -> int:
+        """Size in bytes."""
+        return len(self.data)
+
+    def file_name(self) -> str:
+        """A file name for it: its own name when that has the right extension, else name.extension."""
+        base = (
+            re.sub(r"[^\w.+-]", "_", str(self.name or self.annotation.output or "file")).strip("._") or "file"
+        )
+        ext = self.extension
+        return base if base.lower().endswith("." + ext) else f"{base}.{ext}"
 
     def save(self, path: str | os.PathLike[str], overwrite: bool = True) -> str:
         return _write_bytes(path, self.data, overwrite)
@@ -144,29 +228,9 @@ class BinaryProduct:
         return f"BinaryProduct({self.name!r}, {len(self.data)} bytes, .{self.extension})"
 
 
-_MAGIC = (
-    (b"\x89PNG\r\n\x1a\n", "png"),
-    (b"\xff\xd8\xff", "jpg"),
-    (b"GIF8", "gif"),
-    (b"%PDF", "pdf"),
-    (b"SIMPLE  =", "fits"),
-    (b"\x1f\x8b", "gz"),
-    (b"PK\x03\x04", "zip"),
-    (b"root", "root"),
-    (b"<svg", "svg"),
-    (b"BM", "bmp"),
-    (b"II*\x00", "tif"),
-    (b"MM\x00*", "tif"),
-)
-
-
 def _sniff_extension(data: bytes) -> str | None:
-    for magic, ext in _MAGIC:
-        if data.startswith(magic):
-            return ext
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "webp"
-    return None
+    ftype = guess_file_type(data)
+    return None if ftype.extension == "bin" else ftype.extension
 
 
 def _write_bytes(path: str | os.PathLike[str], data: bytes, overwrite: bool) -> str:
@@ -188,13 +252,19 @@ def _b64(text: Any, what: str, urlsafe: bool) -> bytes:
 
 
 def _json_dict(value: Any) -> dict[str, Any]:
-    if value is None or value == "":
-        return {}
-    if isinstance(value, str):
+    """A meta-data dict from what the server sent: a dict, JSON text, or JSON text of JSON text
+    (the nb2workflow plugin encodes a table's ``meta_data`` twice)."""
+    for _ in range(3):
+        if not isinstance(value, str):
+            break
+        if value.strip() == "":
+            return {}
         try:
             value = json.loads(value)
         except json.JSONDecodeError:
             return {"text": value}
+    if value is None:
+        return {}
     return value if isinstance(value, dict) else {"value": value}
 
 
@@ -244,9 +314,17 @@ def _picture(d: Any) -> Picture:
     return Picture(d.get("name"), data, img_type, _json_dict(d.get("metadata")), d.get("filename"))
 
 
+def _text_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, indent=1, default=str)
+    return str(value)
+
+
 def _text(d: Any) -> Text:
     if isinstance(d, dict):
-        return Text(d.get("name"), str(d.get("value") or ""), _json_dict(d.get("meta_data")))
+        return Text(d.get("name"), _text_value(d.get("value")), _json_dict(d.get("meta_data")))
     if isinstance(d, str):
         try:
             obj = json.loads(d)
@@ -256,6 +334,12 @@ def _text(d: Any) -> Text:
             return Text(obj.get("name"), obj["value"], _json_dict(obj.get("meta_data")))
         return Text(None, d, {})
     raise OdaError(f"text product: unexpected {type(d).__name__}")
+
+
+def _progress(d: Any) -> ProgressReport:
+    if isinstance(d, dict):
+        return ProgressReport(d.get("name"), _text_value(d.get("value")), _json_dict(d.get("meta_data")))
+    return ProgressReport(None, _text_value(d), {})
 
 
 def _meta_for_naming(obj: Any) -> dict[str, Any]:
@@ -303,8 +387,13 @@ class ProductCollection:
         instrument: str | None = None,
         product: str | None = None,
         unsupported: dict[str, Any] | None = None,
+        prod_uris: dict[str, str] | None = None,
+        extra_metadata: dict[str, Any] | None = None,
     ):
         self._products = list(products)
+        #: workflow instruments: output name → ontology URI, and → label/description/group
+        self.prod_uris: dict[str, str] = dict(prod_uris) if isinstance(prod_uris, dict) else {}
+        self.extra_metadata: dict[str, Any] = dict(extra_metadata) if isinstance(extra_metadata, dict) else {}
         self._by_name = {name: obj for name, obj in self._products}
         self.instrument = instrument
         self.product = product
@@ -321,6 +410,7 @@ class ProductCollection:
         #: why a product could not be given its typed view (it stays reachable by name)
         self.problems: list[str] = []
         self._views: dict[str, Any] = {}
+        self._kinds: dict[int, str] = {}
 
     # -- decoding -----------------------------------------------------------------------------
 
@@ -343,14 +433,23 @@ class ProductCollection:
         instrument = instrument or params.get("instrument")
         product = product or params.get("product_type")
 
+        annotations = annotate_lists(products)
         decoded: list[Any] = []
+
+        def add(key: str, decode: Callable[[Any], Any]) -> None:
+            notes = annotations.get(key) or []
+            for i, obj in enumerate(_each(products, key, decode)):
+                if i < len(notes) and notes[i]:
+                    obj.annotation = notes[i]
+                decoded.append(obj)
+
         if products.get("numpy_data_product") is not None:
             decoded.append(
                 _decoded("numpy_data_product", 0, products["numpy_data_product"], decode_numpy_data_product)
             )
         elif "numpy_data_product_list" in products:
-            decoded += _each(products, "numpy_data_product_list", decode_numpy_data_product)
-        decoded += _each(products, "binary_data_product_list", _binary)
+            add("numpy_data_product_list", decode_numpy_data_product)
+        add("binary_data_product_list", _binary)
         if products.get("catalog") is not None:
             decoded.append(
                 _decoded(
@@ -360,10 +459,11 @@ class ProductCollection:
                     lambda d: Catalog.from_dict(d, name="dispatcher_catalog"),
                 )
             )
-        decoded += _each(products, "astropy_table_product_ascii_list", lambda d: _table(d, binary=False))
-        decoded += _each(products, "astropy_table_product_binary_list", lambda d: _table(d, binary=True))
-        decoded += _each(products, "binary_image_product_list", _picture)
-        decoded += _each(products, "text_product_list", _text)
+        add("astropy_table_product_ascii_list", lambda d: _table(d, binary=False))
+        add("astropy_table_product_binary_list", lambda d: _table(d, binary=True))
+        add("binary_image_product_list", _picture)
+        add("text_product_list", _text)
+        add("progress_product_list", _progress)
 
         named = []
         for i, obj in enumerate(decoded):
@@ -381,15 +481,22 @@ class ProductCollection:
                     name += "_" + s
             named.append((clean_name(name), obj))
 
-        payload = set(PAYLOAD_KEYS) | set(_UNSUPPORTED)
+        unknown = [
+            k
+            for k in products
+            if k not in PAYLOAD_KEYS and (k.endswith("_product_list") or k.endswith("_product"))
+        ]
+        payload = set(PAYLOAD_KEYS) | set(_UNSUPPORTED) | set(unknown) | set(ANNOTATION_KEYS)
         book = {k: v for k, v in products.items() if k not in payload}
-        unsupported = {k: products[k] for k in _UNSUPPORTED if k in products}
+        unsupported = {k: products[k] for k in [*_UNSUPPORTED, *unknown] if k in products}
         return cls(
             named,
             bookkeeping=redact(book, token),
             instrument=instrument,
             product=product,
             unsupported=unsupported,
+            prod_uris=products.get("prod_uris"),
+            extra_metadata=products.get("extra_metadata"),
         )
 
     @classmethod
@@ -449,42 +556,95 @@ class ProductCollection:
             self._views[key] = build()
         return self._views[key]
 
+    def kind_of(self, product: Any) -> str:
+        """What a decoded product is taken for: ``light_curve``, ``image``, ``spectrum``,
+        ``spectral_part`` (INTEGRAL's spectrum/ARF/RMF, grouped per source), ``catalog``,
+        ``table``, ``picture``, ``text``, ``progress``, ``binary`` or ``other``.
+
+        A workflow product's ontology term decides (``prod_uris``); a product without one is
+        recognised from its content (meta-data, FITS units and keywords)."""
+        if isinstance(product, Catalog):
+            return "catalog"
+        if isinstance(product, ProgressReport):
+            return "progress"
+        if isinstance(product, (Text, Picture, BinaryProduct)):
+            return {Text: "text", Picture: "picture", BinaryProduct: "binary"}[type(product)]
+        if isinstance(product, TableProduct):
+            return "spectrum" if product.annotation.kind == "spectrum" else "table"
+        if not isinstance(product, NumpyProduct):
+            return "other"
+        # looking inside a FITS product (WCS, columns) is done once per product
+        known = self._kinds.get(id(product))
+        if known is None:
+            known = self._kinds[id(product)] = _kind_of_fits(product)
+        return known
+
+    def _of_kind(self, kind: str) -> list[tuple[str, Any]]:
+        return [(n, p) for n, p in self._products if self.kind_of(p) == kind]
+
     @property
     def light_curves(self) -> list[LightCurve]:
-        """One :class:`LightCurve` per light-curve product, in order."""
+        """One :class:`LightCurve` per light-curve product, in order (a product that says it is
+        one but cannot be read as one is listed in :attr:`problems` and stays in :meth:`others`)."""
 
         def build() -> Any:
             out = []
-            for name, p in self._numpy():
-                if spectral_part(p) is not None:
-                    continue
+            for name, p in self._of_kind("light_curve"):
                 try:
-                    find_light_curve_hdu(p.hdulist)
-                except OdaError:
-                    continue  # not a light curve
-                try:
-                    out.append(LightCurve.from_product(p, name=name))
+                    curves = LightCurve.all_from_product(p, name=name)
                 except OdaError as exc:
                     self.problems.append(f"{name}: {exc}")
+                    continue
+                for lc in curves:
+                    self._label_light_curve(lc, p)
+                out += curves
             return out
 
         return list(self._view("light_curves", build))
 
+    def _label_light_curve(self, lc: LightCurve, product: NumpyProduct) -> None:
+        """What the file does not say about a curve, from the rest of the response: the source
+        and instrument of the request, the requested band (E1_keV–E2_keV, a ``band``/``filter``
+        parameter), so a workflow's curve is never "unknown"."""
+        params = self.analysis_parameters or {}
+        if not lc.source:
+            lc.source = self._requested_source() or product.annotation.label or product.name
+        if not lc.instrument:
+            lc.instrument = self.instrument or params.get("instrument") or None
+        if not lc.band:
+            lc.band = _requested_band(params)
+
     @property
-    def mosaic(self) -> Mosaic | None:
-        """The sky mosaic (the first product with a celestial image), or None."""
+    def images(self) -> list[Mosaic]:
+        """Every sky image product as a :class:`Mosaic` (one or several images, each with its
+        own WCS), in order: INTEGRAL's mosaic and every workflow image."""
 
         def build() -> Any:
-            for name, p in self._numpy():
-                if _is_mosaic(p):
-                    try:
-                        return Mosaic.from_product(p, name=name)
-                    except OdaError as exc:
-                        self.problems.append(f"{name}: {exc}")
-            return None
+            out = []
+            for name, p in self._of_kind("image"):
+                if not image_hdus(p.hdulist):
+                    self.problems.append(f"{name}: declared an image, but holds no 2-D image")
+                    continue
+                try:
+                    out.append(Mosaic.from_product(p, name=name))
+                except OdaError as exc:
+                    self.problems.append(f"{name}: {exc}")
+            return out
 
-        mosaic: Mosaic | None = self._view("mosaic", build)
-        return mosaic
+        return list(self._view("images", build))
+
+    @property
+    def mosaic(self) -> Mosaic | None:
+        """The sky mosaic: INTEGRAL's (its ``meta_data.product`` is ``mosaic``, or its images
+        have an IMATYPE), else the first of :attr:`images`; None without images."""
+        images = self.images
+        for m in images:
+            meta = m.product.meta_data if m.product is not None else {}
+            if str(meta.get("product") or "").lower() == "mosaic" or any(
+                h.get("IMATYPE") for h in m.headers.values()
+            ):
+                return m
+        return images[0] if images else None
 
     @property
     def catalog(self) -> Catalog | None:
@@ -492,31 +652,47 @@ class ProductCollection:
         return next((p for _, p in self._products if isinstance(p, Catalog)), None)
 
     @property
-    def spectra(self) -> list[Spectrum]:
-        """One :class:`Spectrum` per source (spectrum + ARF + RMF grouped by ``src_name``)."""
+    def spectra(self) -> list[Spectrum | FluxSpectrum]:
+        """Spectra, in order: one :class:`Spectrum` per INTEGRAL source (spectrum + ARF + RMF
+        grouped by ``src_name``), one per OGIP-like spectrum file of a workflow, and one
+        :class:`FluxSpectrum` per energy/flux table a workflow declared a ``Spectrum``."""
 
         def build() -> Any:
             groups: dict[str, dict[str, NumpyProduct]] = {}
             names: dict[str, dict[str, str]] = {}
-            for name, p in self._numpy():
+            for name, p in self._of_kind("spectral_part"):
                 part = spectral_part(p)
-                if part is None:
-                    continue
+                assert part is not None
                 src = str(p.meta_data.get("src_name") or p.name or "source")
                 groups.setdefault(src, {}).setdefault(part, p)
                 names.setdefault(src, {}).setdefault(part, name)
-            out = []
+            out: list[Spectrum | FluxSpectrum] = []
             for src, parts in groups.items():
                 try:
                     out.append(Spectrum.from_products(src, parts, names=names[src]))
                 except OdaError as exc:
                     self.problems.append(f"spectrum of {src}: {exc}")
+            source = self._requested_source()
+            for name, p in self._of_kind("spectrum"):
+                try:
+                    if isinstance(p, NumpyProduct) and is_ogip_spectrum(p.hdulist):
+                        out.append(OgipSpectrum.from_product(p, name=name, source=source))
+                    else:
+                        out.append(FluxSpectrum.from_product(p, name=name, source=source))
+                except OdaError as exc:
+                    self.problems.append(f"{name}: {exc}")
             return out
 
         return list(self._view("spectra", build))
 
+    def _requested_source(self) -> str | None:
+        params = self.analysis_parameters or {}
+        value = params.get("src_name")
+        return str(value).strip() or None if value else None
+
     @property
     def tables(self) -> list[TableProduct]:
+        """Every table product (a table declared a ``Spectrum`` is among :attr:`spectra` too)."""
         return [p for _, p in self._products if isinstance(p, TableProduct)]
 
     @property
@@ -525,6 +701,7 @@ class ProductCollection:
 
     @property
     def texts(self) -> list[Text]:
+        """Text products, parameter-valued outputs and progress reports."""
         return [p for _, p in self._products if isinstance(p, Text)]
 
     @property
@@ -532,16 +709,42 @@ class ProductCollection:
         return [p for _, p in self._products if isinstance(p, BinaryProduct)]
 
     def others(self) -> list[tuple[str, Any]]:
-        """``(name, product)`` pairs no typed view covers (not an LC, mosaic, catalog, spectral
-        part, table, picture, text or binary)."""
+        """``(name, product)`` pairs no typed view covers: FITS products that are not a light
+        curve, image or spectrum (or could not be read as the one they claim to be)."""
         covered = {id(lc.product) for lc in self.light_curves}
         covered |= {id(p) for s in self.spectra for p in s.products}
-        if self.mosaic is not None:
-            covered.add(id(self.mosaic.product))
+        covered |= {id(m.product) for m in self.images}
         out = []
         for name, p in self._products:
             if isinstance(p, NumpyProduct) and id(p) not in covered:
                 out.append((name, p))
+        return out
+
+    def typed(self) -> list[tuple[str, Any]]:
+        """Every product once, typed where recognised, in the order a results view shows them:
+        light curves, images, the catalog, spectra, tables, pictures, texts, files, then the
+        rest; ``(name, object)`` pairs (a spectrum's name is its spectrum part's or product's)."""
+        names = {id(p): n for n, p in self._products}
+        out: list[tuple[str, Any]] = []
+        for lc in self.light_curves:
+            out.append((names.get(id(lc.product), lc.name or "light_curve"), lc))
+        for m in self.images:
+            out.append((names.get(id(m.product), m.name or "image"), m))
+        catalog = self.catalog
+        if catalog is not None:
+            out.append((names.get(id(catalog), "catalog"), catalog))
+        spectra = self.spectra
+        in_spectra = set()
+        for s in spectra:
+            first = s.products[0] if s.products else None
+            in_spectra |= {id(p) for p in s.products}
+            out.append((names.get(id(first), str(s.source)), s))
+        for kind in (TableProduct, Picture, Text, BinaryProduct):
+            out += [
+                (n, p) for n, p in self._products if type(p) is kind or (kind is Text and isinstance(p, Text))
+            ]
+        out = [(n, p) for n, p in out if id(p) not in in_spectra]
+        out += self.others()
         return out
 
     # -- output -------------------------------------------------------------------------------
@@ -569,6 +772,8 @@ class ProductCollection:
         directory.mkdir(parents=True, exist_ok=True)
         written: dict[str, Path] = {}
         for spectrum in self.spectra:
+            if not isinstance(spectrum, Spectrum):
+                continue  # a flux spectrum is a table: saved as its product below
             by_part = spectrum.save(
                 directory,
                 overwrite,
@@ -632,14 +837,36 @@ class ProductCollection:
         return "\n".join(lines)
 
 
-def _is_mosaic(p: NumpyProduct) -> bool:
-    if str(p.meta_data.get("product") or "").lower() == "mosaic":
-        return True
-    for h in p.hdulist:
-        celestial = h.header.get("IMATYPE") or str(h.header.get("CTYPE1", "")).startswith(("RA--", "GLON"))
-        if celestial and getattr(h, "data", None) is not None and h.data.ndim == 2:
-            return True
-    return False
+def _kind_of_fits(product: NumpyProduct) -> str:
+    """What a FITS product is: its ontology term first, else its content."""
+    declared = product.annotation.kind
+    if declared in ("light_curve", "image", "spectrum"):
+        return declared
+    if spectral_part(product) is not None:
+        return "spectral_part"
+    if is_ogip_spectrum(product.hdulist):
+        return "spectrum"
+    try:
+        find_light_curve_hdu(product.hdulist)
+        return "light_curve"
+    except OdaError:
+        pass
+    return "image" if has_celestial_image(product.hdulist) else "other"
+
+
+def _requested_band(params: dict[str, Any]) -> str | None:
+    """The band a request asked for: ``E1_keV``–``E2_keV``, else a ``band``/``filter`` parameter."""
+    try:
+        lo, hi = float(params["E1_keV"]), float(params["E2_keV"])
+        if 0 < lo < hi:
+            return f"{lo:g}–{hi:g} keV"
+    except (KeyError, TypeError, ValueError):
+        pass
+    for key in ("band", "filter", "Band", "Filter"):
+        value = params.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
 
 
 def _extension(p: Any) -> str:

@@ -1,4 +1,6 @@
-"""ISGRI / JEM-X mosaic images keyed by IMATYPE, with their WCS (PROTOCOL §5.1)."""
+"""Sky images with their WCS: ISGRI / JEM-X mosaics keyed by IMATYPE (PROTOCOL §5.1), and any other
+image product (a workflow's optical or radio image: one or several image HDUs, each with its own
+celestial WCS)."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from oda_widgets.errors import OdaError
 from oda_widgets.products.light_curve import IJD_MJDREF
 from oda_widgets.products.numpy_product import NumpyProduct
 
-__all__ = ["Mosaic", "IMATYPES"]
+__all__ = ["Mosaic", "IMATYPES", "image_hdus", "has_celestial_image"]
 
 #: the images of an ISGRI mosaic, in the order the dispatcher sends them
 IMATYPES = ("INTENSITY", "VARIANCE", "SIGNIFICANCE", "EXPOSURE")
@@ -29,6 +31,41 @@ def _wcs(header: fits.Header) -> WCS:
         # OSA writes RADECSYS (old spelling); astropy fixes it and warns — harmless
         warnings.simplefilter("ignore", FITSFixedWarning)
         return WCS(header, naxis=2)
+
+
+def _plane(h: Any) -> np.ndarray | None:
+    """The 2-D image of an image HDU (degenerate axes of a cube — NAXIS3 = 1 — dropped), else None."""
+    if not isinstance(h, (fits.PrimaryHDU, fits.ImageHDU)) or h.data is None:
+        return None
+    data = h.data
+    if data.ndim > 2 and all(n == 1 for n in data.shape[:-2]):
+        data = data.reshape(data.shape[-2:])
+    return data if data.ndim == 2 and data.size else None
+
+
+def image_hdus(hdul: fits.HDUList) -> list[tuple[Any, np.ndarray]]:
+    """``(hdu, 2-D data)`` for every image HDU of ``hdul`` holding a 2-D image."""
+    out = []
+    for h in hdul:
+        plane = _plane(h)
+        if plane is not None:
+            out.append((h, plane))
+    return out
+
+
+def has_celestial_image(hdul: fits.HDUList) -> bool:
+    """Whether some 2-D image of ``hdul`` has celestial axes in its WCS (or an IMATYPE: ISGRI)."""
+    for h, _ in image_hdus(hdul):
+        if h.header.get("IMATYPE"):
+            return True
+        ctype1 = str(h.header.get("CTYPE1", ""))
+        if "-" in ctype1 or ctype1.upper() in ("RA", "DEC", "GLON", "GLAT"):
+            try:
+                if _wcs(h.header).has_celestial:
+                    return True
+            except Exception:  # a header astropy cannot make a WCS of is not a sky image
+                continue
+    return False
 
 
 def _label(name: str | None) -> str:
@@ -160,21 +197,24 @@ class Mosaic:
             )
         images: dict[str, np.ndarray] = {}
         headers: dict[str, fits.Header] = {}
-        for h in hdul:
-            if not isinstance(h, (fits.PrimaryHDU, fits.ImageHDU)) or h.data is None or h.data.ndim != 2:
-                continue
+        for h, plane in image_hdus(hdul):
             key = (
                 str(
                     h.header.get("IMATYPE")
                     or imatype
-                    or (h.name if h.name not in ("", "PRIMARY") else "IMAGE")
+                    or (h.name if h.name not in ("", "PRIMARY") else None)
+                    or h.header.get("FILTER")
+                    or "IMAGE"
                 )
                 .strip()
                 .upper()
             )
             if key in images:
-                continue
-            images[key] = h.data
+                if h.header.get("IMATYPE"):
+                    continue  # an ISGRI mosaic repeats no IMATYPE; a repeat is a copy
+                # several unnamed images in one product: each stays, numbered
+                key = next(f"{key}_{i}" for i in range(2, len(hdul) + 2) if f"{key}_{i}" not in images)
+            images[key] = plane
             headers[key] = h.header
         if not images:
             raise OdaError(f"no 2-D image among the units {[h.name for h in hdul]}")
@@ -207,20 +247,58 @@ class Mosaic:
         value = str(header.get("BUNIT") or "").strip() if header is not None else ""
         return value or None
 
+    @property
+    def source(self) -> str | None:
+        """The object imaged (OBJECT keyword, else the product's ``src_name``), or None."""
+        first = next(iter(self.headers.values()))
+        value = str(first.get("OBJECT") or "").strip()
+        if value:
+            return value
+        meta = getattr(self.product, "meta_data", None) or {}
+        given = meta.get("src_name") if isinstance(meta, dict) else None
+        return str(given).strip() or None if given else None
+
+    @property
+    def band(self) -> str | None:
+        """The band of the image: ``E_MIN–E_MAX keV`` (X/gamma rays), else its FILTER (optical:
+        ``B``) or WAVELEN (nm), else None."""
+        if self.e_min is not None and self.e_max is not None:
+            return f"{self.e_min.to_value(u.keV):g}–{self.e_max.to_value(u.keV):g} keV"
+        first = next(iter(self.headers.values()))
+        for key, unit in (("FILTER", ""), ("BAND", ""), ("WAVELEN", " nm")):
+            value = str(first.get(key) or "").strip()
+            if value:
+                return f"{value}{unit}"
+        return None
+
+    @property
+    def label(self) -> str:
+        """How to call this image: the workflow's label, else the product name, else the source."""
+        annotation = getattr(self.product, "annotation", None)
+        given = getattr(annotation, "label", None)
+        return str(given or self.name or self.source or "image")
+
     def title(self, instrument: str | None = None) -> str:
-        """A one-line caption: instrument, energy band and time range (TT), from the headers.
+        """A one-line caption: instrument, source, band and time range (TT), from the headers
+        (a product without them — a workflow image — is named by its label).
 
         ``instrument`` overrides the header's (e.g. the request's ``isgri``)."""
         parts = []
         name = instrument or self.instrument
         if name:
             parts.append(str(name).upper() if str(name).islower() else str(name))
-        if self.e_min is not None and self.e_max is not None:
-            parts.append(f"{self.e_min.to_value(u.keV):g}–{self.e_max.to_value(u.keV):g} keV")
+        source = self.source
+        if source and not self.headers.get("INTENSITY") and not self.headers.get("SIGNIFICANCE"):
+            parts.append(source)  # an INTEGRAL mosaic images a field, not one source
+        band = self.band
+        if band:
+            parts.append(band)
         if self.t_start is not None and self.t_stop is not None:
             t0 = self.t_start.tt.isot[:19].replace("T", " ")
             t1 = self.t_stop.tt.isot[:19].replace("T", " ")
             parts.append(f"{t0} – {t1} TT")
+        if not parts:
+            parts.append(self.label)
         return " · ".join(parts)
 
     @property

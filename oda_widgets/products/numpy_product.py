@@ -24,6 +24,7 @@ from astropy.io.fits.card import Undefined
 from astropy.io.fits.column import _VLF
 
 from oda_widgets.errors import OdaError
+from oda_widgets.products.annotations import Annotation
 from oda_widgets.products.safe_pickle import safe_loads
 from oda_widgets.products.wire import b64decode, b64encode
 
@@ -50,13 +51,20 @@ class NumpyProduct:
 
     ``units`` keeps, per HDU, the unit-level ``meta_data`` dict the dispatcher attached (usually
     empty). ``hdulist`` is an ordinary :class:`astropy.io.fits.HDUList` — write it with
-    ``writeto`` or use :meth:`save`.
+    ``writeto`` or use :meth:`save`. ``annotation`` says what a workflow instrument declared it to
+    be (its output name and ontology term); empty for INTEGRAL products.
     """
 
     name: str | None
     meta_data: dict[str, Any]
     hdulist: fits.HDUList
     units: list[dict[str, Any]] = field(default_factory=list)
+    annotation: Annotation = field(default_factory=Annotation)
+
+    @property
+    def label(self) -> str:
+        """How to call it: the workflow's label, else its name, else the output's."""
+        return str(self.annotation.label or self.name or self.annotation.output or "product")
 
     def hdu(self, extname: str) -> Any:
         """The first HDU whose EXTNAME is ``extname`` (case-insensitive); ``KeyError`` if none."""

@@ -47,15 +47,19 @@ def _per_bin(value: Any, n: int, unit: u.Unit | None = None) -> np.ndarray:
 TIME_AXES = ("IJD", "MJD", "UTC", "seconds")
 
 
-def _axis_offset_days(reference: Time, axis: str) -> float:
-    """``reference`` in the axis' day count (IJD or MJD, TT)."""
+def _axis_offset_days(reference: Time, axis: str, scale: str = "tt") -> float:
+    """``reference`` in the axis' day count: IJD (always TT, as INTEGRAL counts it) or MJD in
+    ``scale`` (TT for INTEGRAL; UTC for curves whose files count MJD in UTC)."""
+    if axis == "MJD" and scale != "tt":
+        ref = getattr(reference, scale)
+        return float((ref.jd1 - 2400000.5) + ref.jd2)
     ijd = (reference - IJD_ZERO).to_value(u.d)
     return ijd + (IJD_MJDREF if axis == "MJD" else 0.0)
 
 
-def seconds_to_axis(sec: Any, reference: Time, axis: str) -> np.ndarray:
-    """Seconds since ``reference`` as values of a time axis: IJD or MJD days (TT), UTC
-    ``datetime64[us]``, or the seconds themselves."""
+def seconds_to_axis(sec: Any, reference: Time, axis: str, scale: str = "tt") -> np.ndarray:
+    """Seconds since ``reference`` as values of a time axis: IJD (TT) or MJD days (in ``scale``),
+    UTC ``datetime64[us]``, or the seconds themselves."""
     sec = np.asarray(sec, dtype=float)
     if axis == "seconds":
         return sec
@@ -66,10 +70,10 @@ def seconds_to_axis(sec: Any, reference: Time, axis: str) -> np.ndarray:
         return ref + np.round(sec * 1e6).astype("timedelta64[us]")
     if axis not in TIME_AXES:
         raise InvalidParameter(f"time axis must be one of {TIME_AXES}, got {axis!r}")
-    return _axis_offset_days(reference, axis) + sec / 86400.0
+    return _axis_offset_days(reference, axis, scale) + sec / 86400.0
 
 
-def axis_to_seconds(value: Any, reference: Time, axis: str) -> float:
+def axis_to_seconds(value: Any, reference: Time, axis: str, scale: str = "tt") -> float:
     """One value of a time axis (see :func:`seconds_to_axis`) back to seconds since ``reference``."""
     if axis == "seconds":
         return float(value)
@@ -78,7 +82,7 @@ def axis_to_seconds(value: Any, reference: Time, axis: str) -> float:
         return float((np.datetime64(value, "us") - ref) / np.timedelta64(1, "us")) / 1e6
     if axis not in TIME_AXES:
         raise InvalidParameter(f"time axis must be one of {TIME_AXES}, got {axis!r}")
-    return (float(value) - _axis_offset_days(reference, axis)) * 86400.0
+    return (float(value) - _axis_offset_days(reference, axis, scale)) * 86400.0
 
 
 def time_zero_of(lc: Any) -> Time | None:

@@ -37,9 +37,16 @@ class SpectrumPoints:
     half_width: u.Quantity  # (E_MAX - E_MIN) / 2
     density: u.Quantity  # RATE / (E_MAX - E_MIN)
     error: u.Quantity
+    #: the y axis label when it is not a count density (a workflow's flux spectrum)
+    y_label: str | None = None
+    #: True where ``density`` is an upper limit (flux spectra), else None
+    upper_limit: np.ndarray | None = None
 
 
 def _ebounds(spectrum: Any):
+    own = getattr(spectrum, "ebounds", None)  # a workflow's OGIP file may carry its own EBOUNDS
+    if own is not None:
+        return own
     rmf = getattr(spectrum, "rmf", None)
     if rmf is None:
         return None
@@ -49,8 +56,30 @@ def _ebounds(spectrum: Any):
     return None
 
 
+def flux_points(spectrum: Any) -> SpectrumPoints:
+    """The plotted points of a workflow's :class:`~oda_widgets.products.FluxSpectrum`: its flux
+    against energy in keV (frequencies and wavelengths converted), upper limits flagged."""
+    energy = spectrum.energy
+    flux = spectrum.flux
+    err = np.nan_to_num(spectrum.error.to_value(flux.unit), nan=0.0)
+    ok = np.isfinite(energy.value) & np.isfinite(flux.value)
+    return SpectrumPoints(
+        source=str(spectrum.source),
+        channel=np.arange(len(flux))[ok],
+        energy=energy[ok],
+        half_width=spectrum.energy_half_width[ok],
+        density=flux[ok],
+        error=err[ok] * flux.unit,
+        y_label=spectrum.label,
+        upper_limit=np.asarray(spectrum.upper_limit, dtype=bool)[ok],
+    )
+
+
 def count_density(spectrum: Any) -> SpectrumPoints:
-    """The plotted points of a ``Spectrum`` (needs its RMF for EBOUNDS); channels matched by number."""
+    """The plotted points of a ``Spectrum`` (needs EBOUNDS: its RMF's, or the file's own for a
+    workflow's OGIP spectrum); channels matched by number. A flux spectrum gives its flux."""
+    if hasattr(spectrum, "flux") and hasattr(spectrum, "upper_limit"):
+        return flux_points(spectrum)
     eb = _ebounds(spectrum)
     if eb is None:
         raise InvalidParameter(
@@ -150,7 +179,7 @@ class SpectrumView(widgets.VBox):
             scale=self.y_scale,
             side="left",
             grid_lines="dashed",
-            label="Count rate density [counts s⁻¹ keV⁻¹]",
+            label=self.points[0].y_label or "Count rate density [counts s⁻¹ keV⁻¹]",
             label_offset="55px",
             tick_format=".1e",
         )
@@ -176,6 +205,9 @@ class SpectrumView(widgets.VBox):
         # the residual figure joins the children at the first fit (a hidden bqplot figure is laid
         # out at zero size, which the browser reports as negative SVG sizes)
         self.children = [widgets.HBox([self._log_toggle]), self.figure, self.message, self.fit_panel]
+        if not any(getattr(s, "rmf", None) is not None for s in self.spectra):
+            # nothing to fold a model through (a workflow's flux spectrum, a PHA without RMF)
+            self.fit_panel.layout.display = "none"
         self._draw()
 
     @staticmethod
@@ -223,7 +255,13 @@ class SpectrumView(widgets.VBox):
             if self._log_y:
                 # an error bar reaching zero cannot be drawn on a log axis: stop it a decade below
                 lo = np.where(lo > 0, lo, y / 10)
-            vx, vy = segments(e, lo, y + err)
+            hi = y + err
+            if p.upper_limit is not None:
+                # an upper limit: a bar from the limit down to a third of it (an arrow's shaft)
+                ul = p.upper_limit[keep]
+                lo = np.where(ul, y / 3 if self._log_y else y - 0.3 * np.abs(y), lo)
+                hi = np.where(ul, y, hi)
+            vx, vy = segments(e, lo, hi)
             hx = np.empty(3 * e.size)
             hx[0::3], hx[1::3], hx[2::3] = e - hw, e + hw, e
             hy = np.repeat(y, 3)
@@ -345,6 +383,13 @@ class SpectrumView(widgets.VBox):
         if systematic is not PANEL:
             panel.set_systematic(systematic)
         spectra = [s for s in self.spectra if str(s.source) in self.sources]
+        unfoldable = [str(s.source) for s in spectra if getattr(s, "rmf", None) is None]
+        if unfoldable:
+            message = (
+                f"no response (RMF) to fold a model through for {', '.join(unfoldable)}: not fitted here"
+            )
+            panel.say(message, error=True)
+            raise InvalidParameter(message, parameter="spectra")
         if tie is not None and len(spectra) > 1:
             names = list(panel.model().parameters)
             if tie == "shape":

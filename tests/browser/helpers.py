@@ -203,3 +203,12 @@ def screenshot(page: Page, name: str, **kwargs) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), **kwargs)
     return path
+
+
+def element_screenshot(locator, name: str) -> Path:
+    """Save a PNG of one element (scrolled into view) as ``<SCREENSHOTS>/<name>.png``; returns its path."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    locator.scroll_into_view_if_needed()
+    locator.screenshot(path=str(path))
+    return path

@@ -1,8 +1,8 @@
 """The demo dispatcher in front of a real nb2service running the shipped notebooks.
 
-One server for the module; four notebook runs in all (each product once, one failure), submitted
-together at the start so they share the two kernels' time; later requests with the same values
-are answered from the jobs already done.
+One server for the session (``workflow_demo`` in tests/conftest.py); four notebook runs in all
+(``WORKFLOW_RUNS``: each product once, one failure), submitted together so they share the two
+kernels' time; later requests with the same values are answered from the jobs already done.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import requests
 from astropy.io import fits
 from astropy.table import Table
 from astropy.wcs import WCS
+from shared_data import WORKFLOW_RUNS
 from workflow_helpers import SHARED_ONTOLOGY, capture, shape
 
 from oda_widgets import demo
@@ -28,39 +29,19 @@ from oda_widgets.demo.workflows import DEMO_ONTOLOGY, WorkflowInstrument
 from oda_widgets.demo.workflows.ontology import Ontology
 from oda_widgets.errors import AnalysisFailed, RequestNotUnderstood
 
-#: Small, quick variants of the shipped products (a fresh run each: nb2service caches by value).
-RUNS = {
-    "lc": ("optical_photometry", "light_curve", {"T2": "2023-09-11T00:00:00", "seed": 7}),
-    "images": ("optical_imaging", "sky_images", {"pixels": 64}),
-    "sed": ("multiwavelength_sed", "sed", {"detection_sigma": 8.0}),
-    "fail": ("optical_photometry", "light_curve", {"src_name": "FAIL_BACKEND"}),
-}
+RUNS = WORKFLOW_RUNS
 TIMEOUT = 240
 
 
 @pytest.fixture(scope="module")
-def server():
-    t0 = time.monotonic()
-    s = demo.start(ontology=SHARED_ONTOLOGY)
-    service = s.workflows["optical_photometry"].service
-    service.ensure_started()
-    print(f"\nnb2service ready in {service.started_in:.1f} s ({time.monotonic() - t0:.1f} s with the demo)")
-    yield s
-    s.stop()
+def server(workflow_demo):
+    return workflow_demo
 
 
 @pytest.fixture(scope="module")
-def jobs(server):
+def jobs(workflow_jobs):
     """The four runs, submitted at once; each job records the states it went through."""
-    disp = Dispatcher(server.url)
-    out = {}
-    for key, (instrument, product, params) in RUNS.items():
-        job = disp.submit(instrument, product, params)
-        job.seen = [job.state.value]
-        job.observe(lambda j: j.seen.append(j.state.value) if j.seen[-1] != j.state.value else None)
-        job.submitted_at_wall = time.monotonic()
-        out[key] = job
-    return out
+    return workflow_jobs
 
 
 def _done_body(server, key: str) -> dict:
@@ -306,8 +287,11 @@ def test_call_backs_reach_known_jobs_only(jobs, server):
     assert jobs["lc"].state is JobState.DONE
 
 
-def test_stopping_the_demo_stops_nb2service_and_its_kernels(server):
+def test_stopping_the_demo_stops_nb2service_and_its_kernels():
+    # a demo of its own: the session's serves the other tests (its nb2service starts, runs nothing)
+    server = demo.start(ontology=SHARED_ONTOLOGY)
     service = server.workflows["optical_photometry"].service
+    service.ensure_started()
     pid = service._proc.pid
     scratch = service._scratch
     server.stop()
