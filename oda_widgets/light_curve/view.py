@@ -79,6 +79,16 @@ SPI_ACS_BAND = (75.0, 2000.0)
 MODES = {"zoom": "pan", "pan": "pan", "box": "zoom", "select": "select"}
 
 
+def _pixels(height: int | str) -> int:
+    """A plot height given as 420 or "420px" in pixels."""
+    text = str(height).strip().removesuffix("px")
+    if not text.isdigit() or int(text) < 100:
+        raise InvalidParameter(
+            f"height must be a number of pixels (at least 100), e.g. '420px'; got {height!r}"
+        )
+    return int(text)
+
+
 def _running_loop() -> asyncio.AbstractEventLoop | None:
     try:
         return asyncio.get_running_loop()
@@ -184,7 +194,7 @@ class LightCurveView(widgets.VBox):
 
     ``columns`` is the horizontal resolution the curves are decimated to; ``debounce`` how long after
     the last wheel or key step the page asks the kernel for the new range (drags and box zooms ask
-    on release).
+    on release); ``height`` the plot's height in pixels (420 or "420px").
     """
 
     #: the brushed interval: an astropy ``Time`` pair (UTC, ISO), or None; observe it to use the
@@ -274,7 +284,7 @@ class LightCurveView(widgets.VBox):
             # magnitudes: brighter is up
             y_inverted=unit == u.mag,
             debounce_ms=max(0, round(self.debounce * 1000)),
-            height=int(str(height).removesuffix("px")),
+            height=_pixels(height),
         )
         self.plot.observe(self._on_selection, "selection")
         self.plot.observe(self._on_hidden, "hidden")

@@ -237,6 +237,9 @@ def test_bad_input_is_refused():
         LightCurveView(None)
     with pytest.raises(InvalidParameter, match="empty"):
         LightCurveView([])
+    with pytest.raises(InvalidParameter, match="pixels"):
+        LightCurveView(make_lc(np.ones(5), np.ones(5)), height="50vh")
+    assert LightCurveView(make_lc(np.ones(5), np.ones(5)), height=300).plot.height == 300
 
 
 @pytest.mark.parametrize("name", ["jemx1_lc_GRB221009A.fits", "jemx1_lc_osa_with_grouping.fits.gz"])
