@@ -561,7 +561,7 @@ function render({ model, el: host }) {
     // the selected interval, and the rubber band of a drag
     const sel = model.get("selection") || [];
     if (sel.length === 2) shade(ctx, X(sel[0]), X(sel[1]), box, "rgba(255,153,0,0.18)", "#ff9900");
-    if (st.drag && st.drag.kind !== "pan" && st.drag.moved) {
+    if (st.drag && (st.drag.kind === "zoom" || st.drag.kind === "select") && st.drag.moved) {
       const [x0, x1] = [st.drag.x0, st.drag.x1];
       shade(ctx, x0, x1, box, st.drag.kind === "select" ? "rgba(255,153,0,0.18)" : "rgba(25,118,210,0.15)",
         st.drag.kind === "select" ? "#ff9900" : "#1976d2");
@@ -792,8 +792,9 @@ function render({ model, el: host }) {
     return out;
   }
 
-  let lastDrawn = null;
   function paint() {
+    // a paint now makes a frame already asked for redundant
+    if (st.frame) cancelAnimationFrame(st.frame);
     st.frame = 0;
     if (!st.view) return;
     const t0 = performance.now();
@@ -801,7 +802,6 @@ function render({ model, el: host }) {
     ctx.setTransform(st.dpr, 0, 0, st.dpr, 0, 0);
     ctx.clearRect(0, 0, st.W, st.H);
     const out = drawAll(ctx, st.W, st.H);
-    lastDrawn = out;
     st.paints += 1;
     const withData = st.dataNew;
     if (withData) { st.dataPaints += 1; st.dataNew = false; }
@@ -885,7 +885,7 @@ function render({ model, el: host }) {
       schedule();
     }
   });
-  function endDrag(ev) {
+  function endDrag() {
     const d = st.drag;
     st.drag = null;
     if (!d) return;
@@ -913,7 +913,6 @@ function render({ model, el: host }) {
     } else if (Math.abs(d.x1 - d.x0) > 4) {
       setView([s0, s1], "now");
     } else schedule();
-    void ev;
   }
   canvas.addEventListener("pointerup", endDrag);
   canvas.addEventListener("pointercancel", endDrag);
@@ -999,7 +998,6 @@ function render({ model, el: host }) {
     if (ro) ro.disconnect();
     clearTimeout(timer);
     if (st.frame) cancelAnimationFrame(st.frame);
-    void lastDrawn;
   };
 }
 

@@ -136,9 +136,9 @@ class LightCurvePlot(anywidget.AnyWidget):
         x_label: str | None = None,
         **traits: Any,
     ):
-        super().__init__(**traits)
         if not isinstance(reference, Time):
             raise InvalidParameter("LightCurvePlot needs its reference instant as an astropy Time")
+        # before the traits are set: their observers (hidden, x_range) draw with these
         #: the instant the plot's float64 seconds count from (TT)
         self.reference: Time = reference.tt
         self.columns = int(columns)
@@ -154,6 +154,7 @@ class LightCurvePlot(anywidget.AnyWidget):
         self.png: bytes | None = None
         self._png_callbacks: dict[int, Callable[[bytes], Any]] = {}
         self._png_requests = 0
+        super().__init__(**traits)
         self.on_msg(self._on_msg)
         with self.hold_sync():
             self.set_series(series, redraw=False)
