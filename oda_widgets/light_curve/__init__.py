@@ -1,6 +1,16 @@
-"""Light-curve view (bqplot): ``LightCurveView``; screen-resolution decimation in ``decimate``."""
+"""Light-curve view: ``LightCurveView`` on a canvas plot (``LightCurvePlot``, ``js/lightcurve.js``);
+screen-resolution decimation in ``decimate``."""
 
 from .decimate import Decimated, decimate, segments
+from .plot import LightCurvePlot, PlotSeries
 from .view import TIME_FORMATS, LightCurveView
 
-__all__ = ["LightCurveView", "TIME_FORMATS", "decimate", "Decimated", "segments"]
+__all__ = [
+    "LightCurveView",
+    "LightCurvePlot",
+    "PlotSeries",
+    "TIME_FORMATS",
+    "decimate",
+    "Decimated",
+    "segments",
+]

@@ -4,8 +4,10 @@ ratio of two curves. Each button is also a method returning the value of
 :mod:`oda_widgets.analysis.timing`.
 
 The panel uses only the view's public side: the curves it shows (``light_curves``, ``sources``),
-its figure and scales (to add its own marks), ``reference``/``time_format`` (to place them),
-``zoom_to`` and the ``redraws`` trait (to put its marks back when the view rebuilds its figure).
+``add_overlay``/``remove_overlay`` (the fitted model as a dashed line, excesses as shaded spans
+and their bins as markers; overlays follow time-axis switches by themselves), ``zoom_to``,
+``reference``/``time_format`` and the view's ``plot`` (the hardness ratio is a small plot of its
+own that follows the view's visible range and time axis).
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from __future__ import annotations
 import html
 from typing import Any
 
-import bqplot
 import ipywidgets as widgets
 import numpy as np
 from astropy import units as u
@@ -21,10 +22,16 @@ from astropy.time import Time
 
 from ..analysis import timing
 from ..errors import InvalidParameter, OdaError
-from ..products.rebin import seconds_since, seconds_to_axis
+from ..products.rebin import seconds_since
+from .plot import LightCurvePlot, PlotSeries
 
 HIGHLIGHT = "#ff7f0e"
 MODEL_COLOUR = "#d62728"
+HARDNESS_COLOUR = "#9467bd"
+#: the names of the panel's overlays on the view
+MODEL = "fitted model"
+EXCESSES = "excesses"
+EXCESS_BINS = "excess bins"
 
 
 class LightCurveAnalysis(widgets.VBox):
@@ -92,21 +99,10 @@ class LightCurveAnalysis(widgets.VBox):
         self.message.add_class("oda-lc-analysis-message")
         self.output = widgets.HTML()
         self.output.add_class("oda-lc-analysis-output")
-        self._hardness_scale = bqplot.LinearScale()
-        # marks are made with their scales when first drawn: bqplot's front end cannot build a
-        # mark without scales
-        self._hardness_mark: bqplot.Scatter | None = None
-        self._hardness_bars: bqplot.Lines | None = None
-        self.hardness_figure = bqplot.Figure(
-            marks=[],
-            animation_duration=0,
-            fig_margin={"top": 5, "bottom": 40, "left": 75, "right": 20},
-            layout=widgets.Layout(width="100%", height="170px"),
-        )
-        self._model_mark: bqplot.Lines | None = None
-        self._excess_mark: bqplot.Scatter | None = None
-        self._figure = None
-        view.observe(lambda _ch: self._place_marks(), "redraws")
+        #: the hardness ratio under the view (made by the first :meth:`hardness_ratio`)
+        self.hardness_plot: LightCurvePlot | None = None
+        # the hardness plot shows what the view shows: its range and its time axis
+        view.plot.observe(self._follow_view, names=["x_range", "time_axis"])
         pairs = len(sources) > 1
 
         # rows wrap rather than widen the view beyond its container
@@ -156,54 +152,44 @@ class LightCurveAnalysis(widgets.VBox):
         colour = "#b00020" if error else "#333"
         self.message.value = f"<span style='color:{colour}'>{html.escape(text)}</span>" if text else ""
 
-    def _x(self, t: Time) -> np.ndarray:
-        return seconds_to_axis(
-            seconds_since(t, self.view.reference),
-            self.view.reference,
-            self.view.time_format,
-            getattr(self.view, "time_scale", "tt"),
-        )
+    def _seconds(self, t: Time) -> np.ndarray:
+        return np.atleast_1d(seconds_since(t, self.view.reference))
 
     def _place_marks(self) -> None:
-        """(Re)draw this panel's marks on the view's figure: after a fit, and when the view has
-        rebuilt its figure (a new time axis)."""
-        fig = self.view.figure
-        scales = {"x": self.view.x_scale, "y": self.view.y_scale}
-        rebuilt = fig is not self._figure
-        self._figure = fig
-        marks = []
+        """Draw this panel's results on the view: the model line, the excesses and their bins."""
         model = self.results.get("model")
-        if model is not None:
+        if model is None:
+            self.view.remove_overlay(MODEL)
+        else:
             fit, lc = model
             t = lc.time[[0, -1]] if len(lc.time) else lc.time
-            if self._model_mark is None or rebuilt:
-                self._model_mark = bqplot.Lines(
-                    scales=scales, colors=[MODEL_COLOUR], stroke_width=2, line_style="dashed"
-                )
-            with self._model_mark.hold_sync():
-                self._model_mark.x = self._x(t)
-                self._model_mark.y = fit.model(t).to_value(u.ct / u.s)
-            marks.append(self._model_mark)
+            self.view.add_overlay(
+                MODEL,
+                t,
+                fit.model(t),
+                colour=MODEL_COLOUR,
+                stroke_width=2,
+                line_style="dashed",
+            )
         found = self.results.get("excesses")
-        if found is not None:
-            search, lc = found
-            idx = np.concatenate([e.indices for e in search]) if len(search) else np.zeros(0, dtype=int)
-            if self._excess_mark is None or rebuilt:
-                self._excess_mark = bqplot.Scatter(
-                    scales=scales, colors=[HIGHLIGHT], default_size=40, marker="diamond"
-                )
-            with self._excess_mark.hold_sync():
-                self._excess_mark.x = self._x(lc.time[idx]) if idx.size else np.zeros(0)
-                self._excess_mark.y = (
-                    u.Quantity(lc.rate).to_value(u.ct / u.s)[idx] if idx.size else np.zeros(0)
-                )
-            marks.append(self._excess_mark)
-        ours = {id(m) for m in (self._model_mark, self._excess_mark) if m is not None}
-        kept = [m for m in fig.marks if id(m) not in ours]
-        if [id(m) for m in fig.marks] != [id(m) for m in kept + marks]:
-            fig.marks = kept + marks
-        if self.hardness_figure in self.children and rebuilt:
-            self._draw_hardness()
+        if found is None:
+            self.view.remove_overlay(EXCESSES)
+            self.view.remove_overlay(EXCESS_BINS)
+            return
+        search, lc = found
+        idx = np.concatenate([e.indices for e in search]) if len(search) else np.zeros(0, dtype=int)
+        if len(search):
+            starts = Time([e.start for e in search])
+            stops = Time([e.stop for e in search])
+            self.view.add_overlay(EXCESSES, starts, kind="span", stops=stops, colour=HIGHLIGHT, opacity=0.18)
+        else:
+            self.view.remove_overlay(EXCESSES)
+        # the bins of the excesses as markers on the curve
+        times = lc.time[idx] if idx.size else Time(np.zeros(0), format="mjd")
+        rates = u.Quantity(lc.rate)[idx] if idx.size else np.zeros(0)
+        self.view.add_overlay(
+            EXCESS_BINS, times, rates, kind="markers", marker="diamond", colour=HIGHLIGHT, size=5
+        )
 
     # -- the analyses -----------------------------------------------------------------------------
 
@@ -321,38 +307,60 @@ class LightCurveAnalysis(widgets.VBox):
             f"hardness {html.escape(hr.definition)} of {html.escape(self.hard.value)} / "
             f"{html.escape(self.soft.value)}: {len(hr)} common bins, weighted mean {mean:.3g}"
         )
-        if self.hardness_figure not in self.children:
-            # added when first needed: a hidden bqplot figure is laid out at zero size
-            self.children = (*self.children, self.hardness_figure)
-        self._draw_hardness()
+        if self.hardness_plot is None or self.hardness_plot not in self.children:
+            self._draw_hardness()
+            # added when first needed, under the panel's results
+            self.children = (*self.children, self.hardness_plot)
+        else:
+            self._draw_hardness()
         return hr
 
     def _draw_hardness(self) -> None:
         hr = self.results.get("hardness")
         if hr is None:
             return
-        scales = {"x": self.view.x_scale, "y": self._hardness_scale}
-        if self._hardness_mark is None or self._hardness_mark.scales["x"] is not self.view.x_scale:
-            self._hardness_mark = bqplot.Scatter(scales=scales, colors=["#9467bd"], default_size=14)
-            self._hardness_bars = bqplot.Lines(scales=scales, colors=["#9467bd"], stroke_width=1)
-        x = self._x(hr.time)
-        bars_x = np.repeat(x, 3)
-        bars_y = np.column_stack([hr.ratio - hr.error, hr.ratio + hr.error, np.full(len(hr), np.nan)]).ravel()
-        with self._hardness_mark.hold_sync(), self._hardness_bars.hold_sync():
-            self._hardness_mark.x, self._hardness_mark.y = x, hr.ratio
-            self._hardness_bars.x, self._hardness_bars.y = bars_x[:-1], bars_y[:-1]
-        self.hardness_figure.axes = [
-            bqplot.Axis(scale=self.view.x_scale, grid_lines="dashed", num_ticks=6),
-            bqplot.Axis(scale=self._hardness_scale, side="left", label=hr.definition, grid_lines="dashed"),
-        ]
-        self.hardness_figure.marks = [self._hardness_bars, self._hardness_mark]
+        series = PlotSeries(
+            hr.definition,
+            self._seconds(hr.time),
+            np.asarray(hr.ratio, dtype=np.float64),
+            np.asarray(hr.error, dtype=np.float64),
+            colour=HARDNESS_COLOUR,
+        )
+        if self.hardness_plot is None:
+            view = self.view
+            self.hardness_plot = LightCurvePlot(
+                [series],
+                reference=view.reference,
+                time_format=view.time_format,
+                x_label=view.plot.x_label,
+                y_label=f"hardness {hr.definition}",
+                height=190,
+                toolbar=False,
+                legend=False,
+            )
+            self.hardness_plot.add_class("oda-lc-hardness")
+        else:
+            self.hardness_plot.set_series([series])
+            self.hardness_plot.y_label = f"hardness {hr.definition}"
+        self._follow_view()
+
+    def _follow_view(self, change: Any = None) -> None:
+        plot = self.hardness_plot
+        if plot is None:
+            return
+        view = self.view.plot
+        if plot.time_format != view.time_format:
+            plot.set_time_format(view.time_format, label=view.x_label)
+        a, b = view.range
+        if plot.range != (a, b):
+            plot.set_range(a, b)
 
     def clear(self) -> None:
         """Remove this panel's marks and results."""
         self.results.clear()
         self.excess_list.options = []
         self.excess_list.layout.display = "none"
-        self.children = tuple(c for c in self.children if c is not self.hardness_figure)
+        self.children = tuple(c for c in self.children if c is not self.hardness_plot)
         self.output.value = ""
         self._say("")
         self._place_marks()

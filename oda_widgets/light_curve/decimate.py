@@ -8,13 +8,13 @@ that resolution, and no peak is lost). The selection is ``tsdownsample``'s M4 (R
 10^6 points in range, 25× faster than the numpy version it replaced.
 
 The error envelope: for each pixel column of ``[x_min, x_max]`` the lowest ``y - err`` and the highest
-``y + err`` of the points in it; every kept point carries its column's envelope, so one band drawn
-through the kept points covers every error bar of the range.
+``y + err`` of the points in it (``col_lo``/``col_hi``, one value per column: what the canvas plot
+draws and sends); every kept point also carries its column's envelope (``env_lo``/``env_hi``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from tsdownsample import M4Downsampler
@@ -30,13 +30,17 @@ class Decimated:
     beyond each edge, so the line runs to the frame). ``full`` is True when every point of the range is
     kept: then error bars can be drawn per point and ``env_lo``/``env_hi`` are empty. Otherwise
     ``env_lo``/``env_hi`` (same length as ``index``) are the error envelope of each kept point's pixel
-    column (a point beyond an edge carries its own ``y ∓ err``).
+    column (a point beyond an edge carries its own ``y ∓ err``). ``col_lo``/``col_hi`` are the same
+    envelope once per pixel column of the range (NaN for a column without points; empty when
+    ``full`` or without errors).
     """
 
     index: np.ndarray
     full: bool
     env_lo: np.ndarray
     env_hi: np.ndarray
+    col_lo: np.ndarray = field(default_factory=lambda: _EMPTY)
+    col_hi: np.ndarray = field(default_factory=lambda: _EMPTY)
 
 
 _EMPTY = np.empty(0)
@@ -109,7 +113,12 @@ def decimate(
     env_hi = y[idx] + err[idx]
     env_lo[inside] = col_lo[rank]
     env_hi[inside] = col_hi[rank]
-    return Decimated(idx, False, env_lo, env_hi)
+    # once per pixel column: the column index of each filled column's first point
+    per_lo = np.full(columns, np.nan, dtype=col_lo.dtype)
+    per_hi = np.full(columns, np.nan, dtype=col_hi.dtype)
+    per_lo[filled] = col_lo
+    per_hi[filled] = col_hi
+    return Decimated(idx, False, env_lo, env_hi, per_lo, per_hi)
 
 
 def column_edges(x_min: float, x_max: float, columns: int) -> np.ndarray:

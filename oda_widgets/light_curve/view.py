@@ -1,4 +1,6 @@
-"""``LightCurveView``: rate, counts, flux or magnitude against time for one or more light curves (bqplot).
+"""``LightCurveView``: rate, counts, flux or magnitude against time for one or more light curves (a
+canvas plot in the page, :class:`~.plot.LightCurvePlot`, with the view's controls, statistics and
+analysis panel around it).
 
 INTEGRAL's curves (IJD, TT) and any instrument's: the value axis says what is plotted and its unit
 (``Magnitude V [mag]``, drawn inverted: brighter up), the time axis counts MJD in the curves' own
@@ -7,41 +9,38 @@ flux) go to separate views: :func:`oda_widgets.results.results_view` stacks them
 
 What is drawn scales with the screen, not with the data: for the visible time range the kernel sends
 at most four points per pixel column (first, last, lowest, highest: M4 through ``tsdownsample``, see
-:mod:`.decimate`) and, per column, the error envelope (lowest ``rate - error``, highest
-``rate + error``) drawn as two thin edge lines. Short ranges are drawn point by point with error bars.
+:mod:`.decimate`) and, once per column, the error envelope (lowest ``rate - error``, highest
+``rate + error``). Short ranges are drawn point by point with error bars.
 
-One zoom = one message and one redraw per curve: each curve is one bqplot ``Lines`` mark whose rows are
-the rate line and its envelope (or error bars), updated in a single ``hold_sync``; the x scale's
-min/max arrive from the page without an echo back; the first change redraws at once and a burst of
-wheel steps is coalesced (at most one redraw per ``debounce`` seconds, the last one always drawn).
+Zoom and pan happen in the page at once (the points it has, redrawn for the new range on a canvas);
+the page then asks the kernel once per gesture (wheel and keys debounced, drag and box zoom on
+release) and the kernel answers with one message: the curves of the new range. x travels as float32
+offsets from one float64 origin, exact to far below a pixel; rates as float32.
 
 Times stay float64 seconds since :attr:`LightCurveView.reference` inside the view (the product's own
 arrays, shared, not copied: :func:`oda_widgets.products.curve_arrays`) and become astropy ``Time`` only
-at the boundary (``selected_interval``, ``view_range``, axis labels). x travels as float64 in axis
-units (float32 absolute IJD would be wrong by a minute); rates travel as float32.
+at the boundary (``selected_interval``, ``view_range``, ``zoom_to``, overlays, axis labels: the page
+labels IJD/MJD days, UTC dates and seconds from one reference it is given).
 
-Why decimation and not WebGL marks (bqplot-gl): measured in JupyterLab + Chromium on the project
-machine (benchmarks/lightcurve.py and a one-off LinesGL run), 10^6 points first draw 0.4 s and
-~116 kB per zoom with decimation, against 19.6 s and 16 MB with bqplot-gl's LinesGL, which must
-ship every point to the page (and has no error bars).
+Why a canvas and not SVG marks (bqplot): measured in JupyterLab + Chromium (benchmarks/lightcurve.py),
+bqplot redrew its SVG marks twice per zoom and Chromium rasterises SVG on the CPU: 283 ms from a 5 %
+zoom to its repaint at 10^6 points, against ~50 ms on the canvas (plotly-resampler: ~170 ms).
 
 For panels built on the view (fits, excess search): ``view_range()``/``zoom_to()`` read and set the
 visible interval, ``redraws`` is a trait to observe after each zoom, ``selected_interval`` is the
-brushed interval, ``curve_marks`` are the curves' bqplot marks and :meth:`LightCurveView.add_overlay`
-draws a model curve over them (kept across time-axis switches).
+brushed interval, ``plot`` is the canvas plot (its ``curve_data(i)`` what the page received) and
+:meth:`LightCurveView.add_overlay` draws lines, markers or shaded spans over the curves (they follow
+time-axis switches: overlays are kept in seconds).
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import html
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import bqplot
 import ipywidgets as widgets
 import numpy as np
 
@@ -52,7 +51,6 @@ import traitlets
 from astropy import units as u
 from astropy.io import fits
 from astropy.time import Time, TimeDelta
-from bqscales.traits import Date
 
 from ..analysis.timing import chi2_constant
 from ..errors import InvalidParameter
@@ -60,13 +58,12 @@ from ..products.curve_arrays import CurveArrays, curve_arrays, seconds_and_refer
 from ..products.rebin import (
     TIME_AXES,
     BinnedLightCurve,
-    axis_to_seconds,
     rebin,
     seconds_to_axis,
     time_zero_of,
 )
 from .analysis_panel import LightCurveAnalysis
-from .decimate import decimate
+from .plot import LightCurvePlot, PlotSeries
 
 TIME_FORMATS = TIME_AXES
 # d3's category10, the colours people already associate with "first source, second source..."
@@ -84,23 +81,18 @@ PALETTE = (
 )
 # SPI-ACS products carry no energy keywords; oda_api labels them with the ACS's nominal band
 SPI_ACS_BAND = (75.0, 2000.0)
-#: opacity of the error envelope's edges and of the error bars
-ENVELOPE_OPACITY = 0.45
-ERROR_BAR_OPACITY = 0.55
+#: the view's interaction modes and what a drag does in each (the plot's tools)
+MODES = {"zoom": "pan", "pan": "pan", "box": "zoom", "select": "select"}
 
 
-class _TimeScale(bqplot.LinearScale):
-    """The x scale: min/max set by the page (pan, zoom) are not echoed back (one message less per zoom)."""
-
-    min = traitlets.Float(None, allow_none=True).tag(sync=True, echo_update=False)
-    max = traitlets.Float(None, allow_none=True).tag(sync=True, echo_update=False)
-
-
-class _DateTimeScale(bqplot.DateScale):
-    """The UTC x scale, without echo of the page's min/max (see ``_TimeScale``)."""
-
-    min = Date(default_value=None, allow_none=True).tag(sync=True, echo_update=False)
-    max = Date(default_value=None, allow_none=True).tag(sync=True, echo_update=False)
+def _pixels(height: int | str) -> int:
+    """A plot height given as 420 or "420px" in pixels."""
+    text = str(height).strip().removesuffix("px")
+    if not text.isdigit() or int(text) < 100:
+        raise InvalidParameter(
+            f"height must be a number of pixels (at least 100), e.g. '420px'; got {height!r}"
+        )
+    return int(text)
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -171,9 +163,7 @@ class _Curve:
     def set_shown(self, lc: Any, ref: Time) -> None:
         self.shown = lc
         self.arrays: CurveArrays = curve_arrays(lc, ref)
-        self.drawn_key: tuple | None = None  # (range, axis) last drawn: a repeat draws nothing
         self.fit: Any = None  # χ² against a constant, computed once per shown curve
-        self.drawn: tuple[np.ndarray, np.ndarray] = (np.zeros(0), np.zeros(0))
 
     @property
     def sec(self) -> np.ndarray:
@@ -205,13 +195,9 @@ class _Curve:
         part = getattr(self.original, "curve_label", None)
         return f"{name} {part}" if part else name
 
-
-def _pad(a: np.ndarray, n: int) -> np.ndarray:
-    """``a`` extended to length ``n`` by repeating its last value (rows of one bqplot mark must be
-    equally long; a repeated last point draws nothing and keeps bqplot's curve label finite)."""
-    if a.size >= n:
-        return a
-    return np.concatenate([a, np.broadcast_to(a[-1:], (n - a.size,))])
+    def series(self) -> PlotSeries:
+        """The plot's view of this curve: its arrays as they are (no copy)."""
+        return PlotSeries(self.source, self.sec, self.y, self.err, self.xerr, self.colour)
 
 
 class LightCurveView(widgets.VBox):
@@ -224,9 +210,13 @@ class LightCurveView(widgets.VBox):
     :meth:`use_as_t1_t2`, :meth:`save`, :meth:`export_png`. After brushing, :attr:`selected_interval`
     is an astropy ``Time`` pair (UTC scale); :meth:`view_range` is the visible interval.
 
-    ``columns`` is the horizontal resolution the curves are decimated to; ``debounce`` the shortest
-    interval between two zoom redraws (the first change of a burst is drawn at once, the last one
-    always).
+    In the plot: drag pans (Shift+drag selects an interval, Alt+drag zooms to a box), the wheel
+    zooms, double click or "Reset zoom" shows everything; keys (the plot focused): ← → pan, + − zoom,
+    0 resets, Esc clears the selection; a click on a legend entry hides or shows that curve.
+
+    ``columns`` is the horizontal resolution the curves are decimated to; ``debounce`` how long after
+    the last wheel or key step the page asks the kernel for the new range (drags and box zooms ask
+    on release); ``height`` the plot's height in pixels (420 or "420px").
     """
 
     #: the brushed interval: an astropy ``Time`` pair (UTC, ISO), or None; observe it to use the
@@ -234,7 +224,7 @@ class LightCurveView(widgets.VBox):
     selected_interval = traitlets.Instance(Time, allow_none=True)
     #: number of redraws so far (observe it to act after zoom redraws); not synced to the page
     redraws = traitlets.Int(0)
-    #: kernel time of the last redraw in ms (decimation + trait updates)
+    #: kernel time of the last redraw in ms (decimation + building the message)
     last_redraw_ms = traitlets.Float(0.0)
 
     def __init__(
@@ -268,13 +258,8 @@ class LightCurveView(widgets.VBox):
             if n > 1:
                 c.label = f"{c.source} ({n})"
         self._form = None
-        self._pending: asyncio.Handle | None = None
-        self._last_redraw = 0.0
-        self._overlays: dict[str, dict[str, Any]] = {}
         #: the factor or width of the current rebinning (None: the curves as received)
         self.rebinned_by: Any = None
-        self._quiet = False
-        self.bytes_sent = 0  # payload of the last redraw (x, y, error bars), for benchmarks
         integral = all(getattr(lc, "is_integral", True) for lc in lcs)
         #: the scale MJD is counted in on the time axis: TT for INTEGRAL (as its files count
         #: IJD), else the curves' own (UTC for an MJD column without TIMESYS)
@@ -301,14 +286,6 @@ class LightCurveView(widgets.VBox):
             layout=widgets.Layout(width="260px", display="" if len(self._curves) > 1 else "none"),
         )
         self._source_picker.observe(lambda ch: self.show_sources(ch["new"]), "value")
-        self._mode = widgets.ToggleButtons(
-            options=[("zoom/pan", "zoom"), ("select interval", "select")],
-            value="zoom",
-            style={"button_width": "125px"},
-        )
-        self._mode.observe(lambda ch: self.set_mode(ch["new"]), "value")
-        self._reset_button = widgets.Button(description="Reset zoom", icon="home")
-        self._reset_button.on_click(lambda _: self.reset_zoom())
         self._rebin_text = widgets.Text(
             value="",
             placeholder="factor (5) or width (100 s)",
@@ -325,17 +302,32 @@ class LightCurveView(widgets.VBox):
         self._t1t2_button.on_click(lambda _: self.use_as_t1_t2())
         self.message = widgets.HTML()
         self.stats = widgets.HTML()
-        self._height = height
-        self._build_figure()
+        unit = self._curves[0].arrays.unit
+        #: the canvas plot: curves, axes, legend, overlays, brush, zoom/pan (see plot.py)
+        self.plot = LightCurvePlot(
+            [c.series() for c in self._curves],
+            reference=self.reference,
+            time_format=self._time_format,
+            time_scale=self.time_scale,
+            columns=self.columns,
+            x_label=self._axis_label(),
+            y_label=self._rate_label(),
+            # magnitudes: brighter is up
+            y_inverted=self.inverted or unit == u.mag,
+            debounce_ms=max(0, round(self.debounce * 1000)),
+            height=_pixels(height),
+        )
+        self.plot.observe(self._on_selection, "selection")
+        self.plot.observe(self._on_hidden, "hidden")
+        self.plot.observe(self._on_redraw, "redraws")
+        self._on_redraw()
         self.children = [
-            widgets.HBox([self._format_picker, self._mode, self._reset_button]),
-            self.figure,
-            widgets.HBox([self._rebin_text, self._rebin_button, self._t1t2_button, self._source_picker]),
+            widgets.HBox([self._format_picker, self._source_picker]),
+            self.plot,
+            widgets.HBox([self._rebin_text, self._rebin_button, self._t1t2_button]),
             self.stats,
             self.message,
         ]
-        self.reset_zoom()
-        self._last_redraw = 0.0  # the first zoom is drawn at once
         loop = _running_loop()
         if loop is None:
             self._update_stats()
@@ -347,7 +339,7 @@ class LightCurveView(widgets.VBox):
         self.analysis = LightCurveAnalysis(self)
         self.children = (*self.children, self.analysis)
 
-    # ---------------------------------------------------------------- time axis conversions
+    # ---------------------------------------------------------------- labels
     @property
     def time_format(self) -> str:
         """Current x axis: 'IJD', 'MJD', 'UTC' (date-time axis) or 'seconds' (since :attr:`reference`)."""
@@ -356,8 +348,15 @@ class LightCurveView(widgets.VBox):
     def _sec_to_display(self, sec: np.ndarray) -> np.ndarray:
         return seconds_to_axis(sec, self.reference, self._time_format, self.time_scale)
 
-    def _display_to_sec(self, v: Any) -> float:
-        return axis_to_seconds(v, self.reference, self._time_format, self.time_scale)
+    @property
+    def x_label(self) -> str:
+        """The time axis' label, e.g. "Time [IJD, TT]"."""
+        return self.plot.x_label
+
+    @property
+    def y_label(self) -> str:
+        """The value axis' label with its band and unit, e.g. "Rate 20–40 keV [counts/s]"."""
+        return self.plot.y_label
 
     def _axis_label(self) -> str:
         if self._time_format == "seconds":
@@ -386,58 +385,7 @@ class LightCurveView(widgets.VBox):
             band = f" ~{SPI_ACS_BAND[0]:g}–{SPI_ACS_BAND[1]:g} keV"
         return f"Rate{band} [{unit_text}]"
 
-    # ---------------------------------------------------------------- figure
-    def _build_figure(self) -> None:
-        xs = _DateTimeScale() if self._time_format == "UTC" else _TimeScale()
-        ys = bqplot.LinearScale(reverse=self.inverted)
-        self.x_scale, self.y_scale = xs, ys
-        #: one bqplot ``Lines`` per curve: its rows are the rate line and its envelope or error bars
-        self.curve_marks: list[bqplot.Lines] = [
-            bqplot.Lines(
-                x=np.zeros(0),
-                y=np.zeros(0),
-                scales={"x": xs, "y": ys},
-                colors=[c.colour] * 3,
-                labels=[c.source],
-                stroke_width=1.2,
-                visible=c.source in self._shown_names(),
-            )
-            for c in self._curves
-        ]
-        # the legend is a Label mark on fixed 0–1 scales (the curves' own legends would list every row)
-        self._legend = bqplot.Label(
-            x=[],
-            y=[],
-            text=[],
-            colors=[],
-            scales={"x": bqplot.LinearScale(min=0.0, max=1.0), "y": bqplot.LinearScale(min=0.0, max=1.0)},
-            align="end",
-            default_size=13,
-            font_weight="bolder",
-        )
-        self.x_axis = bqplot.Axis(
-            scale=xs, label=self._axis_label(), grid_lines="dashed", num_ticks=6, label_offset="35px"
-        )
-        self.y_axis = bqplot.Axis(
-            scale=ys, side="left", label=self._rate_label(), grid_lines="dashed", label_offset="50px"
-        )
-        # zoom along time only: the rate axis follows what is drawn
-        self.panzoom = bqplot.PanZoom(scales={"x": [xs]})
-        self.brush = bqplot.interacts.BrushIntervalSelector(scale=xs, marks=self.curve_marks, color="#ff9900")
-        self.brush.observe(self._on_brush, "selected")
-        overlays = [self._overlay_mark(name) for name in self._overlays]
-        fig = bqplot.Figure(
-            marks=[*self.curve_marks, *overlays, self._legend],
-            axes=[self.x_axis, self.y_axis],
-            interaction=self.panzoom if self._mode.value == "zoom" else self.brush,
-            animation_duration=0,
-            fig_margin={"top": 30, "bottom": 55, "left": 75, "right": 20},
-            layout=widgets.Layout(width="100%", height=self._height),
-        )
-        self.figure = fig
-        self._update_legend()
-        xs.observe(self._on_range, names=["min", "max"])
-
+    # ---------------------------------------------------------------- what is drawn
     def drawn(self, curve: int | str = 0) -> tuple[np.ndarray, np.ndarray]:
         """The rate line as drawn now for ``curve`` (index or source name): x in axis units, rates.
 
@@ -448,248 +396,131 @@ class LightCurveView(widgets.VBox):
             if curve not in self.sources:
                 raise InvalidParameter(f"unknown source {curve!r}; have {self.sources}")
             curve = self.sources.index(curve)
-        return self._curves[curve].drawn
+        sec, values = self.plot.drawn(curve)
+        return self._sec_to_display(sec), values
+
+    @property
+    def bytes_sent(self) -> int:
+        """Payload bytes of the last redraw (points, envelopes, error bars), for benchmarks."""
+        return self.plot.bytes_sent
+
+    def _on_redraw(self, change: Any = None) -> None:
+        self.last_redraw_ms = self.plot.last_redraw_ms
+        self.redraws = self.plot.redraws
 
     def _shown_names(self) -> set[str]:
-        picker = getattr(self, "_source_picker", None)
-        return set(picker.value) if picker is not None else {c.source for c in self._curves}
-
-    def _update_legend(self) -> None:
-        shown = [c for c in self._curves if c.source in self._shown_names()]
-        with self._legend.hold_sync():
-            self._legend.x = np.full(len(shown), 0.985)
-            self._legend.y = 0.95 - 0.065 * np.arange(len(shown))
-            self._legend.text = [f"━ {c.source}" for c in shown]
-            self._legend.colors = [c.colour for c in shown]
-
-    def add_overlay(
-        self,
-        name: str,
-        time: Time,
-        values: u.Quantity,
-        *,
-        colour: str = "black",
-        line_style: str = "dashed",
-        stroke_width: float = 1.5,
-    ) -> bqplot.Lines:
-        """Draw a curve over the light curves, e.g. a fitted model: ``time`` (astropy ``Time``),
-        ``values`` (Quantity convertible to the rate unit, or plain numbers in it).
-
-        Returns the bqplot mark; the overlay survives time-axis switches. Adding a name again
-        replaces it; :meth:`remove_overlay` removes it.
-        """
-        if not isinstance(time, Time):
-            raise InvalidParameter("add_overlay needs the times as an astropy Time")
-        unit = self._curves[0].arrays.unit
-        vals = u.Quantity(values, unit).to_value(unit) if isinstance(values, u.Quantity) else values
-        vals = np.asarray(vals, dtype=np.float64)
-        if vals.shape != time.shape:
-            raise InvalidParameter(f"add_overlay: {time.shape} times but {vals.shape} values")
-        self.remove_overlay(name)
-        self._overlays[name] = {
-            "seconds": np.atleast_1d((time - self.reference).to_value(u.s)),
-            "values": np.atleast_1d(vals),
-            "style": {"colors": [colour], "line_style": line_style, "stroke_width": stroke_width},
-        }
-        mark = self._overlay_mark(name)
-        self.figure.marks = [*self.curve_marks, *self._overlay_marks(), mark, self._legend]
-        return mark
-
-    def remove_overlay(self, name: str) -> None:
-        """Remove the overlay ``name`` (nothing happens if there is none)."""
-        if self._overlays.pop(name, None) is None:
-            return
-        self.figure.marks = [m for m in self.figure.marks if getattr(m, "_oda_overlay", None) != name]
-
-    def _overlay_marks(self) -> list[bqplot.Mark]:
-        return [m for m in self.figure.marks if getattr(m, "_oda_overlay", None) in self._overlays]
-
-    def _overlay_mark(self, name: str) -> bqplot.Lines:
-        o = self._overlays[name]
-        mark = bqplot.Lines(
-            x=self._sec_to_display(o["seconds"]),
-            y=o["values"],
-            scales={"x": self.x_scale, "y": self.y_scale},
-            **o["style"],
-        )
-        mark._oda_overlay = name
-        return mark
+        return set(self._source_picker.value)
 
     def _visible(self) -> list[_Curve]:
         shown = self._shown_names()
         return [c for c in self._curves if c.source in shown]
 
-    def _full_range_sec(self) -> tuple[float, float]:
-        curves = [c for c in self._visible() if c.sec.size] or [c for c in self._curves if c.sec.size]
-        if not curves:
-            return 0.0, 1.0
-        lo = min(float(c.sec[0] - c.xerr[0]) for c in curves)
-        hi = max(float(c.sec[-1] + c.xerr[-1]) for c in curves)
-        return (lo, hi) if hi > lo else (lo - 1.0, hi + 1.0)
+    # ---------------------------------------------------------------- overlays
+    def add_overlay(
+        self,
+        name: str,
+        time: Time,
+        values: u.Quantity | Any = None,
+        *,
+        kind: str = "line",
+        stops: Time | None = None,
+        colour: str = "black",
+        line_style: str = "dashed",
+        stroke_width: float = 1.5,
+        marker: str = "circle",
+        size: float = 4.0,
+        opacity: float | None = None,
+    ) -> dict[str, Any]:
+        """Draw over the light curves, e.g. a fitted model: a ``line`` or ``markers`` through
+        ``time`` (astropy ``Time``) and ``values`` (a Quantity convertible to the rate unit, or plain
+        numbers in it), or shaded ``span``s from ``time`` to ``stops`` (``Time``).
 
+        The overlay follows time-axis switches; adding a name again replaces it;
+        :meth:`remove_overlay` removes it. Returns its description (see :meth:`overlay`).
+        """
+        if not isinstance(time, Time):
+            raise InvalidParameter("add_overlay needs the times as an astropy Time")
+        seconds = np.atleast_1d((time - self.reference).to_value(u.s))
+        stop_seconds = None
+        if kind == "span":
+            if not isinstance(stops, Time):
+                raise InvalidParameter("a span overlay needs its stops as an astropy Time")
+            stop_seconds = np.atleast_1d((stops - self.reference).to_value(u.s))
+        vals = None
+        if values is not None:
+            unit = self._curves[0].arrays.unit
+            vals = u.Quantity(values, unit).to_value(unit) if isinstance(values, u.Quantity) else values
+            vals = np.atleast_1d(np.asarray(vals, dtype=np.float64))
+            if vals.shape != seconds.shape:
+                raise InvalidParameter(f"add_overlay: {time.shape} times but {vals.shape} values")
+        return self.plot.add_overlay(
+            name,
+            seconds,
+            vals,
+            kind=kind,
+            stops=stop_seconds,
+            colour=colour,
+            line_style=line_style,
+            width=stroke_width,
+            marker=marker,
+            size=size,
+            opacity=opacity,
+        )
+
+    def remove_overlay(self, name: str) -> None:
+        """Remove the overlay ``name`` (nothing happens if there is none)."""
+        self.plot.remove_overlay(name)
+
+    def overlay(self, name: str) -> dict[str, Any]:
+        """The overlay ``name``: its kind, style and float64 ``x`` (seconds since :attr:`reference`),
+        ``y`` (values) or ``x2`` (span stops)."""
+        return self.plot.overlay(name)
+
+    @property
+    def overlays(self) -> list[str]:
+        """Names of the overlays drawn, oldest first."""
+        return self.plot.overlay_names
+
+    # ---------------------------------------------------------------- the visible range
     def view_range(self) -> Time:
         """The visible time range as an astropy ``Time`` pair (TT)."""
-        a, b = self._current_sec_range()
-        return self.reference + TimeDelta([a, b] * u.s)
-
-    def _current_sec_range(self) -> tuple[float, float]:
-        xmin, xmax = self.x_scale.min, self.x_scale.max
-        if xmin is None or xmax is None:
-            return self._full_range_sec()
-        return self._display_to_sec(xmin), self._display_to_sec(xmax)
-
-    def _set_sec_range(self, a: float, b: float) -> None:
-        lo, hi = self._sec_to_display(np.array([a, b]))
-        if self._time_format == "UTC":
-            lo, hi = lo.astype(dt.datetime), hi.astype(dt.datetime)
-        else:
-            lo, hi = float(lo), float(hi)
-        # set from Python: redraw once now rather than through the debounced observer
-        self._quiet = True
-        try:
-            self.x_scale.min, self.x_scale.max = lo, hi
-        finally:
-            self._quiet = False
-        self.redraw()
+        return self.plot.view_range()
 
     def reset_zoom(self) -> None:
         """Show the whole curve(s) again."""
-        self._set_sec_range(*self._full_range_sec())
+        self.plot.reset_range()
 
     def zoom_to(self, start: Time, stop: Time) -> None:
         """Show only ``start``–``stop`` (astropy ``Time``)."""
-        if not (isinstance(start, Time) and isinstance(stop, Time)):
-            raise InvalidParameter("zoom_to needs two astropy Time values")
-        a, b = (start - self.reference).to_value(u.s), (stop - self.reference).to_value(u.s)
-        if not b > a:
-            raise InvalidParameter("zoom_to: stop must be after start")
-        self._set_sec_range(float(a), float(b))
-
-    def _on_range(self, change) -> None:
-        if self._quiet:
-            return
-        loop = _running_loop()
-        if self.debounce <= 0 or loop is None:
-            # no kernel event loop (a script, a test): nothing to coalesce against, redraw now
-            self.redraw()
-            return
-        if self._pending is not None:
-            return  # a redraw is already due; it reads the range when it runs
-        # min and max of one page message arrive as two notifications: draw once, after both.
-        # A burst of wheel steps: the first at once, then at most one per `debounce`, the last always.
-        wait = self._last_redraw + self.debounce - time.monotonic()
-        self._pending = loop.call_soon(self.redraw) if wait <= 0 else loop.call_later(wait, self.redraw)
+        self.plot.zoom_to(start, stop)
 
     def redraw(self) -> None:
-        """Recompute what is drawn for the current view (called by zoom/pan, coalesced).
-
-        One message per curve: the mark's rows (rate line + envelope edges, or rate line + error bars
-        when every bin of the range is drawn) change together. A curve whose range and axis did not
-        change is not redrawn. Observers of the ``redraws`` trait are told once the new data is on its
-        way to the page.
-        """
-        if self._pending is not None:
-            self._pending.cancel()
-        self._pending = None
-        started = time.perf_counter()
-        a, b = self._current_sec_range()
-        shown = self._shown_names()
-        key = (a, b, self._time_format, self.columns)
-        todo = [
-            (c, m) for c, m in zip(self._curves, self.curve_marks) if c.source in shown and c.drawn_key != key
-        ]
-        if not todo:
-            return  # e.g. the second of the min/max notifications of one page message
-        total = 0
-        for c, mark in todo:
-            c.drawn_key = key
-            x, y, full = self._rows(c, a, b)
-            with mark.hold_sync():
-                mark.x, mark.y = x, y
-                # the envelope as its two edges, not a filled band: an SVG area fill costs the page
-                # ~250 ms more per zoom at 10^6 points (benchmarks/lightcurve.py, see the README)
-                mark.opacities = (
-                    [1.0, ERROR_BAR_OPACITY] if full else [1.0, ENVELOPE_OPACITY, ENVELOPE_OPACITY]
-                )
-            total += x.nbytes + y.nbytes
-        self.bytes_sent = total
-        self.last_redraw_ms = (time.perf_counter() - started) * 1e3
-        self._last_redraw = time.monotonic()
-        self.redraws += 1
-
-    def _compact_x(self, x: np.ndarray) -> np.ndarray:
-        """``x`` as float32 when that is exact to 1/16 of a pixel column, else as it is (float64).
-
-        bqplot's scales take absolute axis values, so float32 fits only where the values are small
-        against the view's width: seconds since TIMEZERO over a zoomed-out range, typically; never
-        absolute IJD or dates. Halves the bytes of x on those zooms.
-        """
-        if x.dtype != np.float64 or x.size < 2:
-            return x
-        span = float(x[-1] - x[0])
-        worst = max(abs(float(x[0])), abs(float(x[-1]))) * 2.0**-23  # float32 spacing there, ×2
-        return x.astype(np.float32) if worst * 16 * self.columns < span else x
-
-    def _rows(self, c: _Curve, a: float, b: float) -> tuple[np.ndarray, np.ndarray, bool]:
-        """The mark's x and y for [a, b]: (x, [rate, envelope low, envelope high]) on one shared x,
-        or, when every bin is drawn, ([x, bars x], [rate, bars]) — rate and error-bar polyline."""
-        d = decimate(c.sec, c.y, a, b, self.columns, err=c.err)
-        idx = d.index
-        if idx.size == 0:
-            c.drawn = (np.zeros(0), np.zeros(0, dtype=np.float32))
-            return np.zeros(0), np.zeros((0,), dtype=np.float32), True
-        sec = c.sec[idx]
-        y = c.y[idx]
-        x_axis = self._sec_to_display(sec)
-        c.drawn = (x_axis, y)
-        if not d.full:
-            rows = np.empty((3, idx.size), dtype=np.float32)
-            rows[0], rows[1], rows[2] = y, d.env_lo, d.env_hi
-            return self._compact_x(x_axis), rows, False
-        # error bars as one NaN-separated polyline: vertical (rate ± error) then horizontal (± half width)
-        e = c.err[idx]
-        h = c.xerr[idx]
-        n = idx.size
-        bx = np.empty((n, 6))
-        by = np.empty((n, 6), dtype=np.float32)
-        bx[:, 0] = bx[:, 1] = bx[:, 2] = bx[:, 5] = sec
-        bx[:, 3], bx[:, 4] = sec - h, sec + h
-        by[:, 0], by[:, 1] = y - e, y + e
-        by[:, 3] = by[:, 4] = y
-        by[:, 2] = by[:, 5] = np.nan
-        # no trailing NaN: bqplot places a curve label at the last point, and NaN breaks its transform
-        bx, by = bx.ravel()[:-1], by.ravel()[:-1]
-        m = bx.size
-        xs = np.vstack([_pad(x_axis, m), self._sec_to_display(bx)])
-        ys = np.vstack([_pad(y.astype(np.float32), m), by])
-        return xs, ys, True
+        """Send the curves of the current range again (zooms and pans call this themselves)."""
+        self.plot.redraw(force=True)
 
     # ---------------------------------------------------------------- controls (also methods)
     def set_time_format(self, fmt: str) -> None:
-        """Switch the time axis: 'IJD', 'MJD', 'UTC' or 'seconds'; the visible range is kept."""
+        """Switch the time axis: 'IJD', 'MJD', 'UTC' or 'seconds'; the visible range, the selection
+        and the overlays are kept (the page relabels the points it has: nothing is recomputed)."""
         if fmt not in TIME_FORMATS:
             raise InvalidParameter(f"time format must be one of {TIME_FORMATS}, got {fmt!r}")
         if fmt == self._time_format:
             return
-        a, b = self._current_sec_range()
-        selected = self.selected_interval
         self._time_format = fmt
         self._format_picker.value = fmt
-        old = self.figure
-        for c in self._curves:
-            c.drawn_key = None  # new marks: everything is drawn again
-        self._build_figure()
-        self.children = tuple(self.figure if ch is old else ch for ch in self.children)
-        self._set_sec_range(a, b)
-        if selected is not None:
-            self.select_interval(*selected)
+        self.plot.set_time_format(fmt, label=self._axis_label())
+
+    @property
+    def mode(self) -> str:
+        """What a drag does: 'zoom' (pans; the wheel zooms), 'box' (zooms to a box) or 'select'."""
+        return {"pan": "zoom", "zoom": "box", "select": "select"}[self.plot.tool]
 
     def set_mode(self, mode: str) -> None:
-        """'zoom' (drag pans, wheel zooms) or 'select' (drag brushes a time interval)."""
-        if mode not in ("zoom", "select"):
-            raise InvalidParameter(f"mode must be 'zoom' or 'select', got {mode!r}")
-        self._mode.value = mode
-        self.figure.interaction = self.panzoom if mode == "zoom" else self.brush
+        """'zoom' (drag pans, wheel zooms), 'box' (drag zooms to a time interval) or 'select'
+        (drag brushes a time interval); the plot's toolbar buttons do the same."""
+        if mode not in MODES:
+            raise InvalidParameter(f"mode must be 'zoom', 'box' or 'select', got {mode!r}")
+        self.plot.tool = MODES[mode]
 
     def show_sources(self, names: Iterable[str]) -> None:
         """Show only the named sources (the others are hidden, not dropped)."""
@@ -699,11 +530,14 @@ class LightCurveView(widgets.VBox):
             raise InvalidParameter(f"unknown source(s) {sorted(unknown)}; have {self.sources}")
         if tuple(self._source_picker.value) != tuple(names):
             self._source_picker.value = tuple(names)
-        for c, mark in zip(self._curves, self.curve_marks):
-            mark.visible = c.source in names
-        self._update_legend()
-        self.redraw()  # a curve shown again may be behind the current range
+        self.plot.show(names)  # one message: the curves now shown (none if nothing changed)
         self._update_stats()
+
+    def _on_hidden(self, change: dict) -> None:
+        # a click on the plot's legend: the picker and the statistics follow
+        shown = tuple(c.source for c in self._curves if c.source not in set(change["new"]))
+        if tuple(self._source_picker.value) != shown:
+            self._source_picker.value = shown
 
     @property
     def sources(self) -> list[str]:
@@ -720,7 +554,7 @@ class LightCurveView(widgets.VBox):
         for c in self._curves:
             shown = c.original if factor_or_width in (None, 1) else rebin(c.original, factor_or_width)
             c.set_shown(shown, self.reference)
-        self.redraw()
+        self.plot.set_series([c.series() for c in self._curves])
         self._update_stats()
 
     def _rebin_from_text(self) -> None:
@@ -767,26 +601,19 @@ class LightCurveView(widgets.VBox):
         self.message.value = f"<span style='color:{colour}'>{html.escape(text)}</span>" if text else ""
 
     # ---------------------------------------------------------------- interval selection
-    def _on_brush(self, change) -> None:
-        self.selected_interval = self._brushed_interval()
+    def _on_selection(self, change: Any = None) -> None:
+        self.selected_interval = self.plot.selected_interval
         self._t1t2_button.disabled = self.selected_interval is None
 
-    def _brushed_interval(self) -> Time | None:
-        """The brushed interval as a ``Time`` pair (UTC scale, ISO format), or None."""
-        sel = self.brush.selected
-        if sel is None or len(sel) != 2:
-            return None
-        a, b = sorted(self._display_to_sec(v) for v in sel)
-        t = (self.reference + TimeDelta([a, b] * u.s)).utc
-        t.format = "isot"
-        return t
-
-    def select_interval(self, start: Time, stop: Time) -> None:
-        """Select ``start``–``stop`` as if brushed (the brush shows it in select mode)."""
+    def select_interval(self, start: Time | None, stop: Time | None = None) -> None:
+        """Select ``start``–``stop`` as if brushed (the plot shades it); ``None`` clears the selection."""
+        if start is None:
+            self.plot.select(None)
+            return
         if not (isinstance(start, Time) and isinstance(stop, Time)):
             raise InvalidParameter("select_interval needs two astropy Time values")
-        sec = np.array([(start - self.reference).to_value(u.s), (stop - self.reference).to_value(u.s)])
-        self.brush.selected = self._sec_to_display(np.sort(sec))
+        a, b = (start - self.reference).to_value(u.s), (stop - self.reference).to_value(u.s)
+        self.plot.select(float(a), float(b))
 
     def link_form(self, form: Any) -> None:
         """Remember a ``QueryForm`` for :meth:`use_as_t1_t2` (and the button of the same name)."""
@@ -841,22 +668,21 @@ class LightCurveView(widgets.VBox):
     def export_png(
         self, path: str | Path, scale: float | None = None, on_saved: Callable[[Path], None] | None = None
     ) -> None:
-        """Write the figure as PNG to ``path`` once the front end has rendered it.
+        """Write the plot as PNG to ``path`` (what the page shows, on white; ``scale`` × its size).
 
-        bqplot renders PNGs in the browser: this asks the displayed figure for its pixels and writes
-        them when they arrive (asynchronously; ``on_saved(path)`` is called then). Headless use
-        (nbclient, scripts) has no front end, so nothing is written; use a browser (e.g. the
-        Playwright set-up of the tests) or ``save`` for the data.
+        The page draws the PNG from its canvas: this asks the displayed plot for it and writes it
+        when it arrives (asynchronously; ``on_saved(path)`` is called then). Headless use (nbclient,
+        scripts) has no page, so nothing is written; use ``save`` for the data.
         """
         path = Path(path)
 
-        def write(data) -> None:
-            path.write_bytes(bytes(data))
+        def write(data: bytes) -> None:
+            path.write_bytes(data)
             self._show_message(f"saved {path}")
             if on_saved is not None:
                 on_saved(path)
 
-        self.figure.get_png_data(write, scale=scale)
+        self.plot.export_png(write, scale=scale or 1.0)
 
 
-__all__ = ["LightCurveView", "TIME_FORMATS"]
+__all__ = ["LightCurveView", "TIME_FORMATS", "MODES"]

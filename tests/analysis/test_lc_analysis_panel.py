@@ -13,6 +13,7 @@ from oda_widgets.client import Dispatcher
 from oda_widgets.demo import history
 from oda_widgets.errors import InvalidParameter
 from oda_widgets.light_curve import LightCurveView
+from oda_widgets.light_curve.analysis_panel import EXCESS_BINS, EXCESSES, MODEL
 
 
 @pytest.fixture(scope="module")
@@ -30,11 +31,12 @@ def test_fits_are_values_and_lines_on_the_view(grb_view):
     assert panel in view.children
     fit = panel.fit_linear(systematic=0.01)
     assert isinstance(fit, timing.LinearFit) and panel.systematic.value == 0.01
-    assert panel._model_mark in view.figure.marks
+    assert MODEL in view.overlays
     lc = view.light_curves[0]
-    assert np.allclose(panel._model_mark.y, fit.model(lc.time[[0, -1]]).value)
+    assert np.allclose(view.overlay(MODEL)["y"], fit.model(lc.time[[0, -1]]).value)
+    assert np.allclose(view.overlay(MODEL)["x"], (lc.time[[0, -1]] - view.reference).to_value(u.s))
     const = panel.fit_constant()
-    assert isinstance(const, timing.ConstantFit) and np.allclose(panel._model_mark.y, const.mean.value)
+    assert isinstance(const, timing.ConstantFit) and np.allclose(view.overlay(MODEL)["y"], const.mean.value)
     assert "χ²/dof" in panel.output.value
     fv = panel.fractional_variability()
     assert fv.f_var > 0 and "F_var" in panel.output.value
@@ -48,7 +50,12 @@ def test_excesses_highlighted_listed_and_zoomed(grb_view):
     burst = max(found, key=lambda e: e.peak_significance)
     assert burst.start <= t0 + 2 * u.s <= burst.stop
     n_bins = sum(e.n_bins for e in found)
-    assert len(panel._excess_mark.x) == n_bins and panel._excess_mark in view.figure.marks
+    assert len(view.overlay(EXCESS_BINS)["x"]) == n_bins and EXCESS_BINS in view.overlays
+    # each excess shaded from its start to its stop
+    spans = view.overlay(EXCESSES)
+    assert spans["kind"] == "span" and len(spans["x"]) == len(found)
+    assert np.allclose(spans["x"], [(e.start - view.reference).to_value(u.s) for e in found], atol=1e-6)
+    assert np.allclose(spans["x2"], [(e.stop - view.reference).to_value(u.s) for e in found], atol=1e-6)
     # picking an excess in the list zooms the view on it
     i = list(found).index(burst)
     panel.excess_list.value = i
@@ -57,14 +64,18 @@ def test_excesses_highlighted_listed_and_zoomed(grb_view):
     pad = 2 * burst.duration
     assert abs((shown[0] - (burst.start - pad)).to_value(u.s)) < 1e-3
     assert abs((shown[1] - (burst.stop + pad)).to_value(u.s)) < 1e-3
-    # a new time axis rebuilds the view's figure: the panel's marks follow
+    # a new time axis: the page relabels, the panel's overlays stay (kept in seconds)
+    bins = view.overlay(EXCESS_BINS)["x"]
     view.set_time_format("UTC")
-    assert panel._excess_mark in view.figure.marks and panel._excess_mark.scales["x"] is view.x_scale
+    assert EXCESS_BINS in view.overlays and np.array_equal(view.overlay(EXCESS_BINS)["x"], bins)
+    assert view.plot.time_axis["format"] == "UTC"
     view.set_time_format("seconds")
     with pytest.raises(InvalidParameter, match="no excess number"):
         panel.zoom_to_excess(99)
     panel.clear()
-    assert panel._excess_mark not in view.figure.marks and not panel.excess_list.options
+    assert (
+        EXCESS_BINS not in view.overlays and EXCESSES not in view.overlays and not panel.excess_list.options
+    )
 
 
 def test_hardness_of_two_bands(demo_dispatcher):
@@ -84,8 +95,14 @@ def test_hardness_of_two_bands(demo_dispatcher):
     panel = view.analysis
     soft, hard = view.sources
     hr = panel.hardness_ratio(soft, hard)
-    assert len(hr) > 10 and panel.hardness_figure in panel.children
-    assert np.allclose(panel._hardness_mark.y, hr.ratio)
+    assert len(hr) > 10 and panel.hardness_plot in panel.children
+    assert np.allclose(panel.hardness_plot.drawn(0)[1], hr.ratio)
+    # the hardness plot follows the view: its range and its time axis
+    t = view.light_curves[0].time
+    view.zoom_to(t[2], t[8])
+    assert panel.hardness_plot.range == pytest.approx(view.plot.range)
+    view.set_time_format("MJD")
+    assert panel.hardness_plot.time_axis == view.plot.time_axis
     # the button reports a mistake where the user looks
     panel.hard.value = soft
     panel.buttons["hardness"].click()

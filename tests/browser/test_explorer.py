@@ -81,8 +81,8 @@ explorer.form.set_values(T1="2022-10-09T13:16:00", T2="2022-10-09T13:26:00", tim
 explorer
 """
 
-LINE_DRAWN = """() => { const p = document.querySelector('.oda-explorer-results .bqplot.figure path.line');
-  return !!p && (p.getAttribute('d') || '').length > 200; }"""
+LINE_DRAWN = """() => { const p = document.querySelector('.oda-explorer-results .oda-lc-plot');
+  return !!p && +(p.dataset.points || 0) > 50; }"""
 
 
 def test_explorer_light_curve_api_code_and_save_buttons(page: Page, jupyter_server, make_notebook):
@@ -115,8 +115,8 @@ def test_explorer_light_curve_api_code_and_save_buttons(page: Page, jupyter_serv
 
     # brush an interval on the light curve and send it back to the form with "Use as T1/T2"
     results = page.locator(".oda-explorer-results")
-    results.get_by_role("button", name="select interval").click()
-    plot = results.locator(".bqplot.figure").first
+    results.get_by_role("button", name="Select interval").click()
+    plot = results.locator(".oda-lc-canvas").first
     plot.scroll_into_view_if_needed()  # mouse coordinates must be inside the viewport
     box = plot.bounding_box()
     y = box["y"] + box["height"] * 0.5

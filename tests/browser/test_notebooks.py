@@ -118,11 +118,10 @@ def test_teaching_notebook_runs_in_lab(page: Page, jupyter_server, make_notebook
     assert "Traceback" not in text
     # the lesson's light curve is drawn (the last output of the notebook)
     page.wait_for_function(
-        "() => [...document.querySelectorAll('.bqplot.figure path.line')]"
-        ".some(p => (p.getAttribute('d') || '').length > 200)",
+        "() => [...document.querySelectorAll('.oda-lc-plot')].some(p => +(p.dataset.points || 0) > 10)",
         timeout=60_000,
     )
     expect(page.get_by_test_id("mosaic-canvas").first).to_be_attached()
-    page.locator(".bqplot.figure").last.scroll_into_view_if_needed()
+    page.locator(".oda-lc-plot").last.scroll_into_view_if_needed()
     screenshot(page, "teaching-light-curve")
     errors.assert_none()

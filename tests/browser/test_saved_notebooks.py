@@ -16,11 +16,8 @@ MOSAIC_PAINTED = """() => { const c = document.querySelector('[data-testid=mosai
   const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
   let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; }"""
 
-# A drawn light curve: a bqplot line with a long path.
-CURVE_DRAWN = (
-    "() => [...document.querySelectorAll('.bqplot.figure path.line')]"
-    ".some(p => (p.getAttribute('d') || '').length > 200)"
-)
+# A drawn light curve: a canvas plot that has drawn a line through many points.
+CURVE_DRAWN = "() => [...document.querySelectorAll('.oda-lc-plot')].some(p => +(p.dataset.points || 0) > 50)"
 
 SPECTRUM_DOTS = "() => document.querySelectorAll('.bqplot.figure .dot, .bqplot.figure path.dot').length"
 
@@ -82,6 +79,8 @@ def test_a_saved_notebook_shows_its_results_when_reopened(page: Page, jupyter_se
     wait_all_executed(page, timeout=180_000)
     page.wait_for_function(MOSAIC_PAINTED, timeout=60_000)
     page.wait_for_function(CURVE_DRAWN, timeout=60_000)
+    curve = page.locator(".oda-lc-plot").first
+    points, view = curve.get_attribute("data-points"), curve.get_attribute("data-view")
     shown = page.get_by_test_id("catalog-count").first.inner_text()
     page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
     page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=30_000)
@@ -94,6 +93,9 @@ def test_a_saved_notebook_shows_its_results_when_reopened(page: Page, jupyter_se
     page.goto(f"{jupyter_server['base']}/lab/tree/{nb}?reset&token={jupyter_server['token']}")
     page.wait_for_function(MOSAIC_PAINTED, timeout=60_000)
     page.wait_for_function(CURVE_DRAWN, timeout=60_000)
+    # the same points over the same range, from the saved state alone
+    expect(curve).to_have_attribute("data-points", points)
+    expect(curve).to_have_attribute("data-view", view)
     expect(page.get_by_test_id("catalog-count").first).to_have_text(shown)
     expect(page.get_by_test_id("catalog-row").first).to_be_attached()
     screenshot(page, "saved-notebook-reopened")

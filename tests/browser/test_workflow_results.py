@@ -4,6 +4,8 @@ the session's (``workflow_jobs``); the Explorer's identical requests are answere
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from helpers import element_screenshot, kernel_eval, open_and_run, page_errors, screenshot
 from playwright.sync_api import Page, expect
@@ -97,34 +99,42 @@ def test_explorer_light_curves_magnitude_above_flux_and_brush_to_t1_t2(
     open_and_run(page, jupyter_server, nb, wait=True)
     page.locator("button.oda-form-submit").click()
     results = page.locator(".oda-explorer-results")
-    figures = results.locator(".bqplot.figure")
+    plots = results.locator(".oda-lc-plot")
     # two stacked views: a magnitude curve (inverted axis) and a flux curve, both against MJD (UTC)
     page.wait_for_function(
-        """() => { const f = [...document.querySelectorAll('.oda-explorer-results .bqplot.figure')];
-          return f.length >= 2 && f.every(x => { const p = x.querySelector('path.line');
-            return p && (p.getAttribute('d') || '').length > 100; }); }""",
+        """() => { const f = [...document.querySelectorAll('.oda-explorer-results .oda-lc-plot')];
+          return f.length >= 2 && f.every(x => +(x.dataset.points || 0) > 10); }""",
         timeout=120_000,
     )
-    labels = results.locator(".bqplot.figure text.axislabel").evaluate_all("ns => ns.map(n => n.textContent)")
+    labels = kernel_eval(
+        page,
+        "v = explorer.results[id(explorer.job)].views['light_curves']; "
+        "print([(x.x_label, x.y_label) for x in v])",
+    )
     assert "Magnitude V [mag]" in labels and "Flux V [Jy]" in labels, labels
     assert labels.count("Time [MJD, UTC]") >= 2, labels
-    # the MJD ticks are the notebook's days (60188 = 2023-09-01), not IJD or 51 544 days later
-    ticks = results.locator(".bqplot.figure g.tick text").evaluate_all("ns => ns.map(n => n.textContent)")
+    # the MJD ticks the page drew are the notebook's days (60188 = 2023-09-01), not IJD or 51 544 days later
+    ticks = [t[1] for t in json.loads(plots.first.get_attribute("data-xticks"))]
     assert "60190" in ticks and "60194" in ticks, ticks
     inverted = kernel_eval(
         page, "v = explorer.results[id(explorer.job)].views['light_curves']; print([x.inverted for x in v])"
     )
     assert inverted.strip() == "[True, False]"
+    # drawn inverted in the page: on the magnitude plot larger values sit lower (larger y pixel)
+    yticks = json.loads(plots.first.get_attribute("data-yticks"))
+    assert len(yticks) >= 2 and (yticks[-1][0] - yticks[0][0]) * (yticks[-1][2] - yticks[0][2]) > 0, yticks
+    yticks = json.loads(plots.nth(1).get_attribute("data-yticks"))
+    assert len(yticks) >= 2 and (yticks[-1][0] - yticks[0][0]) * (yticks[-1][2] - yticks[0][2]) < 0, yticks
     page.set_viewport_size({"width": 1400, "height": 1800})  # both stacked views in one picture
     page.wait_for_timeout(500)
     element_screenshot(results.locator(".oda-results-section").first, "workflow-light-curves")
     page.set_viewport_size({"width": 1400, "height": 1000})
 
-    # brush an interval on the magnitude curve and send it to the form (UTC, ISO)
-    first = figures.first
-    results.get_by_role("button", name="select interval").first.click()
+    # brush an interval on the magnitude curve (the select tool) and send it to the form (UTC, ISO)
+    first = plots.first
+    first.locator("[data-testid=lc-tool-select]").click()
     first.scroll_into_view_if_needed()
-    box = first.bounding_box()
+    box = first.locator("canvas").first.bounding_box()
     y = box["y"] + box["height"] * 0.5
     page.mouse.move(box["x"] + box["width"] * 0.3, y)
     page.mouse.down()

@@ -24,7 +24,7 @@ def test_isgri_lc_from_the_demo_dispatcher(demo_dispatcher):
         x, y = v.drawn(i)
         assert np.allclose(x, np.asarray(data["TIME"], float)[ok], rtol=0, atol=1e-9)
         assert np.allclose(y, np.asarray(data["RATE"], float)[ok])
-    assert "keV" in v.y_axis.label
+    assert "keV" in v.y_label
     v.set_time_format("UTC")
     assert v.drawn(0)[0].dtype.kind == "M"
 
@@ -49,8 +49,8 @@ def test_spi_acs_lc_from_the_demo_dispatcher(demo_dispatcher):
     i = np.clip(np.searchsorted(t_file, x - 1e-6), 0, t_file.size - 1)
     assert np.all(np.abs(t_file[i] - x) < 1e-6)
     assert np.array_equal(v.drawn(0)[1], r_file[i])
-    assert v.x_axis.label == f"Time [s since {lc.time_zero.utc.isot[:23]} UTC]"
-    assert "75–2000 keV" in v.y_axis.label
+    assert v.x_label == f"Time [s since {lc.time_zero.utc.isot[:23]} UTC]"
+    assert "75–2000 keV" in v.y_label
     # a 10-minute window at 0.05 s is 12 000 bins: drawn decimated, every extreme kept
     assert ok.sum() == 12_000 and len(v.drawn(0)[0]) <= 4 * (v.columns + 2)
     assert v.drawn(0)[1].max() == lc.rate.value[ok].max()

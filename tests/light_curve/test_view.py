@@ -1,6 +1,9 @@
-"""LightCurveView in the kernel: marks hold the file's values, time axes agree with astropy, zoom decimates."""
+"""LightCurveView in the kernel: the plot's data hold the file's values, time axes agree with astropy,
+zoom decimates."""
 
 from __future__ import annotations
+
+import base64
 
 import numpy as np
 import pytest
@@ -47,20 +50,21 @@ def test_real_jemx_file_values_are_on_the_marks():
     assert np.allclose(x, t[ok], rtol=0, atol=1e-9)  # float64 IJD, not float32
     assert x.dtype == np.float64
     assert np.array_equal(y, rate[ok].astype(np.float32))
-    # one mark: row 0 the rate line, row 1 the error bars as a polyline of six points per bin:
-    # (t, rate - error), (t, rate + error), break, (t - TIMEDEL/2, rate), (t + TIMEDEL/2, rate), break
-    mark = v.curve_marks[0]
-    assert mark.x.shape[0] == 2 and mark.y.shape[0] == 2 and mark.fill == "none"
+    # every bin drawn: the rate line with its error bars, (t, rate ± error) and (t ± TIMEDEL/2, rate)
+    d = v.plot.curve_data(0)
+    assert d["mode"] == "bars"
     n = ok.sum()
-    bx, by = np.r_[mark.x[1], np.nan].reshape(n, 6), np.r_[mark.y[1], np.nan].reshape(n, 6)
-    assert np.allclose(by[:, 0], rate[ok] - err[ok], rtol=1e-6) and np.allclose(
-        by[:, 1], rate[ok] + err[ok], rtol=1e-6
+    assert len(d["x"]) == n
+    assert np.allclose(d["y"] - d["err"], rate[ok] - err[ok], rtol=1e-6) and np.allclose(
+        d["y"] + d["err"], rate[ok] + err[ok], rtol=1e-6
     )
     with fits.open(f"{SAMPLES}/jemx1_lc_GRB221009A.fits") as h:
         timedel = np.asarray(h[1].data["TIMEDEL"], float)[ok]
-    assert np.allclose(bx[:, 4] - bx[:, 3], timedel, rtol=1e-8)
-    assert v.y_axis.label == "Rate 4.12–29.66 keV [counts/s]"
-    assert v.x_axis.label == "Time [IJD, TT]"
+    # the page places the bars at origin + x ± half width, in seconds since the view's reference
+    assert np.allclose(2 * d["xerr"], timedel * 86400, rtol=1e-6)
+    assert np.allclose(d["seconds"] / 86400 + v.plot.time_axis["ref_days"], t[ok], rtol=0, atol=1e-8)
+    assert v.y_label == "Rate 4.12–29.66 keV [counts/s]"
+    assert v.x_label == "Time [IJD, TT]"
     assert "GRB221009A" in v.stats.value and f"{n} bins" in v.stats.value
 
 
@@ -92,8 +96,8 @@ def test_time_axes_agree_with_astropy(fmt):
         assert x.dtype.kind == "M"
     else:
         assert np.allclose(x, (t - zero).to_value(u.s), atol=1e-9)
-        assert v.x_axis.label == "Time [s since 2024-03-01T12:00:00.000 UTC]"
-    assert "~75–2000 keV" in v.y_axis.label
+        assert v.x_label == "Time [s since 2024-03-01T12:00:00.000 UTC]"
+    assert "~75–2000 keV" in v.y_label
 
 
 def test_format_switch_keeps_the_view_and_the_selection():
@@ -125,10 +129,10 @@ def test_large_curve_is_decimated_and_zoom_redraws():
     assert len(x) <= 4 * 1002
     assert v.drawn(0)[1].max() == 1e7
     assert v.bytes_sent < 200_000
-    # zooming (as the front end does: set the scale's min/max) redraws at full detail
+    # zooming (as the front end does: set the plot's x_range) redraws at full detail
     burst_t = (lc.time[1_000_000] - zero).to_value(u.s)
     before = v.redraws
-    v.x_scale.min, v.x_scale.max = burst_t - 10, burst_t + 10
+    v.plot.set_state({"x_range": [burst_t - 10, burst_t + 10]})
     assert v.redraws > before
     x = v.drawn(0)[0]
     assert x.min() <= burst_t - 10 and x.max() >= burst_t + 10
@@ -143,7 +147,7 @@ def test_rebin_control_and_sources():
     b = make_lc(np.full(40, 3.0), np.ones(40), source="B")
     v = LightCurveView([a, b])
     assert v.sources == ["A", "B"]
-    assert v.curve_marks[0].colors != v.curve_marks[1].colors
+    assert v.plot.series[0]["colour"] != v.plot.series[1]["colour"]
     v._rebin_text.value = "4"
     v._rebin_button.click()
     assert len(v.drawn(0)[1]) == 10
@@ -157,7 +161,7 @@ def test_rebin_control_and_sources():
     v.rebin(None)
     assert len(v.drawn(0)[1]) == 40
     v.show_sources(["B"])
-    assert not v.curve_marks[0].visible and v.curve_marks[1].visible
+    assert v.plot.hidden == ["A"] and [c["name"] for c in v.plot.data["curves"]] == ["B"]
     assert "A" not in v.stats.value.replace("bins", "")
     with pytest.raises(InvalidParameter, match="unknown source"):
         v.show_sources(["C"])
@@ -183,10 +187,11 @@ def test_brush_to_t1_t2():
     with pytest.raises(InvalidParameter, match="select an interval"):
         v.use_as_t1_t2()
     assert v._t1t2_button.disabled
-    # what the brush sends back: two x values in display units
+    # what the brush sends back: two times in seconds since the view's reference
     v.set_mode("select")
-    assert v.figure.interaction is v.brush
-    v.brush.selected = np.array([v.drawn(0)[0][10], v.drawn(0)[0][20]])
+    assert v.plot.tool == "select" and v.mode == "select"
+    sec = (lc.time[[10, 20]] - v.reference).to_value(u.s)
+    v.plot.set_state({"selection": [float(sec[0]), float(sec[1])]})
     assert not v._t1t2_button.disabled
     v._t1t2_button.click()
     call = form.calls[-1]
@@ -213,12 +218,18 @@ def test_save_writes_fits(tmp_path):
     assert [q.name for q in paths] == ["both_X_1.fits", "both_Y.fits"] and all(q.exists() for q in paths)
 
 
-def test_export_png_asks_the_front_end():
+def test_export_png_asks_the_front_end(tmp_path):
     v = LightCurveView(make_lc(np.ones(5), np.ones(5)))
     sent = []
-    v.figure.send = lambda msg, buffers=None: sent.append(msg)  # no front end here: capture the request
-    v.export_png("/tmp/never.png")
-    assert sent and sent[0]["type"] == "upload_png"
+    v.plot.send = lambda msg, buffers=None: sent.append(msg)  # no front end here: capture the request
+    saved = []
+    v.export_png(tmp_path / "lc.png", on_saved=saved.append)
+    assert sent and sent[0]["type"] == "export_png"
+    # the page's answer is written where asked
+    png = b"\x89PNG\r\n\x1a\n" + bytes(16)
+    answer = "data:image/png;base64," + base64.b64encode(png).decode()
+    v.plot._on_msg(v.plot, {"type": "png", "request": sent[0]["request"], "data": answer}, [])
+    assert saved == [tmp_path / "lc.png"] and (tmp_path / "lc.png").read_bytes() == png
 
 
 def test_bad_input_is_refused():
@@ -226,6 +237,9 @@ def test_bad_input_is_refused():
         LightCurveView(None)
     with pytest.raises(InvalidParameter, match="empty"):
         LightCurveView([])
+    with pytest.raises(InvalidParameter, match="pixels"):
+        LightCurveView(make_lc(np.ones(5), np.ones(5)), height="50vh")
+    assert LightCurveView(make_lc(np.ones(5), np.ones(5)), height=300).plot.height == 300
 
 
 @pytest.mark.parametrize("name", ["jemx1_lc_GRB221009A.fits", "jemx1_lc_osa_with_grouping.fits.gz"])
@@ -243,7 +257,7 @@ def test_products_light_curve_from_real_file(name):
         assert np.allclose(view.drawn(0)[0], t[ok], atol=1e-9)
         assert np.array_equal(view.drawn(0)[1], rate[ok])
         assert view._source_picker.options == ("GRB221009A",) if "GRB" in name else True
-    assert v.y_axis.label.startswith("Rate ") and "keV" in v.y_axis.label
+    assert v.y_label.startswith("Rate ") and "keV" in v.y_label
     rebinned = rebin_real = __import__("oda_widgets.products.rebin", fromlist=["rebin"]).rebin(lc, 3)
     v.rebin(3)
     assert np.allclose(v.drawn(0)[1], rebinned.rate.value[rebin_real.valid])
@@ -254,7 +268,7 @@ def test_two_curves_of_one_source_get_distinct_names():
     b = make_lc(np.ones(5) * 2, np.ones(5), source="Crab", instrument="JMX1")
     v = LightCurveView([a, b])
     assert v.sources == ["Crab", "Crab (2)"]
-    assert [m.labels for m in v.curve_marks] == [["Crab"], ["Crab (2)"]]
+    assert [c["name"] for c in v.plot.series] == ["Crab", "Crab (2)"]
 
 
 @pytest.fixture
@@ -274,8 +288,8 @@ def sent(monkeypatch):
 
 
 def _page_zoom(v, lo, hi):
-    """What the page sends when the user zooms: the x scale's min and max in one message."""
-    v.x_scale.set_state({"min": float(lo), "max": float(hi)})
+    """What the page sends when the user zooms: the plot's x_range, in one message."""
+    v.plot.set_state({"x_range": [float(lo), float(hi)]})
 
 
 def test_one_zoom_is_one_message_and_one_redraw(sent):
@@ -285,29 +299,33 @@ def test_one_zoom_is_one_message_and_one_redraw(sent):
     zero = Time("2024-03-01T00:00:00", scale="utc").tt
     lc = make_lc(rate, np.sqrt(rate * 0.05) / 0.05, timedel_s=0.05, time_zero=zero, instrument="SPI-ACS")
     v = LightCurveView(lc, columns=800)
-    mark = v.curve_marks[0]
     sent.clear()
     before = v.redraws
-    _page_zoom(v, 2000.0, 2500.0)  # no event loop here: drawn at once
+    _page_zoom(v, 2000.0, 2500.0)
     assert v.redraws == before + 1
-    # exactly one message: the curve's mark with its new rows; no echo of min/max, nothing else
-    assert [(w, method, keys) for w, method, keys in sent] == [(mark, "update", ["x", "y"])]
+    # exactly one message: the plot's data for the new range; no echo of the range, nothing else
+    assert [(w, method, keys) for w, method, keys in sent] == [(v.plot, "update", ["data"])]
     x, _ = v.drawn(0)
     assert x[1] >= 2000.0 and x[-2] <= 2500.0 and len(x) <= 4 * 800 + 4
-    assert mark.y.shape == (3, len(x))  # rate, envelope low, envelope high on one shared x
-    # rates travel as float32; x too when that is exact to 1/16 of a pixel column (seconds near
-    # TIMEZERO over 500 s), else float64 (the same seconds over a 1 s view)
-    assert mark.y.dtype == np.float32 and mark.x.dtype == np.float32
-    assert np.max(np.abs(mark.x - x)) < 500 / 800 / 16
+    d = v.plot.curve_data(0)
+    # the rate line on its x, and the error envelope once per pixel column
+    assert d["mode"] == "envelope" and len(d["y"]) == len(x) and d["lo"].shape == (800,)
+    # rates and x travel as float32 (x as offsets from a float64 origin: exact to 1/16 of a pixel
+    # column at any zoom, where absolute float32 seconds would not be)
+    assert d["y"].dtype == np.float32 and d["x"].dtype == np.float32
+    assert np.max(np.abs(d["seconds"] - x)) < 500 / 800 / 16
     # the same range again draws nothing; statistics are never redone by a zoom
     sent.clear()
     _page_zoom(v, 2000.0, 2500.0)
     assert sent == []
     _page_zoom(v, 2000.0, 2001.0)
-    assert mark.x.dtype == np.float64
+    d = v.plot.curve_data(0)
+    assert d["x"].dtype == np.float32 and np.max(np.abs(d["seconds"] - v.drawn(0)[0])) < 1 / 800 / 16
 
 
-def test_zoom_bursts_in_an_event_loop_are_coalesced(run_async, sent):
+def test_a_zoom_in_an_event_loop_is_drawn_at_once(run_async, sent):
+    # the page coalesces wheel bursts (one x_range per gesture, tests/browser/test_light_curve.py):
+    # the kernel answers each range it gets at once, without waiting for a debounce of its own
     import asyncio
 
     lc = make_lc(np.arange(1.0, 10_001.0), np.ones(10_000), timedel_s=1.0)
@@ -316,26 +334,14 @@ def test_zoom_bursts_in_an_event_loop_are_coalesced(run_async, sent):
 
     async def one_zoom():
         _page_zoom(v, 100.0, 5000.0)
-        await asyncio.sleep(0.01)
         return v.redraws
 
-    async def wheel_burst():
-        lo, hi = v.x_scale.min, v.x_scale.max
-        for k in range(1, 6):  # five wheel steps 5 ms apart, each one page message
-            _page_zoom(v, lo + 10 * k, hi - 10 * k)
-            await asyncio.sleep(0.005)
-        await asyncio.sleep(0.3)
-
-    # a single zoom is drawn at once (no debounce wait), exactly once
+    sent.clear()
     assert run_async(one_zoom()) == before + 1
     run_async(asyncio.sleep(0.1))
     assert v.redraws == before + 1
-    # a burst: the first step at once, the rest coalesced into one last redraw of the final range
-    sent.clear()
-    run_async(wheel_burst())
-    assert v.redraws == before + 3
-    assert v.drawn(0)[0].min() <= v.x_scale.min + 1e-9
-    assert len([m for m in sent if m[0] is v.curve_marks[0]]) == 2
+    assert [m[1:] for m in sent] == [("update", ["data"])]
+    assert v.drawn(0)[0].min() <= 100.0 + 1e-9
 
 
 def test_seconds_since_matches_astropy():
@@ -355,21 +361,30 @@ def test_the_light_curve_publishes_the_brushed_interval():
     view.observe(lambda change: seen.append(change["new"]), "selected_interval")
     view.select_interval(lc.time[10], lc.time[20])
     assert len(seen) == 1 and abs((seen[0][1] - lc.time[20]).to_value(u.s)) < 1e-3
-    view.brush.selected = None
+    view.select_interval(None)
     assert seen[-1] is None and view.selected_interval is None
 
 
-def test_an_overlay_follows_time_axis_switches_and_can_be_removed():
+def test_an_overlay_follows_time_axis_switches_and_can_be_removed(sent):
     lc = make_lc(np.arange(1.0, 101.0), np.ones(100), timedel_s=60)
     v = LightCurveView(lc)
     times = lc.time[[0, 99]]
-    mark = v.add_overlay("fit", times, [1.0, 100.0] * u.ct / u.s, colour="red")
-    assert mark in v.figure.marks and np.allclose(mark.y, [1.0, 100.0])
-    assert np.allclose(mark.x, v.drawn(0)[0][[0, -1]], atol=1e-9)  # same axis as the curve
+    overlay = v.add_overlay("fit", times, [1.0, 100.0] * u.ct / u.s, colour="red")
+    assert "fit" in v.overlays and np.allclose(overlay["y"], [1.0, 100.0])
+    # on the curve's own time axis: seconds since the view's reference, as the curve's points
+    assert np.allclose(v.plot.drawn(0)[0][[0, -1]], overlay["x"], atol=1e-6)
+    assert np.allclose(v._sec_to_display(overlay["x"]), v.drawn(0)[0][[0, -1]], atol=1e-9)
+    sent.clear()
     v.set_time_format("seconds")
-    (again,) = [m for m in v.figure.marks if getattr(m, "_oda_overlay", None) == "fit"]
-    assert np.allclose(again.x, v.drawn(0)[0][[0, -1]], atol=1e-6) and again.colors == ["red"]
+    # the page relabels: the overlay stays as it is, nothing about it is sent again
+    assert all("overlays" not in keys for _, _, keys in sent)
+    again = v.overlay("fit")
+    assert np.allclose(again["x"], v.drawn(0)[0][[0, -1]], atol=1e-6) and again["colour"] == "red"
     v.remove_overlay("fit")
-    assert not any(getattr(m, "_oda_overlay", None) for m in v.figure.marks)
+    assert v.overlays == [] and v.plot.overlays == []
     with pytest.raises(InvalidParameter, match="astropy Time"):
         v.add_overlay("bad", [1, 2], [1, 2])
+    with pytest.raises(InvalidParameter, match="stops"):
+        v.add_overlay("bad", times, kind="span")
+    spans = v.add_overlay("burst", times[:1], kind="span", stops=times[1:], colour="#ff7f0e")
+    assert np.allclose(spans["x2"] - spans["x"], (times[1] - times[0]).to_value(u.s))

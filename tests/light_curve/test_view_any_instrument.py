@@ -31,14 +31,14 @@ def test_a_magnitude_curve_on_an_mjd_axis_inverted():
     lc = curve("MAG", "mag", 3.9 + 0.3 * np.sin(np.arange(40)))
     view = LightCurveView(lc)
     assert view.time_format == "MJD" and view.time_scale == "utc"
-    assert view.x_axis.label == "Time [MJD, UTC]"
-    assert view.y_axis.label == "Magnitude V [mag]" and view.y_scale.reverse is True
+    assert view.x_label == "Time [MJD, UTC]"
+    assert view.y_label == "Magnitude V [mag]" and view.plot.y_inverted is True
     x, y = view.drawn(0)
     # the notebook's own MJD values on the axis (UTC, as written), not IJD, not TT
     assert np.allclose(x, MJD, rtol=0, atol=1e-9)
     assert np.allclose(y, lc.values.value, rtol=1e-6)
     view.set_time_format("IJD")
-    assert view.x_axis.label == "Time [IJD, TT]"
+    assert view.x_label == "Time [IJD, TT]"
     tt_ijd = Time(MJD[0], format="mjd", scale="utc").tt.mjd - 51544.0
     assert abs(view.drawn(0)[0][0] - tt_ijd) < 1e-9
 
@@ -46,7 +46,7 @@ def test_a_magnitude_curve_on_an_mjd_axis_inverted():
 def test_fluxes_are_not_inverted_and_units_that_cannot_share_an_axis_are_refused():
     flux = curve("FLUX", "Jy", np.linspace(80, 90, 40))
     view = LightCurveView(flux)
-    assert view.y_axis.label == "Flux V [Jy]" and view.y_scale.reverse is False
+    assert view.y_label == "Flux V [Jy]" and view.plot.y_inverted is False
     with pytest.raises(InvalidParameter, match="cannot share a value axis"):
         LightCurveView([flux, curve("MAG", "mag", np.full(40, 4.0))])
     # convertible units share the axis
