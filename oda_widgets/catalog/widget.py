@@ -20,11 +20,13 @@ from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
 from oda_widgets._assets import esm_path
+from oda_widgets.cache import product_path
 from oda_widgets.client import protocol
 from oda_widgets.client.job import Job
 from oda_widgets.errors import InvalidParameter, OdaError
 from oda_widgets.products.catalog import Catalog, CatalogEditor
 from oda_widgets.products.selection import flagged_rows, selected_rows
+from oda_widgets.static import StaticFallback, catalog_html
 
 __all__ = ["CatalogTable", "as_catalog", "DEFAULT_MIN_SIGNIFICANCE"]
 
@@ -74,7 +76,7 @@ def _kept_rows(t: Table) -> list[int]:
     return flagged_rows(t["FLAG"] if "FLAG" in t.colnames else None)
 
 
-class CatalogTable(anywidget.AnyWidget):
+class CatalogTable(StaticFallback, anywidget.AnyWidget):
     """A catalog table: sortable columns, a significance slider, an "exclude NEW" toggle, a name
     search and row checkboxes.
 
@@ -91,6 +93,8 @@ class CatalogTable(anywidget.AnyWidget):
 
     _esm = esm_path("catalog.js")
     _css = esm_path("catalog.css")
+    #: saved notebooks show the rows that pass the cut as an HTML table
+    _static_html = catalog_html
 
     table_data = traitlets.Dict().tag(sync=True)
     significance_column = traitlets.Unicode("significance").tag(sync=True)
@@ -378,8 +382,11 @@ class CatalogTable(anywidget.AnyWidget):
         return self
 
     def save(self, path, overwrite: bool = True) -> str:
-        """Write the edited catalog: ECSV (``.ecsv``), FITS (``.fits``) or DS9 regions (``.reg``)."""
-        return self.catalog.save(path, overwrite=overwrite)
+        """Write the edited catalog: ECSV (``.ecsv``), FITS (``.fits``) or DS9 regions (``.reg``);
+        a relative ``path`` is taken inside the products folder. Returns the path written."""
+        target = product_path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return self.catalog.save(target, overwrite=overwrite)
 
     def load(self, path_or_catalog) -> CatalogTable:
         """Replace the catalog by a file :meth:`save` wrote (ECSV, FITS, DS9 ``.reg``: points and

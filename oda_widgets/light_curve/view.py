@@ -31,6 +31,7 @@ from astropy import units as u
 from astropy.io import fits
 from astropy.time import Time, TimeDelta
 
+from ..cache import product_path
 from ..errors import InvalidParameter
 from ..products.rebin import (
     TIME_AXES,
@@ -43,6 +44,7 @@ from ..products.rebin import (
     time_zero_of,
     valid_mask,
 )
+from ..static import StaticFallback, light_curve_png
 from .decimate import decimate, segments
 
 TIME_FORMATS = TIME_AXES
@@ -136,7 +138,7 @@ class _Curve:
         )
 
 
-class LightCurveView(widgets.VBox):
+class LightCurveView(StaticFallback, widgets.VBox):
     """Interactive light curve(s): zoom/pan, time axis in IJD/MJD/UTC/seconds, rebinning, interval brush.
 
     ``LightCurveView(lc)`` or ``LightCurveView([lc1, lc2])`` (a ``ProductCollection`` works too).
@@ -146,6 +148,8 @@ class LightCurveView(widgets.VBox):
     pair (UTC scale).
     """
 
+    #: saved notebooks show the curves as a PNG (matplotlib, drawn on display)
+    _static_png = light_curve_png
     #: the brushed interval: an astropy ``Time`` pair (UTC, ISO), or None; observe it to use the
     #: interval elsewhere (not synced to the page)
     selected_interval = traitlets.Instance(Time, allow_none=True)
@@ -568,10 +572,12 @@ class LightCurveView(widgets.VBox):
     def save(self, path: str | Path) -> list[Path]:
         """Write the shown curve(s) as FITS (rebinned ones as rebinned).
 
-        One curve: ``path`` itself. Several: ``<stem>_<source><suffix>`` next to ``path``.
+        One curve: ``path`` itself. Several: ``<stem>_<source><suffix>`` next to ``path``. A relative
+        ``path`` is taken inside the products folder (:func:`oda_widgets.cache.products_dir`).
         Returns the paths written.
         """
-        path = Path(path)
+        path = product_path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
         out = []
         for c in self._curves:
             target = (
@@ -599,12 +605,13 @@ class LightCurveView(widgets.VBox):
 
         bqplot renders PNGs in the browser: this asks the displayed figure for its pixels and writes
         them when they arrive (asynchronously; ``on_saved(path)`` is called then). Headless use
-        (nbclient, scripts) has no front end, so nothing is written; use a browser (e.g. the
-        Playwright set-up of the tests) or ``save`` for the data.
+        (nbclient, scripts) has no front end, so nothing is written; :meth:`to_png` draws a PNG
+        without one, ``save`` writes the data. A relative ``path`` is taken inside the products folder.
         """
-        path = Path(path)
+        path = product_path(path)
 
         def write(data) -> None:
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(bytes(data))
             self._show_message(f"saved {path}")
             if on_saved is not None:

@@ -40,10 +40,12 @@ from regions import (
 )
 
 from oda_widgets._assets import esm_path
+from oda_widgets.cache import product_path
 from oda_widgets.errors import InvalidParameter, OdaError
 from oda_widgets.products.catalog import read_regions
 from oda_widgets.products.mosaic import Mosaic
 from oda_widgets.products.selection import is_new_source, source_name
+from oda_widgets.static import StaticFallback, mosaic_png
 
 __all__ = [
     "MosaicView",
@@ -190,7 +192,7 @@ def _array_trait(arr: np.ndarray, **extra) -> dict:
     return {"value": memoryview(arr).cast("B"), "dtype": "float32", "shape": list(arr.shape), **extra}
 
 
-class MosaicView(anywidget.AnyWidget):
+class MosaicView(StaticFallback, anywidget.AnyWidget):
     """An interactive sky mosaic.
 
     ``MosaicView(mosaic, catalog=None)``: ``mosaic`` is an ``oda_widgets.products.Mosaic`` (images by
@@ -213,6 +215,8 @@ class MosaicView(anywidget.AnyWidget):
 
     _esm = esm_path("mosaic.js")
     _css = esm_path("mosaic.css")
+    #: saved notebooks show the image as a PNG (matplotlib + WCSAxes, drawn on display)
+    _static_png = mosaic_png
 
     image = traitlets.Dict().tag(sync=True)
     extensions = traitlets.List(traitlets.Unicode()).tag(sync=True)
@@ -633,11 +637,14 @@ class MosaicView(anywidget.AnyWidget):
     def export_regions(
         self, path=None, include=("catalog", "markers", "regions"), overwrite: bool = True
     ) -> str:
-        """The DS9 region text of :meth:`to_regions` (fk5/icrs degrees); written to ``path`` if given."""
+        """The DS9 region text of :meth:`to_regions` (fk5/icrs degrees); written to ``path`` if given
+        (a relative path inside the products folder, :func:`oda_widgets.cache.products_dir`)."""
         regs = self.to_regions(include)
         text = regs.serialize(format="ds9")
         if path is not None:
-            regs.write(str(path), format="ds9", overwrite=overwrite)
+            target = product_path(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            regs.write(str(target), format="ds9", overwrite=overwrite)
         return text
 
     # -- PNG export -------------------------------------------------------------------------------
@@ -646,13 +653,15 @@ class MosaicView(anywidget.AnyWidget):
 
         The answer comes back asynchronously — after the running cell ends, since the kernel reads
         widget messages between cells: then ``view.png`` holds the PNG bytes, ``callback(png)`` is
-        called and, if ``path`` is given, the file is written. Needs the view displayed.
+        called and, if ``path`` is given, the file is written (a relative path inside the products
+        folder). Needs the view displayed; :meth:`to_png` draws a PNG without a browser.
         """
+        target = product_path(path) if path is not None else None
 
         def done(png: bytes) -> None:
-            if path is not None:
-                with open(path, "wb") as f:
-                    f.write(png)
+            if target is not None:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(png)
             if callback is not None:
                 callback(png)
 

@@ -17,9 +17,11 @@ import ipywidgets as widgets
 import numpy as np
 from astropy import units as u
 
+from ..cache import product_path
 from ..errors import InvalidParameter
 from ..light_curve.decimate import segments
 from ..light_curve.view import PALETTE
+from ..static import StaticFallback, spectrum_png
 
 
 @dataclass
@@ -80,13 +82,16 @@ def count_density(spectrum: Any) -> SpectrumPoints:
     )
 
 
-class SpectrumView(widgets.VBox):
+class SpectrumView(StaticFallback, widgets.VBox):
     """Count spectrum (counts s⁻¹ keV⁻¹ against keV, log–log) of one or more sources.
 
     ``SpectrumView(spectrum)`` or a list; ``energy_band=(E1, E2)`` (Quantity or keV numbers) marks the
     requested band. :meth:`set_log_y` switches the y axis (channels with density ≤ 0 only show on a
     linear axis); :meth:`save` writes spectrum/ARF/RMF FITS per source for XSPEC.
     """
+
+    #: saved notebooks show the spectra as a PNG (matplotlib, drawn on display)
+    _static_png = spectrum_png
 
     def __init__(self, spectra: Any, *, energy_band: Any = None, height: str = "400px"):
         super().__init__()
@@ -234,9 +239,11 @@ class SpectrumView(widgets.VBox):
     def save(self, directory: str | Path) -> dict[str, dict[str, Path]]:
         """Write each source's spectrum, ARF and RMF FITS into ``directory`` (ANCRFILE/RESPFILE set).
 
-        Returns ``{source: {"spectrum": path, "arf": path, "rmf": path}}``.
+        A relative ``directory`` is taken inside the products folder
+        (:func:`oda_widgets.cache.products_dir`). Returns ``{source: {"spectrum": path, "arf": path, "rmf": path}}``.
         """
-        directory = Path(directory)
+        directory = product_path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
         out = {}
         for s in self.spectra:
             if not hasattr(s, "save"):
