@@ -100,6 +100,18 @@ class InvalidParameter(OdaError, ValueError):
         self.parameter = parameter
 
 
+class FitUnavailable(OdaError):
+    """Spectral fitting was asked for but its library (Sherpa) is not installed.
+
+    The message says how to enable it: ``pip install 'oda-widgets[fit]'``.
+    """
+
+
+class FitFailed(OdaError):
+    """A fit could not be done: no channel left in the chosen range, the minimiser failed, a
+    parameter value outside its bounds, too few bins for the free parameters."""
+
+
 __all__ = [
     "OdaError",
     "RequestNotUnderstood",
@@ -111,4 +123,6 @@ __all__ = [
     "Redirected",
     "UnsafePayload",
     "InvalidParameter",
+    "FitUnavailable",
+    "FitFailed",
 ]

@@ -15,6 +15,19 @@ ensure_venv() {  # $1 = pip extras spec, e.g. ".[test]"
   "$VENV/bin/pip" install -q -e "$1"
 }
 
+ensure_fit_build_deps() {  # Debian packages Sherpa's source build needs (the fit extra), if missing
+  # PyPI's sherpa 4.19 is a source distribution: its build runs a parser generator (byacc, flex)
+  # and links FFTW.
+  local missing=() pkg
+  for pkg in byacc flex libfftw3-dev; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    as_root apt-get update -q
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q "${missing[@]}"
+  fi
+}
+
 ensure_lab_settings() {  # JupyterLab defaults for this venv (the user can still change them)
   # Save widget state with the notebook, so a saved notebook re-opened shows its mosaics, tables
   # and plots again (Lab's default is not to).

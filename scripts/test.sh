@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Install everything the tests need and run them all (ruff, mypy, node tests, pytest; any failure
-# fails the run): .venv (package + test + workflows extras), Debian's Chromium for the browser
-# tests, and .venv-dispatcher, the real ODA dispatcher (cdci-data-analysis 1.3.3) used as a test peer.
+# fails the run): .venv (package + test + workflows + fit extras; Sherpa, of the fit extra, is built
+# from source, see ensure_fit_build_deps), Debian's Chromium for the browser tests, and
+# .venv-dispatcher, the real ODA dispatcher (cdci-data-analysis 1.3.3) used as a test peer.
 # Extra arguments go to pytest (e.g. scripts/test.sh -m "not browser" -x).
 source "$(dirname "${BASH_SOURCE[0]}")/_env.sh"
 # The workflows extra (nb2service for the demo's workflow instruments) lives in the main venv:
 # pip check is clean with it and JupyterLab's stack is unchanged.
-ensure_venv ".[test,workflows]"
+ensure_fit_build_deps
+ensure_venv ".[test,workflows,fit]"
 
 if ! command -v chromium >/dev/null 2>&1; then
   as_root apt-get update -q

@@ -494,13 +494,58 @@ def _rmf_hdul(instr: str, jemx_num: int, tkw: dict) -> fits.HDUList:
     return fits.HDUList(hdus)
 
 
-def _folded(instr: str, photon_index: float, norm_28: float) -> np.ndarray:
-    """Count rate per channel of a power law with ``norm_28`` ph/cm2/s/keV at the reference energy."""
+def _folded(instr: str, photons_per_kev) -> np.ndarray:
+    """Count rate per channel of a photon spectrum (a function of keV, photons cm⁻² s⁻¹ keV⁻¹)
+    through the demo's ARF and RMF (midpoint of each fine energy bin, 2 % wide)."""
     e_grid, _, area, matrix = response(instr)
     e = np.sqrt(e_grid[:-1] * e_grid[1:])
+    return (photons_per_kev(e) * np.diff(e_grid) * area) @ matrix
+
+
+def _background_spectrum(instr: str):
     e_ref = 28.3 if instr == "isgri" else 7.7
-    photons = norm_28 * (e / e_ref) ** (-photon_index) * np.diff(e_grid)
-    return (photons * area) @ matrix
+    norm = 2.0 if instr == "isgri" else 0.5
+    return lambda e: norm * (e / e_ref) ** -1.5
+
+
+def _mean_flux(obs: Observation, ra: float, dec: float, src: sky.Source | None) -> tuple[float, float]:
+    """(exposure, mean mCrab) of a source over the observation's ScWs, weighted by exposure ×
+    coding fraction, in the instrument's band: the level its spectrum is simulated at."""
+    weights = obs.exposures * coding_at(obs.instr, obs.scws, ra, dec)
+    exposure = float(weights.sum())
+    if src is None or exposure <= 0:
+        return exposure, 0.0
+    return exposure, float((src.flux(obs.t_mid, obs.instr) * weights).sum() / exposure)
+
+
+def injected_spectra(analysis_parameters: dict) -> dict[str, dict]:
+    """The models the demo simulated a spectrum job's sources with, by source name:
+    :func:`sky.spectral_model` at the exposure-weighted mean flux, plus ``"exposure"`` (s),
+    ``"mcrab"`` (that mean flux), ``"instrument"`` and the sky ``"source"``. Lets tests (and
+    teachers) compare a fit with the truth; ``sky.energy_flux(source, e1, e2, mcrab, instrument)``
+    gives the band flux.
+
+    ``analysis_parameters``: the job's echo of them (``ProductCollection.analysis_parameters``,
+    or the collection itself): the science windows are a random subset seeded by them, so the
+    par_dict as typed may pick other ScWs."""
+    from oda_widgets.demo.instruments import normalise
+
+    params = getattr(analysis_parameters, "analysis_parameters", analysis_parameters)
+    req = normalise(dict(params or {}), ["general"])
+    obs = observation(req)
+    out = {}
+    for name, ra, dec, src in target_sources(req, obs):
+        if src is None:
+            continue
+        exposure, mcrab = _mean_flux(obs, ra, dec, src)
+        out[name] = {
+            **sky.spectral_model(src, mcrab, obs.instr),
+            "exposure": exposure,
+            "mcrab": mcrab,
+            "instrument": obs.instr,
+            "source": src,
+        }
+    return out
 
 
 def _spectrum_hdul(
@@ -557,19 +602,14 @@ def spectra(req: Request, obs: Observation) -> list[tuple[str, str, fits.HDUList
     tkw.pop("TIMEUNIT")
     instr = obs.instr
     kinds = [f"{instr}_spectrum", f"{instr}_arf", f"{instr}_rmf"]
-    bkg = _folded(instr, 1.5, 2.0 if instr == "isgri" else 0.5)
+    bkg = _folded(instr, _background_spectrum(instr))
     out = []
     targets = target_sources(req, obs)
     for name, ra, dec, src in targets:
-        weights = obs.exposures * coding_at(instr, obs.scws, ra, dec)
-        exposure = float(weights.sum())
-        if src is not None and exposure > 0:
-            mean_mcrab = float((src.flux(obs.t_mid, instr) * weights).sum() / exposure)
-            model = _folded(
-                instr,
-                src.photon_index,
-                10.0 * (28.3 if instr == "isgri" else 7.7) ** -2.1 * mean_mcrab / 1000.0,
-            )
+        exposure, mcrab = _mean_flux(obs, ra, dec, src)
+        if src is not None and exposure > 0 and mcrab > 0:
+            # the source's own model (sky.spectral_model), as injected_spectra() reports it
+            model = _folded(instr, lambda e, src=src, m=mcrab: sky.photon_spectrum(src, e, m, instr))
         else:
             model = np.zeros_like(bkg)
         err = np.sqrt((bkg + model) / max(exposure, 1.0)).astype(np.float32)

@@ -59,6 +59,12 @@ class Source:
     period_days: float = 30.0
     new: bool = False
     active_ijd: tuple[float, float] | None = None
+    #: Spectral shape beyond the power law (XSPEC definitions; :func:`spectral_model` gives the
+    #: whole model): an exponential cut-off at ``cutoff_kev`` (cutoffpl), and/or a black body of
+    #: ``bbody_kt`` keV with XSPEC bbody norm ``bbody_norm`` (L39/D10²) at the mean flux.
+    cutoff_kev: float | None = None
+    bbody_kt: float | None = None
+    bbody_norm: float = 0.0
     #: Other names the resolver knows.
     aliases: tuple[str, ...] = ()
     #: Outbursts (and lasting changes of the persistent level) from ``data/transients.ecsv``.
@@ -113,23 +119,23 @@ _PERSISTENT: tuple[Source, ...] = (
     Source("Crab", 83.63308, 22.01450, 1000.0, 2.1, 0.02, 400.0),
     Source("A 0535+262", 84.72746, 26.31583, 40.0, 2.4, 0.8, 111.0),
     Source("4U 0614+091", 94.28042, 9.13694, 30.0, 2.3, 0.3, 50.0),
-    Source("Cyg X-1", 299.59032, 35.20160, 900.0, 1.7, 0.35, 5.6),
+    Source("Cyg X-1", 299.59032, 35.20160, 900.0, 1.7, 0.35, 5.6, cutoff_kev=150.0),
     Source("Cyg X-3", 308.10742, 40.95775, 200.0, 3.0, 0.4, 4.8),
     Source("GX 1+4", 263.01213, -24.74558, 100.0, 2.5, 0.4, 300.0),
     Source("4U 1700-377", 255.98654, -37.84411, 400.0, 2.6, 0.5, 3.41),
     Source("GRS 1915+105", 288.79813, 10.94578, 300.0, 2.8, 0.5, 33.5),
-    Source("1E 1740.7-2942", 265.97846, -29.74517, 80.0, 1.8, 0.15, 12.7),
+    Source("1E 1740.7-2942", 265.97846, -29.74517, 80.0, 1.8, 0.15, 12.7, cutoff_kev=200.0),
     Source("GX 354-0", 262.98917, -33.83469, 100.0, 2.4, 0.3, 20.0),
-    Source("GX 5-1", 270.28417, -25.07917, 80.0, 3.3, 0.2, 40.0),
+    Source("GX 5-1", 270.28417, -25.07917, 80.0, 3.3, 0.2, 40.0, bbody_kt=2.8, bbody_norm=0.08),
     Source("GX 3+1", 266.98333, -26.56361, 60.0, 3.5, 0.2, 35.0),
-    Source("GX 17+2", 274.00583, -14.03639, 60.0, 3.2, 0.2, 25.0),
-    Source("GS 1826-238", 277.36750, -23.79694, 100.0, 1.9, 0.1, 60.0),
+    Source("GX 17+2", 274.00583, -14.03639, 60.0, 3.2, 0.2, 25.0, bbody_kt=2.5, bbody_norm=0.05),
+    Source("GS 1826-238", 277.36750, -23.79694, 100.0, 1.9, 0.1, 60.0, cutoff_kev=60.0),
     Source("4U 1820-30", 275.91833, -30.36111, 50.0, 2.7, 0.3, 171.0),
     # discovered by INTEGRAL as IGR J17464-3213 in 2003: a recurrent transient
     Source("H1743-322", 266.56500, -32.23389, 0.0, 1.6, 0.0),
     Source("IGR J17456-2901", 266.41667, -29.00778, 10.0, 2.2, 0.1, 100.0),
     # a transient: active only in its outbursts (data/transients.ecsv)
-    Source("GX 339-4", 255.70569, -48.78975, 0.0, 1.7, 0.0),
+    Source("GX 339-4", 255.70569, -48.78975, 0.0, 1.7, 0.0, cutoff_kev=100.0),
     Source("4U 1630-47", 248.50667, -47.39333, 50.0, 2.6, 0.6, 150.0),
     Source("OAO 1657-415", 255.20375, -41.65611, 100.0, 2.3, 0.4, 10.4),
     Source("Vela X-1", 135.52858, -40.55469, 500.0, 2.5, 0.4, 8.96),
@@ -235,6 +241,66 @@ def find_source(name: str) -> Source | None:
     """The catalogued source called ``name`` or one of its aliases, or None."""
     r = resolve(name)
     return next((s for s in SOURCES if r is not None and s.name == r.name), None)
+
+
+#: The demo's spectra are normalised at the centre of each instrument's reference band (the
+#: band of its mCrab levels, see :meth:`Source.flux`): 28.3 keV for ISGRI (20–40 keV), 7.7 keV for
+#: JEM-X (3–20 keV), where 1 mCrab is a thousandth of the Crab, taken as 10 E^-2.1 photons cm⁻² s⁻¹ keV⁻¹.
+PIVOT_KEV = {"isgri": 28.3, "jemx": 7.7}
+#: keV → erg
+KEV_ERG = 1.602176634e-9
+
+
+def crab_at(energy_kev: float) -> float:
+    """The Crab's photon flux density (photons cm⁻² s⁻¹ keV⁻¹) the demo uses: 10 E^-2.1."""
+    return 10.0 * energy_kev**-2.1
+
+
+def spectral_model(src: Source, mcrab: float, instrument: str = "isgri") -> dict:
+    """The XSPEC-style model of ``src``'s spectrum when it is at ``mcrab`` mCrab in
+    ``instrument``'s reference band: ``{"model": "cutoffpl", "cutoffpl.gamma": ...,
+    "cutoffpl.ecut": ..., "cutoffpl.norm": ...}`` (norms in photons cm⁻² s⁻¹ keV⁻¹ at 1 keV;
+    ``bbody.norm`` is L39/D10², ``src.bbody_norm`` at ``src.flux_mcrab``, scaled with the flux).
+    The (cut-off) power law equals ``mcrab`` mCrab at the band's pivot energy
+    (:data:`PIVOT_KEV`); the black body comes on top."""
+    pivot = PIVOT_KEV[instrument]
+    level = crab_at(pivot) * mcrab / 1000.0
+    out: dict = {}
+    if src.cutoff_kev:
+        out["model"] = "cutoffpl"
+        norm = level * pivot**src.photon_index * math.exp(pivot / src.cutoff_kev)
+        out.update(
+            {"cutoffpl.gamma": src.photon_index, "cutoffpl.ecut": src.cutoff_kev, "cutoffpl.norm": norm}
+        )
+    else:
+        out["model"] = "powerlaw"
+        out.update({"powerlaw.gamma": src.photon_index, "powerlaw.norm": level * pivot**src.photon_index})
+    if src.bbody_kt and src.flux_mcrab > 0:
+        out["model"] = "bbody+" + out["model"]
+        out.update({"bbody.kt": src.bbody_kt, "bbody.norm": src.bbody_norm * mcrab / src.flux_mcrab})
+    return out
+
+
+def photon_spectrum(src: Source, energy_kev, mcrab: float, instrument: str = "isgri") -> np.ndarray:
+    """Photons cm⁻² s⁻¹ keV⁻¹ of ``src`` at ``energy_kev`` (the model of :func:`spectral_model`)."""
+    e = np.asarray(energy_kev, dtype=float)
+    m = spectral_model(src, mcrab, instrument)
+    if "cutoffpl.norm" in m:
+        n = m["cutoffpl.norm"] * e ** -m["cutoffpl.gamma"] * np.exp(-e / m["cutoffpl.ecut"])
+    else:
+        n = m["powerlaw.norm"] * e ** -m["powerlaw.gamma"]
+    if "bbody.kt" in m:
+        kt = m["bbody.kt"]
+        with np.errstate(over="ignore"):
+            n = n + m["bbody.norm"] * 8.0525 * e**2 / (kt**4 * np.expm1(e / kt))
+    return n
+
+
+def energy_flux(src: Source, e1: float, e2: float, mcrab: float, instrument: str = "isgri") -> float:
+    """The model's energy flux in [e1, e2] keV, erg cm⁻² s⁻¹ (fine log grid, trapezoids)."""
+    e = np.geomspace(e1, e2, 4001)
+    y = e * photon_spectrum(src, e, mcrab, instrument)
+    return float(np.sum((y[1:] + y[:-1]) / 2 * np.diff(e)) * KEV_ERG)
 
 
 def crab_rate(e1: float, e2: float, instrument: str = "isgri") -> float:

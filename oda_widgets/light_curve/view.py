@@ -31,13 +31,13 @@ from astropy import units as u
 from astropy.io import fits
 from astropy.time import Time, TimeDelta
 
+from ..analysis.timing import chi2_constant
 from ..cache import product_path
 from ..errors import InvalidParameter
 from ..products.rebin import (
     TIME_AXES,
     BinnedLightCurve,
     axis_to_seconds,
-    chi2_constant,
     rebin,
     seconds_since,
     seconds_to_axis,
@@ -45,6 +45,7 @@ from ..products.rebin import (
     valid_mask,
 )
 from ..static import StaticFallback, light_curve_png
+from .analysis_panel import LightCurveAnalysis
 from .decimate import decimate, segments
 
 TIME_FORMATS = TIME_AXES
@@ -241,6 +242,9 @@ class LightCurveView(StaticFallback, widgets.VBox):
         ]
         self.reset_zoom()
         self._update_stats()
+        #: quick-look analysis under the plot (fits, excesses, hardness): see analysis_panel.py
+        self.analysis = LightCurveAnalysis(self)
+        self.children = (*self.children, self.analysis)
 
     # ---------------------------------------------------------------- time axis conversions
     @property

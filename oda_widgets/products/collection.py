@@ -527,16 +527,43 @@ class ProductCollection:
         """The file name :meth:`save` uses for product ``name`` (oda_api's ``<name>.<ext>``)."""
         return f"{name}.{_extension(self[name])}"
 
-    def save(self, directory: str | os.PathLike[str] | None = None, overwrite: bool = True) -> list[Path]:
+    def save(
+        self,
+        directory: str | os.PathLike[str] | None = None,
+        overwrite: bool = True,
+        *,
+        grouping: Any = None,
+        systematic: float | None = None,
+        energy_range: Any = None,
+    ) -> list[Path]:
         """Write every product into ``directory`` as ``<name>.<ext>`` (FITS, ECSV, …), as oda_api's
         ``save_all_data`` names them; returns the paths written.
 
         Without ``directory``: ``<product>_<job id>`` in the products folder
-        (:func:`oda_widgets.cache.products_dir`, never inside this project's ``notebooks/``)."""
+        (:func:`oda_widgets.cache.products_dir`, never inside this project's ``notebooks/``).
+
+        Spectra are written ready for XSPEC (:meth:`Spectrum.save`): each PHA's ANCRFILE/RESPFILE
+        name its source's ARF/RMF files written beside it; ``grouping``, ``systematic`` and
+        ``energy_range`` apply to every spectrum."""
         directory = Path(directory) if directory is not None else product_path(None, self.default_folder())
         directory.mkdir(parents=True, exist_ok=True)
+        written: dict[str, Path] = {}
+        for spectrum in self.spectra:
+            by_part = spectrum.save(
+                directory,
+                overwrite,
+                grouping=grouping,
+                systematic=systematic,
+                energy_range=energy_range,
+            )
+            for part, path in by_part.items():
+                if part in spectrum.names:
+                    written[spectrum.names[part]] = path
         paths = []
         for name, p in self._products:
+            if name in written:
+                paths.append(written[name])
+                continue
             path = directory / self.file_name(name)
             p.save(path, overwrite=overwrite)
             paths.append(path)

@@ -1,4 +1,4 @@
-"""Rebinning and statistics of light curves (model code: numpy/astropy only, no widgets).
+"""Rebinning of light curves (model code: numpy/astropy only, no widgets).
 
 Works on anything shaped like :class:`oda_widgets.products.LightCurve`: ``time`` (astropy ``Time``,
 bin centres), ``rate``/``error`` (``Quantity``, count/s), ``timedel`` (``Quantity``, full bin width,
@@ -292,63 +292,12 @@ def rebin(lc: Any, factor_or_width: int | u.Quantity | TimeDelta) -> BinnedLight
     )
 
 
-def mean_rate(lc: Any) -> tuple[u.Quantity, u.Quantity]:
-    """Inverse-variance weighted mean rate of the valid bins and its 1σ error, as Quantities."""
-    ok = valid_mask(lc)
-    if not ok.any():
-        raise InvalidParameter("the light curve has no valid bins")
-    rate = u.Quantity(lc.rate).to_value(u.ct / u.s)[ok]
-    err = u.Quantity(lc.error).to_value(u.ct / u.s)[ok]
-    w = 1.0 / err**2
-    mean = np.sum(w * rate) / np.sum(w)
-    return mean * u.ct / u.s, np.sqrt(1.0 / np.sum(w)) * u.ct / u.s
-
-
-@dataclass(frozen=True)
-class ConstantFit:
-    """Fit of a constant rate: χ², degrees of freedom, p-value (chance of a χ² this large), mean rate."""
-
-    chi2: float
-    dof: int
-    p_value: float
-    mean: u.Quantity
-    mean_error: u.Quantity
-
-    @property
-    def reduced_chi2(self) -> float:
-        return self.chi2 / self.dof if self.dof > 0 else float("nan")
-
-    def __str__(self) -> str:
-        return (
-            f"constant {self.mean:.4g} ± {self.mean_error.value:.2g}: "
-            f"χ²/dof = {self.chi2:.1f}/{self.dof}, p = {self.p_value:.3g}"
-        )
-
-
-def chi2_constant(lc: Any) -> ConstantFit:
-    """χ² of the valid bins against their weighted mean (is the source variable?)."""
-    # chdtrc(k, x) is the χ² survival function; scipy.special imports in a fraction of scipy.stats' time
-    from scipy.special import chdtrc
-
-    ok = valid_mask(lc)
-    mean, mean_err = mean_rate(lc)
-    rate = u.Quantity(lc.rate).to_value(u.ct / u.s)[ok]
-    err = u.Quantity(lc.error).to_value(u.ct / u.s)[ok]
-    c2 = float(np.sum(((rate - mean.value) / err) ** 2))
-    dof = int(ok.sum()) - 1
-    p = float(chdtrc(dof, c2)) if dof > 0 else float("nan")
-    return ConstantFit(chi2=c2, dof=dof, p_value=p, mean=mean, mean_error=mean_err)
-
-
 __all__ = [
     "rebin",
     "seconds_since",
     "seconds_to_axis",
     "axis_to_seconds",
     "TIME_AXES",
-    "mean_rate",
-    "chi2_constant",
-    "ConstantFit",
     "BinnedLightCurve",
     "valid_mask",
     "exposure_of",

@@ -17,11 +17,16 @@ import ipywidgets as widgets
 import numpy as np
 from astropy import units as u
 
+from ..analysis.spectral import SpectralFit, SpectralModel, fit_spectra
 from ..cache import product_path
-from ..errors import InvalidParameter
+from ..errors import InvalidParameter, OdaError
 from ..light_curve.decimate import segments
 from ..light_curve.view import PALETTE
 from ..static import StaticFallback, spectrum_png
+from .fit_panel import FitPanel
+
+#: "keep what the panel shows" for the keyword arguments of :meth:`SpectrumView.fit`
+PANEL = object()
 
 
 @dataclass
@@ -88,6 +93,13 @@ class SpectrumView(StaticFallback, widgets.VBox):
     ``SpectrumView(spectrum)`` or a list; ``energy_band=(E1, E2)`` (Quantity or keV numbers) marks the
     requested band. :meth:`set_log_y` switches the y axis (channels with density ≤ 0 only show on a
     linear axis); :meth:`save` writes spectrum/ARF/RMF FITS per source for XSPEC.
+
+    The fit panel under the plot (model, parameter table, energy range, grouping, systematic
+    fraction, **Fit**) is :meth:`fit`: ``fit = view.fit("cutoffpl")`` fits every spectrum shown
+    (jointly, with the parameters ticked "tied", when there are several), draws the folded model
+    over the data and the χ residuals below, fills the results table and returns the
+    :class:`~oda_widgets.analysis.SpectralFit`. :meth:`set_model`, :meth:`set_parameter`,
+    :meth:`set_energy_range`, :meth:`set_grouping`, :meth:`set_systematic` change the panel.
     """
 
     #: saved notebooks show the spectra as a PNG (matplotlib, drawn on display)
@@ -161,7 +173,14 @@ class SpectrumView(StaticFallback, widgets.VBox):
         self._log_toggle.observe(lambda ch: self.set_log_y(ch["new"]), "value")
         self.problems = problems
         self.message = widgets.HTML()
-        self.children = [widgets.HBox([self._log_toggle]), self.figure, self.message]
+        self._build_fit_marks(sc)
+        self.fit_panel = FitPanel(energy_range=self._data_span(), joint=len(self.points) > 1)
+        self.fit_panel.fit_button.on_click(lambda _b: self._fit_clicked())
+        #: the last :class:`SpectralFit` made by :meth:`fit` (None before)
+        self.last_fit: SpectralFit | None = None
+        # the residual figure joins the children at the first fit (a hidden bqplot figure is laid
+        # out at zero size, which the browser reports as negative SVG sizes)
+        self.children = [widgets.HBox([self._log_toggle]), self.figure, self.message, self.fit_panel]
         self._draw()
 
     @staticmethod
@@ -184,13 +203,15 @@ class SpectrumView(StaticFallback, widgets.VBox):
         self._log_y = bool(log)
         self._log_toggle.value = self._log_y
         new = bqplot.LogScale() if self._log_y else bqplot.LinearScale()
-        for m in self._errorbars + self._scatters + [self._band_mark]:
+        for m in self._errorbars + self._scatters + self._model_lines + [self._band_mark]:
             m.scales = {"x": self.x_scale, "y": new}
         self.y_scale = new
         self.y_axis.scale = new
         self.y_axis.tick_format = ".1e" if self._log_y else None
         self.figure.interaction = bqplot.PanZoom(scales={"x": [self.x_scale], "y": [new]})
         self._draw()
+        if self.last_fit is not None:
+            self._draw_fit(self.last_fit)
 
     def _draw(self) -> None:
         all_lo, all_hi = [], []
@@ -232,12 +253,198 @@ class SpectrumView(StaticFallback, widgets.VBox):
             )
         self.message.value = "<br>".join(lines)
 
+    # -- fitting --------------------------------------------------------------------------------
+
+    def _build_fit_marks(self, sc) -> None:
+        self._model_lines = [
+            bqplot.Lines(
+                x=np.zeros(0), y=np.zeros(0), scales=sc, colors=[PALETTE[i % len(PALETTE)]], stroke_width=2
+            )
+            for i in range(len(self.points))
+        ]
+        self.figure.marks = [*self.figure.marks, *self._model_lines]
+        self.residual_scale = bqplot.LinearScale()
+        rsc = {"x": self.x_scale, "y": self.residual_scale}
+        self._residual_marks = [
+            bqplot.Scatter(
+                x=np.zeros(0), y=np.zeros(0), scales=rsc, colors=[PALETTE[i % len(PALETTE)]], default_size=16
+            )
+            for i in range(len(self.points))
+        ]
+        self._zero_line = bqplot.Lines(
+            x=np.zeros(0), y=np.zeros(0), scales=rsc, colors=["#888888"], line_style="dashed", stroke_width=1
+        )
+        self.residual_figure = bqplot.Figure(
+            marks=[self._zero_line, *self._residual_marks],
+            axes=[
+                bqplot.Axis(scale=self.x_scale, label="Energy [keV]", grid_lines="dashed"),
+                bqplot.Axis(scale=self.residual_scale, side="left", label="χ", grid_lines="dashed"),
+            ],
+            animation_duration=0,
+            fig_margin={"top": 5, "bottom": 45, "left": 85, "right": 20},
+            layout=widgets.Layout(width="100%", height="170px"),
+        )
+        self.residual_figure.add_class("oda-fit-residuals")
+
+    def _data_span(self) -> tuple[float, float]:
+        lo = min(
+            float(np.min((p.energy - p.half_width).to_value(u.keV))) for p in self.points if p.energy.size
+        )
+        hi = max(
+            float(np.max((p.energy + p.half_width).to_value(u.keV))) for p in self.points if p.energy.size
+        )
+        return round(lo, 3), round(hi, 3)
+
+    def set_model(self, model: str | SpectralModel) -> SpectralModel:
+        """Choose the model of the next fit (an expression such as ``"bbody+cutoffpl"``)."""
+        return self.fit_panel.set_model(model)
+
+    def set_parameter(self, name: str, value=None, *, min=None, max=None, frozen=None, tied=None) -> None:
+        """Start value, bounds, frozen and (several spectra) tied state of a parameter."""
+        self.fit_panel.set_parameter(name, value, min=min, max=max, frozen=frozen, tied=tied)
+
+    def set_energy_range(self, e1: Any, e2: Any) -> None:
+        """The energy range of the fit (Quantities or keV)."""
+        self.fit_panel.set_energy_range(e1, e2)
+
+    def set_grouping(self, grouping: dict | None) -> None:
+        """Channel grouping of the fit: ``{"min_snr": 3}``, ``{"min_counts": 20}`` or None."""
+        self.fit_panel.set_grouping(grouping)
+
+    def set_systematic(self, fraction: float | None) -> None:
+        """A fractional systematic error for the fit (None: the products' SYS_ERR)."""
+        self.fit_panel.set_systematic(fraction)
+
+    def fit(
+        self,
+        model: str | SpectralModel | None = None,
+        *,
+        parameters: dict[str, Any] | None = None,
+        energy_range: Any = None,
+        grouping: Any = PANEL,
+        systematic: Any = PANEL,
+        tie: Any = None,
+        flux_band: Any = None,
+        errors: str = "covariance",
+    ) -> SpectralFit:
+        """Fit the shown spectra (what the **Fit** button does) and show the result.
+
+        Arguments given here are first put in the panel (``model``; ``parameters`` as
+        ``{"ecut": 150}`` or ``{"ecut": {"value": 150, "frozen": True}}``; ``energy_range``;
+        ``grouping``; ``systematic``; ``tie`` names for a joint fit), the rest is what the panel
+        shows; ``flux_band`` and ``errors`` go to :func:`~oda_widgets.analysis.fit_spectra`.
+        Raises typed errors (``FitUnavailable`` without Sherpa, ``FitFailed``, ``InvalidParameter``).
+        """
+        panel = self.fit_panel
+        if model is not None:
+            panel.set_model(model)
+        for name, value in (parameters or {}).items():
+            if isinstance(value, dict):
+                panel.set_parameter(name, **value)
+            else:
+                panel.set_parameter(name, value)
+        if energy_range is not None:
+            panel.set_energy_range(*energy_range)
+        if grouping is not PANEL:
+            panel.set_grouping(grouping)
+        if systematic is not PANEL:
+            panel.set_systematic(systematic)
+        spectra = [s for s in self.spectra if str(s.source) in self.sources]
+        if tie is not None and len(spectra) > 1:
+            names = list(panel.model().parameters)
+            if tie == "shape":
+                chosen = [n for n in names if not n.endswith(".norm")]
+            elif tie == "all":
+                chosen = names
+            else:
+                chosen = [panel.model().resolve(t) for t in ([tie] if isinstance(tie, str) else tie)]
+            for name in names:
+                panel.set_parameter(name, tied=name in chosen)
+        panel.say("fitting…")
+        try:
+            result = fit_spectra(
+                spectra,
+                panel.model(),
+                tie=panel.tied() if len(spectra) > 1 else None,
+                energy_range=panel.energy_range(),
+                grouping=panel.grouping(),
+                systematic=panel.systematic_fraction(),
+                flux_band=flux_band,
+                errors=errors,
+            )
+        except OdaError as exc:
+            panel.say(str(exc), error=True)
+            raise
+        self.last_fit = result
+        panel.say("")
+        panel.show(result)
+        panel.show_values(result)
+        self._draw_fit(result)
+        return result
+
+    def _fit_clicked(self) -> None:
+        try:
+            self.fit()
+        except OdaError:
+            pass  # already shown in the panel's status line
+
+    def clear_fit(self) -> None:
+        """Remove the drawn model and residuals (the panel keeps its settings)."""
+        self.last_fit = None
+        for m in self._model_lines + self._residual_marks:
+            with m.hold_sync():
+                m.x, m.y = np.zeros(0), np.zeros(0)
+        self.children = tuple(c for c in self.children if c is not self.residual_figure)
+        self.fit_panel.results.value = ""
+
+    def _draw_fit(self, result: SpectralFit) -> None:
+        by_source = {r.source: r for r in result.residuals}
+        lo_all, hi_all = [], []
+        for i, p in enumerate(self.points):
+            r = by_source.get(p.source)
+            line, scatter = self._model_lines[i], self._residual_marks[i]
+            if r is None:
+                with line.hold_sync(), scatter.hold_sync():
+                    line.x = line.y = scatter.x = scatter.y = np.zeros(0)
+                continue
+            e = r.energy.to_value(u.keV)
+            hw = r.half_width.to_value(u.keV)
+            model = r.model.value
+            # the folded model as steps over the fitted bins
+            x = np.empty(2 * e.size)
+            x[0::2], x[1::2] = e - hw, e + hw
+            y = np.repeat(model, 2)
+            if self._log_y:
+                keep = y > 0
+                x, y = x[keep], y[keep]
+            with line.hold_sync():
+                line.x, line.y = x, y
+            with scatter.hold_sync():
+                scatter.x, scatter.y = e, np.nan_to_num(r.chi)
+            lo_all.append(float(np.min(e - hw)))
+            hi_all.append(float(np.max(e + hw)))
+        if lo_all:
+            self._zero_line.x = np.array([min(lo_all), max(hi_all)])
+            self._zero_line.y = np.zeros(2)
+        if self.residual_figure not in self.children:
+            i = self.children.index(self.figure) + 1
+            self.children = (*self.children[:i], self.residual_figure, *self.children[i:])
+
     @property
     def sources(self) -> list[str]:
         return [p.source for p in self.points]
 
-    def save(self, directory: str | Path) -> dict[str, dict[str, Path]]:
-        """Write each source's spectrum, ARF and RMF FITS into ``directory`` (ANCRFILE/RESPFILE set).
+    def save(
+        self,
+        directory: str | Path,
+        *,
+        grouping: Any = None,
+        systematic: float | None = None,
+        energy_range: Any = None,
+    ) -> dict[str, dict[str, Path]]:
+        """Write each source's spectrum, ARF and RMF FITS into ``directory``, ready for XSPEC
+        (ANCRFILE/RESPFILE name the files beside it; see ``Spectrum.save`` for ``grouping``,
+        ``systematic`` and ``energy_range``, which set GROUPING, SYS_ERR and QUALITY).
 
         A relative ``directory`` is taken inside the products folder
         (:func:`oda_widgets.cache.products_dir`). Returns ``{source: {"spectrum": path, "arf": path, "rmf": path}}``.
@@ -248,7 +455,8 @@ class SpectrumView(StaticFallback, widgets.VBox):
         for s in self.spectra:
             if not hasattr(s, "save"):
                 raise InvalidParameter(f"{type(s).__name__} cannot be saved: use a products.Spectrum")
-            out[str(s.source)] = {k: Path(v) for k, v in s.save(directory).items()}
+            written = s.save(directory, grouping=grouping, systematic=systematic, energy_range=energy_range)
+            out[str(s.source)] = {k: Path(v) for k, v in written.items()}
         return out
 
 

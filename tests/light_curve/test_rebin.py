@@ -11,8 +11,9 @@ from astropy.time import Time, TimeDelta
 from scipy import stats
 from shared_data import SAMPLES
 
+from oda_widgets.analysis.timing import chi2_constant, mean_rate
 from oda_widgets.errors import InvalidParameter
-from oda_widgets.products.rebin import chi2_constant, mean_rate, rebin
+from oda_widgets.products.rebin import rebin
 
 
 def test_rebin_factor_matches_direct_sum():
