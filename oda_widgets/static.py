@@ -245,6 +245,19 @@ def spectrum_png(view: Any) -> bytes:
         )  # fmt: skip
     ax.set_xscale("log")
     ax.set_yscale("log" if log_y else "linear")
+    fit = getattr(view, "last_fit", None)
+    if fit is not None:
+        colours = {p.source: f"C{i % 10}" for i, p in enumerate(view.points)}
+        for r in fit.residuals:
+            e, hw, model = r.energy.to_value(u.keV), r.half_width.to_value(u.keV), r.model.value
+            x = np.column_stack([e - hw, e + hw]).ravel()
+            y = np.repeat(model, 2)
+            keep = y > 0 if log_y else np.ones(y.shape, bool)
+            ax.plot(x[keep], y[keep], color=colours.get(r.source, "black"), linewidth=1.5)
+        ax.set_title(
+            f"fit: {getattr(fit.model, 'expression', fit.model)}, χ²/dof = {fit.statistic:.1f}/{fit.dof}",
+            fontsize=9,
+        )
     band = getattr(view, "energy_band", None)
     if band is not None:
         for edge in band:

@@ -182,6 +182,12 @@ def test_spectrum_png_follows_the_log_switch(products):
     assert png_size(log) == SPECTRUM_SIZE
     view.set_log_y(False)
     assert view.to_png() != log
+    # a fit's folded model is drawn over the data, its χ² in the title
+    view.set_log_y(True)
+    fit = view.fit("powerlaw")
+    with_model = view.to_png()
+    assert with_model != log and png_size(with_model) == SPECTRUM_SIZE
+    assert fit.dof > 0
 
 
 def test_a_picture_that_cannot_be_drawn_leaves_the_widget_and_says_why(products, monkeypatch):
