@@ -176,3 +176,22 @@ def test_explorer_dashboard_stacks_on_a_narrow_screen(page: Page, voila_server):
     assert results["y"] >= query["y"] + query["height"] - 1, (query, results)
     assert results["width"] > 700, results
     errors.assert_none()
+
+
+def test_a_lesson_runs_as_a_dashboard(page: Page, voila_server):
+    """The GRB lesson in Voilà: its `await job` cells run, the light curve is drawn live, the T90
+    line and the cumulative-counts plot are on the page (no code shown)."""
+    errors = page_errors(page)
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.goto(f"{voila_server['base']}/voila/render/lessons/grb_duration.ipynb")
+    expect(
+        page.get_by_text(re.compile(r"T05 = [\d.]+ s, T95 = [\d.]+ s after the trigger: T90 = \d+ s"))
+    ).to_be_visible(timeout=180_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.bqplot.figure path.line')]"
+        ".some(p => (p.getAttribute('d') || '').length > 1000)",
+        timeout=60_000,
+    )
+    expect(page.locator("img[src^='data:image/png']").first).to_be_attached()  # the matplotlib plot
+    expect(page.get_by_text("ex = Explorer()")).to_have_count(0)  # a dashboard: outputs only
+    errors.assert_none()

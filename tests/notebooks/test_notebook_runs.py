@@ -73,7 +73,7 @@ def test_teaching_finds_new_1_and_its_turn_on(run_notebook):
     assert after > 1 and after > 10 * abs(before)
 
 
-@pytest.mark.parametrize("name", ["quickstart.ipynb", "seed_workflow.ipynb", "teaching.ipynb"])
+@pytest.mark.parametrize("name", ["quickstart.ipynb", "dashboard.ipynb", "seed_workflow.ipynb", "teaching.ipynb"])
 def test_saved_notebooks_have_outputs_and_widget_state_and_no_token(name):
     path = NOTEBOOKS / name
     raw = path.read_text()
