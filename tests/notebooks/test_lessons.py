@@ -103,3 +103,43 @@ def test_lessons_are_saved_run_with_pictures_and_written_for_students(path):
     assert max(len(c.source.splitlines()) for c in code) <= 12
     prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert prose.count("?") >= 5 and "Question" in prose
+
+
+MULTIMESSENGER_CHECKS = """
+import json
+nuFnu = {str(b): float(v) for b, v in zip(flare["band"], flare["nuFnu"])}
+quiet_nuFnu = {str(b): float(v) for b, v in zip(quiet["band"], quiet["nuFnu"])}
+print(json.dumps({
+    "mcrab": 1000 * float(in_crab),
+    "integral": float(integral_nufnu.value),
+    "nustar_flare": nuFnu["10-30 keV"],
+    "nustar_quiet": quiet_nuFnu["10-30 keV"],
+    "rows": len(flare),
+    "sources": [mrk_view.sources, crab_job.result().light_curves[0].source],
+    "tabs": list(ex.results_tabs.titles),
+}))
+"""
+
+
+def test_multimessenger_lesson_puts_integral_on_the_workflow_sed(run_notebook):
+    """The workflow instrument (a real nb2service) gives the SEDs; INTEGRAL's flare point, calibrated
+    on the Crab, lands on the flaring SED's synchrotron hump."""
+    nb, _ = run_notebook(LESSONS / "multimessenger.ipynb", timeout=600, append=(MULTIMESSENGER_CHECKS,))
+    _no_errors(nb)
+    text = outputs_text(nb)
+    assert "SED of Mrk 421 (flare state): 27 bands" in text
+    facts = json.loads(text.strip().splitlines()[-1])
+    assert facts["rows"] == 27 and facts["sources"] == [["Mrk 421"], "Crab"]
+    assert 10 < facts["mcrab"] < 60  # Swift/BAT: 40-160 mCrab peaks, 55 mCrab one-day average on April 15
+    # within a factor 3 of the flaring SED at NuSTAR's 10-30 keV, well above the quiet one
+    assert facts["nustar_flare"] / 3 < facts["integral"] < 3 * facts["nustar_flare"]
+    assert facts["integral"] > 2 * facts["nustar_quiet"]
+    assert facts["tabs"] == [
+        "1. sed",
+        "2. sed",
+        "3. isgri_image",
+        "4. isgri_lc",
+        "5. isgri_image",
+        "6. isgri_lc",
+    ]
+    assert _pictures(nb) >= 4  # two SED plots, the two ISGRI light curves (static pictures)
