@@ -333,10 +333,11 @@ def mosaic_png(view: Any) -> bytes:
                 continue
             colour = "#ff4040" if new else "white"
             ax.scatter([x[i]], [y[i]], s=110, facecolors="none", edgecolors=colour, linewidths=1.2)
-            ax.annotate(
+            label = ax.annotate(
                 str(name), (x[i], y[i]), xytext=(7, 5), textcoords="offset points",
-                color=colour, fontsize=7.5,
+                color=colour, fontsize=7.5, annotation_clip=True,
             )  # fmt: skip
+            label.set_clip_on(True)  # a label running off the image is cut at its edge
     for markers in getattr(view, "marker_sets", None) or []:
         mx, my = to_drawn(markers.get("x", [])), to_drawn(markers.get("y", []))
         ax.scatter(mx, my, s=40, marker="+", color=markers.get("color", "red"), linewidths=1)

@@ -131,3 +131,24 @@ def test_a_shipped_notebook_opened_before_running_shows_pictures(page: Page, jup
         if session["path"].endswith(name):
             lab_api(jupyter_server, "DELETE", f"/api/sessions/{session['id']}")
     errors.assert_none()
+
+
+def test_the_exported_html_page_shows_every_view_offline(page: Page, tmp_path):
+    """``python -m oda_widgets.static`` on the shipped seed tutorial: the page, opened from disk with
+    no server and no network, shows the light curve, the sky image and the spectra as decoded images."""
+    from oda_widgets.static import LIGHT_CURVE_SIZE, MOSAIC_SIZE, SPECTRUM_SIZE, export_html
+
+    src = tmp_path / "seed_workflow.ipynb"
+    src.write_text((ROOT / "notebooks" / "seed_workflow.ipynb").read_text())
+    html_page = export_html(src)
+    page.goto(html_page.as_uri())
+    page.wait_for_function(
+        "() => [...document.images].length > 0 && [...document.images].every(i => i.complete)", timeout=30_000
+    )
+    sizes = {
+        tuple(s)
+        for s in page.evaluate("() => [...document.images].map(i => [i.naturalWidth, i.naturalHeight])")
+    }
+    assert {LIGHT_CURVE_SIZE, MOSAIC_SIZE, SPECTRUM_SIZE} <= sizes, sizes
+    page.locator("img").nth(1).scroll_into_view_if_needed()
+    screenshot(page, "seed-workflow-exported-html")
