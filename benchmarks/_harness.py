@@ -87,7 +87,15 @@ class Lab:
         cfg = self.tmp / "cfg"
         (cfg / "labconfig").mkdir(parents=True)
         (cfg / "labconfig" / "page_config.json").write_text(
-            json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
+            json.dumps(
+                {
+                    "disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True},
+                    # a source-only lab extension in the venv (dash's, from the benchmark peer
+                    # plotly-resampler) must not open Lab's modal "Build recommended" dialog
+                    "buildCheck": False,
+                    "buildAvailable": False,
+                }
+            )
         )
         env = {
             **os.environ,

@@ -189,10 +189,13 @@ def light_curve_png(view: Any) -> bytes:
     """A light-curve view as PNG: its curves over its visible time range, on its time axis.
 
     Reads the view's public state — ``light_curves``, ``reference``, ``time_format``,
-    ``view_range()``, its axis labels — so it shows what the widget shows. Curves with more bins
-    than pixel columns are drawn as their min–max envelope, as the live view does.
+    ``view_range()``, ``sources``, its axis labels — and the curves' flat arrays
+    (:func:`~oda_widgets.products.curve_arrays.curve_arrays`: no per-bin ``Time``), so it shows what
+    the widget shows. Curves with more bins than pixel columns are drawn as their min–max envelope,
+    as the live view does.
     """
-    from oda_widgets.products.rebin import seconds_since, seconds_to_axis, valid_mask
+    from oda_widgets.products.curve_arrays import curve_arrays, seconds_since
+    from oda_widgets.products.rebin import seconds_to_axis
 
     ref, fmt = view.reference, view.time_format
     lo, hi = (float(v) for v in seconds_since(view.view_range(), ref))
@@ -202,22 +205,20 @@ def light_curve_png(view: Any) -> bytes:
     ax = fig.add_subplot()
     names = list(getattr(view, "sources", []))
     for i, lc in enumerate(view.light_curves):
-        ok = valid_mask(lc)
-        sec = seconds_since(lc.time, ref)[ok]
-        rate = u.Quantity(lc.rate).to_value(u.ct / u.s)[ok]
-        err = u.Quantity(lc.error).to_value(u.ct / u.s)[ok]
+        arrays = curve_arrays(lc, ref)
+        sec, values, errors = arrays.seconds, arrays.values, arrays.errors
         inside = (sec >= lo) & (sec <= hi)
-        sec, rate, err = sec[inside], rate[inside], err[inside]
+        sec, values, errors = sec[inside], values[inside], errors[inside]
         name = names[i] if i < len(names) else str(getattr(lc, "source", "") or f"curve {i + 1}")
         colour = f"C{i % 10}"  # matplotlib's tab10 is d3's category10, the live view's palette
         if sec.size > 4 * _COLUMNS:
-            centre, ymin, ymax = _envelope(sec, rate, lo, hi, _COLUMNS)
+            centre, ymin, ymax = _envelope(sec, values, lo, hi, _COLUMNS)
             x = seconds_to_axis(centre, ref, fmt)
             ax.fill_between(x, ymin, ymax, color=colour, linewidth=0.6, edgecolor=colour, label=name)
         else:
             x = seconds_to_axis(sec, ref, fmt)
             ax.errorbar(
-                x, rate, yerr=err, color=colour, linewidth=0.9, elinewidth=0.6, alpha=0.9,
+                x, values, yerr=errors, color=colour, linewidth=0.9, elinewidth=0.6, alpha=0.9,
                 marker="o" if sec.size <= 200 else None, markersize=2.5, label=name,
             )  # fmt: skip
     ax.set_xlim(*(seconds_to_axis(np.array([lo, hi]), ref, fmt)))

@@ -1,10 +1,13 @@
 """Light-curve statistics (numpy/scipy/astropy only, no widgets): what a quick look asks of a curve.
 
-Works on anything shaped like :class:`oda_widgets.products.LightCurve` (``time`` Time, ``rate`` /
-``error`` Quantity in count/s, ``timedel``, optional ``valid``/``fracexp``), including the
-:class:`~oda_widgets.products.rebin.BinnedLightCurve` that ``rebin`` makes. Only valid bins count
-(:func:`~oda_widgets.products.rebin.valid_mask`). Every function takes ``systematic``, a fraction
-of the rate added in quadrature to each bin's error: σ² = ERROR² + (systematic · RATE)².
+Works on anything shaped like :class:`oda_widgets.products.LightCurve` (``seconds`` since a
+``reference`` Time — or a per-bin ``time`` —, the plotted values and their errors as
+:func:`~oda_widgets.products.curve_arrays.values_of` reads them (count/s, or a flux), ``timedel``,
+optional ``valid``/``fracexp``), including the :class:`~oda_widgets.products.rebin.BinnedLightCurve`
+that ``rebin`` makes. Only valid bins count (:func:`~oda_widgets.products.rebin.valid_mask`). Times
+are float64 seconds inside and astropy ``Time`` only in the results, so 10^7 bins need no per-bin
+``Time``. Every function takes ``systematic``, a fraction of the value added in quadrature to each
+bin's error: σ² = ERROR² + (systematic · RATE)².
 
 * :func:`fit_constant` — weighted mean, χ², p-value (is the source variable?);
 * :func:`fit_linear` — weighted straight line: slope with error, χ², covariance;
@@ -29,6 +32,7 @@ from astropy.table import QTable
 from astropy.time import Time, TimeDelta
 
 from oda_widgets.errors import InvalidParameter
+from oda_widgets.products.curve_arrays import seconds_and_reference, values_of
 from oda_widgets.products.rebin import _per_bin, exposure_of, seconds_since, valid_mask
 
 __all__ = [
@@ -47,7 +51,8 @@ __all__ = [
     "hardness_ratio",
 ]
 
-RATE = u.ct / u.s
+#: Bins summed per step by the weighted mean and χ²: bounded temporaries whatever the curve's length.
+_CHUNK = 1 << 18
 
 
 def _chi2_sf(dof: int, chi2: float) -> float:
@@ -68,25 +73,59 @@ def _check_systematic(systematic: float) -> float:
 
 
 def _valid_arrays(lc: Any, systematic: float = 0.0, minimum: int = 1):
-    """(indices, rate, total error) of the valid bins as float64 count/s."""
+    """(indices, values, total errors, unit) of the valid bins, values and errors as float64."""
     f = _check_systematic(systematic)
-    ok = valid_mask(lc)
-    idx = np.flatnonzero(ok)
+    idx = np.flatnonzero(valid_mask(lc))
     if idx.size < minimum:
         raise InvalidParameter(f"the light curve has {idx.size} valid bin(s); this needs at least {minimum}")
-    rate = u.Quantity(lc.rate).to_value(RATE)[idx]
-    err = u.Quantity(lc.error).to_value(RATE)[idx]
+    values, errors, unit = values_of(lc)
+    rate = values[idx].astype(np.float64)
+    err = errors[idx].astype(np.float64)
     if f:
         err = np.sqrt(err**2 + (f * rate) ** 2)
-    return idx, rate, err
+    return idx, rate, err, unit
+
+
+def _valid_seconds(lc: Any, idx: np.ndarray) -> tuple[np.ndarray, Time]:
+    """Seconds of the bins ``idx`` since the curve's reference, and that reference."""
+    sec, ref = seconds_and_reference(lc)
+    return np.asarray(sec[idx], dtype=np.float64), ref
+
+
+def _chunks(lc: Any, systematic: float) -> tuple[Iterator[tuple[np.ndarray, np.ndarray]], int, Any]:
+    """The valid values and total errors as float64 pieces of ``_CHUNK`` bins (no full-length copy)."""
+    f = _check_systematic(systematic)
+    ok = valid_mask(lc)
+    values, errors, unit = values_of(lc)
+    if not ok.all():
+        values, errors = values[ok], errors[ok]
+
+    def pieces() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for i in range(0, values.size, _CHUNK):
+            r = values[i : i + _CHUNK].astype(np.float64)
+            e = errors[i : i + _CHUNK].astype(np.float64)
+            yield r, (np.sqrt(e * e + (f * r) ** 2) if f else e)
+
+    return pieces(), int(values.size), unit
+
+
+def _weighted_mean(lc: Any, systematic: float) -> tuple[float, float, int, Any]:
+    """(Σw·x / Σw, Σw, n, unit) over the valid bins, w = 1/σ², float64 accumulation in chunks."""
+    pieces, n, unit = _chunks(lc, systematic)
+    if n == 0:
+        raise InvalidParameter("the light curve has no valid bins")
+    sw = swr = 0.0
+    for r, e in pieces:
+        w = 1.0 / (e * e)
+        sw += float(w.sum())
+        swr += float(np.dot(w, r))
+    return swr / sw, sw, n, unit
 
 
 def mean_rate(lc: Any, *, systematic: float = 0.0) -> tuple[u.Quantity, u.Quantity]:
     """Inverse-variance weighted mean rate of the valid bins and its 1σ error, as Quantities."""
-    _, rate, err = _valid_arrays(lc, systematic)
-    w = 1.0 / err**2
-    mean = np.sum(w * rate) / np.sum(w)
-    return mean * RATE, np.sqrt(1.0 / np.sum(w)) * RATE
+    mean, sw, _, unit = _weighted_mean(lc, systematic)
+    return mean * unit, np.sqrt(1.0 / sw) * unit
 
 
 # ------------------------------------------------------------------------------------------------
@@ -130,18 +169,23 @@ class ConstantFit:
 
 
 def fit_constant(lc: Any, *, systematic: float = 0.0) -> ConstantFit:
-    """χ² of the valid bins against their weighted mean (is the source variable?)."""
-    _, rate, err = _valid_arrays(lc, systematic)
-    w = 1.0 / err**2
-    mean = float(np.sum(w * rate) / np.sum(w))
-    c2 = float(np.sum(((rate - mean) / err) ** 2))
-    dof = rate.size - 1
+    """χ² of the valid bins against their weighted mean (is the source variable?).
+
+    Two passes in chunks with float64 accumulation: memory stays bounded for 10^7 bins.
+    """
+    mean, sw, n, unit = _weighted_mean(lc, systematic)
+    pieces, _, _ = _chunks(lc, systematic)
+    c2 = 0.0
+    for r, e in pieces:
+        d = (r - mean) / e
+        c2 += float(np.dot(d, d))
+    dof = n - 1
     return ConstantFit(
         chi2=c2,
         dof=dof,
         p_value=_chi2_sf(dof, c2),
-        mean=mean * RATE,
-        mean_error=np.sqrt(1.0 / np.sum(w)) * RATE,
+        mean=mean * unit,
+        mean_error=np.sqrt(1.0 / sw) * unit,
         systematic=float(systematic),
     )
 
@@ -176,8 +220,12 @@ class LinearFit:
 
     def model(self, time: Time) -> u.Quantity:
         """The fitted rate at ``time``."""
-        dt = seconds_since(time, self.reference)
-        return (self.intercept.to_value(RATE) + self.slope.to_value(RATE / u.s) * dt) * RATE
+        return self._at(seconds_since(time, self.reference))
+
+    def _at(self, seconds: np.ndarray) -> u.Quantity:
+        # the line at seconds since its reference
+        unit = self.intercept.unit
+        return (self.intercept.value + self.slope.to_value(unit / u.s) * seconds) * unit
 
     def to_table(self) -> QTable:
         return QTable(
@@ -196,23 +244,24 @@ class LinearFit:
         )
 
     def __str__(self) -> str:
-        per_day = self.slope.to(RATE / u.d)
-        err = self.slope_error.to_value(RATE / u.d)
+        unit = self.intercept.unit
+        per_day = self.slope.to(unit / u.d)
+        err = self.slope_error.to_value(unit / u.d)
         return (
-            f"linear: slope {per_day.value:.4g} ± {err:.2g} count/s per day, rate at "
-            f"{self.reference.isot[:19]} {self.intercept.value:.4g} ± {self.intercept_error.value:.2g} count/s: "
+            f"linear: slope {per_day.value:.4g} ± {err:.2g} {unit:unicode} per day, rate at "
+            f"{self.reference.isot[:19]} {self.intercept.value:.4g} ± {self.intercept_error.value:.2g} "
+            f"{unit:unicode}: "
             f"χ²/dof = {self.chi2:.1f}/{self.dof}, p = {self.p_value:.3g}"
         )
 
 
 def fit_linear(lc: Any, *, systematic: float = 0.0) -> LinearFit:
     """Weighted least-squares line through the valid bins (needs at least 3)."""
-    idx, rate, err = _valid_arrays(lc, systematic, minimum=3)
-    t = lc.time[idx]
+    idx, rate, err, unit = _valid_arrays(lc, systematic, minimum=3)
+    sec, ref = _valid_seconds(lc, idx)
     w = 1.0 / err**2
-    sec0 = seconds_since(t, t[0])
-    tref = float(np.sum(w * sec0) / np.sum(w))
-    x = sec0 - tref
+    tref = float(np.sum(w * sec) / np.sum(w))
+    x = sec - tref
     # normal equations of the weighted fit; x is centred so the matrix is nearly diagonal
     a = np.array([[np.sum(w), np.sum(w * x)], [np.sum(w * x), np.sum(w * x * x)]])
     b = np.array([np.sum(w * rate), np.sum(w * x * rate)])
@@ -224,11 +273,11 @@ def fit_linear(lc: Any, *, systematic: float = 0.0) -> LinearFit:
     c2 = float(np.sum(w * resid**2))
     dof = rate.size - 2
     return LinearFit(
-        slope=slope * RATE / u.s,
-        slope_error=np.sqrt(cov[1, 1]) * RATE / u.s,
-        intercept=intercept * RATE,
-        intercept_error=np.sqrt(cov[0, 0]) * RATE,
-        reference=t[0] + TimeDelta(tref * u.s),
+        slope=slope * unit / u.s,
+        slope_error=np.sqrt(cov[1, 1]) * unit / u.s,
+        intercept=intercept * unit,
+        intercept_error=np.sqrt(cov[0, 0]) * unit,
+        reference=ref + TimeDelta(tref * u.s),
         chi2=c2,
         dof=dof,
         p_value=_chi2_sf(dof, c2),
@@ -278,7 +327,7 @@ class FractionalVariability:
 
 def fractional_variability(lc: Any, *, systematic: float = 0.0) -> FractionalVariability:
     """F_var of the valid bins with its error (Vaughan et al. 2003), needs at least 2 bins."""
-    _, rate, err = _valid_arrays(lc, systematic, minimum=2)
+    _, rate, err, unit = _valid_arrays(lc, systematic, minimum=2)
     n = rate.size
     mean = float(np.mean(rate))
     if mean == 0:
@@ -301,7 +350,7 @@ def fractional_variability(lc: Any, *, systematic: float = 0.0) -> FractionalVar
         f_var_error=f_err,
         nxs=float(nxs),
         nxs_error=nxs_err,
-        mean=mean * RATE,
+        mean=mean * unit,
         n_bins=n,
         systematic=float(systematic),
     )
@@ -419,34 +468,43 @@ def find_excesses(
         raise InvalidParameter(f"threshold must be a positive number of σ, got {threshold!r}")
     if int(max_gap) < 0:
         raise InvalidParameter(f"max_gap must be ≥ 0, got {max_gap!r}")
-    idx, rate, err = _valid_arrays(lc, systematic)
-    t_all = lc.time
+    idx, rate, err, unit = _valid_arrays(lc, systematic)
+    sec, ref = _valid_seconds(lc, idx)
+
+    def line(fit: LinearFit) -> np.ndarray:
+        shift = float((ref - fit.reference).to_value(u.s))
+        return np.asarray(fit._at(sec + shift).to_value(unit), dtype=float)
+
     if isinstance(baseline, str):
         name = baseline
         if baseline == "mean":
-            base = np.full(rate.size, mean_rate(lc, systematic=systematic)[0].value)
+            base = np.full(rate.size, mean_rate(lc, systematic=systematic)[0].to_value(unit))
         elif baseline == "median":
             base = np.full(rate.size, float(np.median(rate)))
         elif baseline == "linear":
-            base = fit_linear(lc, systematic=systematic).model(t_all[idx]).to_value(RATE)
+            base = line(fit_linear(lc, systematic=systematic))
         elif baseline == "constant":
-            base = fit_constant(lc, systematic=systematic).model(t_all[idx]).to_value(RATE)
+            base = np.full(rate.size, fit_constant(lc, systematic=systematic).mean.to_value(unit))
         else:
             raise InvalidParameter(
                 f"baseline must be 'mean', 'median', 'constant', 'linear' or a fit result, got {baseline!r}"
             )
+    elif isinstance(baseline, LinearFit):
+        name, base = "linear", line(baseline)
+    elif isinstance(baseline, ConstantFit):
+        name, base = "constant", np.full(rate.size, baseline.mean.to_value(unit))
     elif hasattr(baseline, "model"):
-        name = "linear" if isinstance(baseline, LinearFit) else "constant"
-        base = np.asarray(u.Quantity(baseline.model(t_all[idx])).to_value(RATE), dtype=float)
+        # another model: evaluated at the valid bins' times (the one place Time is built per bin)
+        name = type(baseline).__name__
+        times = ref + TimeDelta(sec, format="sec")
+        base = np.asarray(u.Quantity(baseline.model(times)).to_value(unit), dtype=float)
     else:
         raise InvalidParameter(f"baseline must be a name or a fit result with model(time), got {baseline!r}")
     sig = (rate - base) / err
     above = sig > threshold
-    n = len(t_all)
+    n = len(valid_mask(lc))
     timedel = _per_bin(lc.timedel, n, u.s)[idx]
     exposure = exposure_of(lc).to_value(u.s)[idx]
-    # seconds of each valid bin's centre from the first: contiguity in time, not only in index
-    sec = seconds_since(t_all[idx], t_all[idx[0]])
     hits = np.flatnonzero(above)
     groups: list[list[int]] = []
     for k in hits:
@@ -463,17 +521,17 @@ def find_excesses(
         peak = g[int(np.argmax(sig[g]))]
         excess_counts = float(np.sum((rate[ks] - base[ks]) * exposure[ks]))
         variance = float(np.sum((err[ks] * exposure[ks]) ** 2))
-        start = t_all[idx[ks[0]]] - TimeDelta(timedel[ks[0]] / 2 * u.s)
-        stop = t_all[idx[ks[-1]]] + TimeDelta(timedel[ks[-1]] / 2 * u.s)
+        start = ref + TimeDelta((sec[ks[0]] - timedel[ks[0]] / 2) * u.s)
+        stop = ref + TimeDelta((sec[ks[-1]] + timedel[ks[-1]] / 2) * u.s)
         excesses.append(
             Excess(
                 start=start,
                 stop=stop,
-                peak_time=t_all[idx[peak]],
-                peak_rate=rate[peak] * RATE,
+                peak_time=ref + TimeDelta(sec[peak] * u.s),
+                peak_rate=rate[peak] * unit,
                 peak_significance=float(sig[peak]),
                 significance=excess_counts / np.sqrt(variance) if variance > 0 else float("nan"),
-                counts=excess_counts * u.ct,
+                counts=excess_counts * unit * u.s,  # counts for a count rate, a fluence for a flux
                 n_bins=int(ks.size),
                 indices=idx[ks],
             )
@@ -484,7 +542,7 @@ def find_excesses(
         excesses=excesses,
         threshold=threshold,
         baseline=name,
-        baseline_rate=full_base * RATE,
+        baseline_rate=full_base * unit,
         systematic=float(systematic),
     )
 
@@ -538,14 +596,20 @@ def hardness_ratio(
     ``"(H-S)/(H+S)"`` or ``"H/S"``; errors propagated to first order."""
     if definition not in ("(H-S)/(H+S)", "H/S"):
         raise InvalidParameter(f"definition must be '(H-S)/(H+S)' or 'H/S', got {definition!r}")
-    i_s, r_s, e_s = _valid_arrays(soft, systematic)
-    i_h, r_h, e_h = _valid_arrays(hard, systematic)
-    t_s, t_h = soft.time[i_s], hard.time[i_h]
-    ref = t_s[0]
-    sec_s, sec_h = seconds_since(t_s, ref), seconds_since(t_h, ref)
+    i_s, r_s, e_s, unit_s = _valid_arrays(soft, systematic)
+    i_h, r_h, e_h, unit_h = _valid_arrays(hard, systematic)
+    try:
+        r_h, e_h = (r_h * unit_h).to_value(unit_s), (e_h * unit_h).to_value(unit_s)
+    except u.UnitConversionError:
+        raise InvalidParameter(
+            f"the two light curves are in units that do not compare ({unit_s} and {unit_h})"
+        ) from None
+    sec_s, ref = _valid_seconds(soft, i_s)
+    sec_h, ref_h = _valid_seconds(hard, i_h)
+    sec_h = sec_h + float((ref_h - ref).to_value(u.s))
     width = min(
-        float(np.min(_per_bin(soft.timedel, len(soft.time), u.s))),
-        float(np.min(_per_bin(hard.timedel, len(hard.time), u.s))),
+        float(np.min(_per_bin(soft.timedel, len(valid_mask(soft)), u.s))),
+        float(np.min(_per_bin(hard.timedel, len(valid_mask(hard)), u.s))),
     )
     pos = np.clip(np.searchsorted(sec_s, sec_h), 1, max(sec_s.size - 1, 1))
     left = np.clip(pos - 1, 0, sec_s.size - 1)
@@ -573,13 +637,13 @@ def hardness_ratio(
         return None if lo is None or hi is None else (u.Quantity(lo, u.keV), u.Quantity(hi, u.keV))
 
     return HardnessRatio(
-        time=t_h[jh],
+        time=ref + TimeDelta(sec_h[jh], format="sec"),
         ratio=ratio,
         error=error,
-        soft=s * RATE,
-        soft_error=ds * RATE,
-        hard=h * RATE,
-        hard_error=dh * RATE,
+        soft=s * unit_s,
+        soft_error=ds * unit_s,
+        hard=h * unit_s,
+        hard_error=dh * unit_s,
         definition=definition,
         soft_band=band(soft),
         hard_band=band(hard),

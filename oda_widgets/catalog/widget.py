@@ -142,6 +142,7 @@ class CatalogTable(StaticFallback, anywidget.AnyWidget):
         self.catalog = as_catalog(catalog)
         t = self.catalog.table
         self.dispatcher = dispatcher
+        self._par_names: dict[str, list[str | None] | None] = {}  # follow-up product -> its names
         if analysis_parameters is None:
             # a product collection carries the parameters of the image request
             analysis_parameters = getattr(catalog, "analysis_parameters", None)
@@ -431,9 +432,28 @@ class CatalogTable(StaticFallback, anywidget.AnyWidget):
 
     def follow_up_request(self, kind: str, *, with_selection: bool = True) -> dict:
         """The par_dict of the follow-up request ``kind`` (``spectrum`` or ``lc``) for the selected
-        sources, as :func:`oda_widgets.client.protocol.follow_up` builds it."""
+        sources, as :func:`oda_widgets.client.protocol.follow_up` builds it: only the parameters
+        the follow-up product accepts (its ``/api/par-names``) are carried over."""
         selection = self.selected_catalog if with_selection else None
-        return protocol.follow_up(self.analysis_parameters, selection, kind, instrument=self.instrument)
+        product = protocol.follow_up_product(self.instrument, kind)
+        return protocol.follow_up(
+            self.analysis_parameters,
+            selection,
+            kind,
+            instrument=self.instrument,
+            accepted=self._accepted(product),
+        )
+
+    def _accepted(self, product: str) -> list[str | None] | None:
+        """The names ``product`` accepts, asked once per product (None: unknown, send all)."""
+        if self.dispatcher is None or not self.instrument:
+            return None
+        if product not in self._par_names:
+            try:
+                self._par_names[product] = self.dispatcher.par_names(self.instrument, product)
+            except OdaError:
+                self._par_names[product] = None  # the dispatcher will say which arguments it did not use
+        return self._par_names[product]
 
     def _follow_up(self, kind: str, submit: bool) -> Job:
         protocol.follow_up_product(self.instrument, kind)  # no instrument: say so first

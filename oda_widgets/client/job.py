@@ -21,10 +21,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin
 
+from oda_widgets.client import links
 from oda_widgets.client.dispatcher import Dispatcher, TransientFailure, new_session_id
 from oda_widgets.client.protocol import user_parameters
-from oda_widgets.errors import OdaError, TokenExpired, Unauthorized
+from oda_widgets.errors import OdaError, ServerError, TokenExpired, Unauthorized
 from oda_widgets.redaction import redact
 
 if TYPE_CHECKING:
@@ -641,6 +643,76 @@ class Job:
             job.error = OdaError("This job had failed when it was saved; submit it again to retry.")
         return job
 
+    # -- links ---------------------------------------------------------------------------------
+    def share_link(self, frontend_url: str | None = None) -> str:
+        """The MMODA web frontend's link for this job's query (what its *Share* button gives, and
+        the dispatcher's e-mails): opened by the same user it leads to this same job (the
+        dispatcher's job id is a hash of the parameters and the user). No token inside.
+        ``frontend_url``: the frontend page (default: the dispatcher's, see
+        :func:`~oda_widgets.client.links.frontend_base`)."""
+        par_dict = {
+            "instrument": self.instrument,
+            "product_type": self.product,
+            "query_type": self.query_type,
+            **self.params,
+        }
+        return links.frontend_link(par_dict, frontend_url or links.frontend_base(self.dispatcher.url))
+
+    def poll_link(self) -> str:
+        """The dispatcher URL that polls this job (``/run_analysis`` with its ids, no token):
+        :meth:`from_url` re-attaches to the job from it, with its owner's token."""
+        if not self.job_id:
+            raise OdaError("This job has no job_id yet: submit it first.")
+        par_dict = {
+            "instrument": self.instrument,
+            "product_type": self.product,
+            "query_type": self.query_type,
+            **self.params,
+        }
+        return links.poll_link(self.dispatcher.url, par_dict, self.job_id, self.session_id)
+
+    @classmethod
+    def from_url(cls, url: str, dispatcher: Dispatcher | None = None, *, submit: bool = True) -> Job:
+        """The job a link points at, to poll or wait on.
+
+        * a dispatcher job link (``…/resolve-job-url?job_id=&session_id=&token=``, from its
+          e-mails): the dispatcher is asked for the job's parameters, and the job is re-attached by
+          its ids (polled with the link's token, which is never saved);
+        * a poll URL (:meth:`poll_link`, or any ``/run_analysis`` URL with ``job_id`` and
+          ``session_id``): re-attached by its ids, with ``dispatcher``'s token;
+        * a web frontend query link (:meth:`share_link`, the frontend's *Share*): the same request
+          sent again — by the same user the dispatcher answers with the same job (its job id is a
+          hash of the parameters and the user); ``submit=False`` returns it unsent.
+
+        ``dispatcher`` defaults to the link's own (``…/dispatch-data`` below a frontend page).
+        Raises ``InvalidParameter`` for a link that is none of these and the dispatcher's error
+        for a job it does not give (unknown job, another user's token, an expired token).
+        """
+        link = links.read_link(url)
+        if dispatcher is None:
+            dispatcher = Dispatcher(link.dispatcher_url, token=link.token)
+        if link.needs_resolving:
+            link = resolve_job_link(dispatcher, link)
+        params = dict(link.parameters)
+        if link.token:
+            params["token"] = link.token  # polls go with the owner's token; to_dict leaves it out
+        if link.kind == "job" and link.job_id and link.session_id:
+            return cls(
+                dispatcher,
+                str(link.instrument),
+                str(link.product),
+                params,
+                query_type=link.query_type,
+                job_id=link.job_id,
+                session_id=link.session_id,
+                state=JobState.SUBMITTED,
+                query_status="submitted",
+            )
+        if not link.product:
+            raise OdaError("This link names no product (product_type): it cannot start a job.")
+        job = cls(dispatcher, str(link.instrument), str(link.product), params, query_type=link.query_type)
+        return job.submit() if submit else job
+
     # -- text ----------------------------------------------------------------------------------
     def describe_ids(self) -> str:
         return f"job_id {self.job_id or '(not yet assigned)'}, session_id {self.session_id}"
@@ -662,4 +734,32 @@ class Job:
         return str(redact(f"<Job {' '.join(parts)}>", self.token))
 
 
-__all__ = ["Job", "JobState", "Progress", "WaitTimeout"]
+def resolve_job_link(dispatcher: Dispatcher, link: links.Link) -> links.Link:
+    """Ask the dispatcher where a ``/resolve-job-url`` link leads (one GET, redirects not
+    followed): the job's query link, read, with the job's ids and the link's token kept on it.
+
+    Raises the dispatcher's error when it redirects to one (``error_message``: unknown job, a
+    token of another user, an expired token) or answers anything but a redirect.
+    """
+    params = {"job_id": link.job_id, "session_id": link.session_id, "token": link.token or ""}
+
+    def attempt() -> Any:
+        return dispatcher._attempt("GET", "/resolve-job-url", params, allow_redirects=False)
+
+    resp = dispatcher._retrying(attempt)
+    location = resp.headers.get("Location")
+    if resp.status_code not in (301, 302, 303, 307, 308) or not location:
+        if resp.status_code >= 400:
+            raise dispatcher._error(resp, {})
+        raise ServerError(
+            f"The dispatcher at {dispatcher.url} did not redirect the job link (HTTP {resp.status_code})"
+        )
+    target = urljoin(f"{dispatcher.url}/resolve-job-url", location)
+    resolved = links.read_link(target)  # an error_message there raises the dispatcher's error
+    resolved.kind = "job"
+    resolved.job_id, resolved.session_id, resolved.token = link.job_id, link.session_id, link.token
+    resolved.dispatcher_url = dispatcher.url
+    return resolved
+
+
+__all__ = ["Job", "JobState", "Progress", "WaitTimeout", "resolve_job_link"]

@@ -20,7 +20,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from oda_widgets.errors import InvalidParameter
+from oda_widgets.errors import (
+    DispatcherUnavailable,
+    InvalidParameter,
+    OdaError,
+    RequestNotUnderstood,
+    ServerError,
+    TokenExpired,
+    Unauthorized,
+)
 
 __all__ = [
     "REQUEST_IDENTITY",
@@ -44,6 +52,10 @@ __all__ = [
     "py_literal",
     "follow_up",
     "follow_up_product",
+    "COMPANIONS",
+    "MAX_LIGHT_CURVE_BINS",
+    "accepted_parameters",
+    "why_not_resolved",
     "parameter_in_message",
     "parameter_quoted_in_message",
     "blamed_parameter",
@@ -77,6 +89,13 @@ NOT_FORWARDED = BOOKKEEPING | CATALOG_KEYS
 QUERY_TYPES = ("Real", "Dummy")
 #: Follow-up kinds → product suffix: ``<instrument>_spectrum``, ``<instrument>_lc``.
 FOLLOW_UP_PRODUCTS = {"spectrum": "spectrum", "lc": "lc", "light_curve": "lc"}
+#: Most points a light curve may be asked for: forms refuse bins that would give more, and the
+#: demo dispatcher serves no more (12 million SPI-ACS native 0.05 s bins are 6.9 days; the demo
+#: streams such a response).
+MAX_LIGHT_CURVE_BINS = 12_000_000
+#: Format companions and the parameters whose values they describe: legacy dispatchers (1.3.3)
+#: leave the companions out of ``/api/par-names`` although they read them.
+COMPANIONS = {"T_format": ("T1", "T2"), "time_bin_format": ("time_bin",)}
 
 
 def user_parameters(par_dict: Mapping[str, Any]) -> dict[str, Any]:
@@ -309,8 +328,25 @@ def follow_up_product(instrument: str | None, kind: str) -> str:
     return f"{instrument}_{suffix}"
 
 
+def accepted_parameters(params: Mapping[str, Any], names: Iterable[str | None]) -> dict[str, Any]:
+    """``params`` restricted to what a product accepts: ``names`` is its ``/api/par-names`` (or
+    its description's parameter names). Format companions go with their parameters even where the
+    list omits them (legacy dispatchers)."""
+    accepted = {n for n in names if n}
+    kept = {k: v for k, v in params.items() if k in accepted}
+    for companion, owners in COMPANIONS.items():
+        if companion in params and companion not in kept and any(o in kept for o in owners):
+            kept[companion] = params[companion]
+    return {k: v for k, v in params.items() if k in kept}
+
+
 def follow_up(
-    params: Mapping[str, Any], selection: Any, kind: str, *, instrument: str | None = None
+    params: Mapping[str, Any],
+    selection: Any,
+    kind: str,
+    *,
+    instrument: str | None = None,
+    accepted: Iterable[str | None] | None = None,
 ) -> dict[str, Any]:
     """The par_dict of a follow-up request (spectrum or light curves of selected sources).
 
@@ -318,16 +354,49 @@ def follow_up(
     pointing and energy parameters are kept, bookkeeping and the old selection are not.
     ``selection`` is the new ``selected_catalog`` (its JSON string, or an object with
     ``to_selected_catalog()``), or None to leave it out. ``instrument`` defaults to the one in
-    ``params``. Returns ``instrument``, ``product_type`` and the parameters.
+    ``params``. ``accepted``: the names the follow-up product takes (its ``/api/par-names``); only
+    those are carried over (without it, an image's ``detection_threshold`` goes to a spectrum and
+    the dispatcher answers that it is not used). Returns ``instrument``, ``product_type`` and the
+    parameters.
     """
     instrument = instrument or params.get("instrument")
     product = follow_up_product(instrument, kind)
     out: dict[str, Any] = {"instrument": instrument, "product_type": product}
-    out.update((k, v) for k, v in params.items() if k not in NOT_FORWARDED)
+    carried = {k: v for k, v in params.items() if k not in NOT_FORWARDED}
+    if accepted is not None:
+        carried = accepted_parameters(carried, accepted)
+    out.update(carried)
     if selection is not None:
         to_json = getattr(selection, "to_selected_catalog", None)
         out["selected_catalog"] = to_json() if callable(to_json) else selection
     return out
+
+
+# -- the name resolver ---------------------------------------------------------------------------
+
+
+def why_not_resolved(error: OdaError, name: str) -> str:
+    """A sentence saying why the dispatcher's ``/resolve_name`` did not give a position for
+    ``name``: the resolver does not know it; the dispatcher has none (404) or keeps it for some
+    roles (403; 1.3.3 asks for ``gallery contributor``); the resolver failed (500: e.g. its
+    upstream service is not configured or down); or the dispatcher could not be reached."""
+    detail = str(error).strip()
+    if isinstance(error, DispatcherUnavailable):
+        return f"{name!r} was not resolved: the network — {detail}"
+    if isinstance(error, TokenExpired):
+        return f"{name!r} was not resolved: your token has expired — {detail}"
+    if isinstance(error, Unauthorized):
+        roles = f" (roles needed: {', '.join(error.missing_roles)})" if error.missing_roles else ""
+        return (
+            f"{name!r} was not resolved: this dispatcher keeps its resolver for some users{roles} — {detail}"
+        )
+    if isinstance(error, RequestNotUnderstood):
+        return f"{name!r} was not resolved: the resolver does not know this name ({detail})"
+    if error.status_code == 404:
+        return f"{name!r} was not resolved: this dispatcher has no name resolver; type RA and DEC yourself"
+    if isinstance(error, ServerError):
+        return f"{name!r} was not resolved: the dispatcher's resolver failed — {detail}"
+    return f"{name!r} was not resolved: {detail}"
 
 
 # -- which parameter a message blames ----------------------------------------------------------

@@ -96,6 +96,7 @@ class DemoServer:
         workflows=None,
         shipped_workflows: bool = True,
         ontology=None,
+        resolver: bool = True,
     ):
         from oda_widgets.demo.app import create_app
         from oda_widgets.demo.instruments import INSTRUMENTS
@@ -112,7 +113,9 @@ class DemoServer:
         self.workflows = Workflows(folders, ontology=ontology, reserved=INSTRUMENTS)
         if self.workflows.note:
             _log.info("%s", self.workflows.note)
-        self.app = create_app(speed=speed, legacy_meta_data=legacy_meta_data, workflows=self.workflows)
+        self.app = create_app(
+            speed=speed, legacy_meta_data=legacy_meta_data, workflows=self.workflows, resolver=resolver
+        )
         self._server = make_server(
             host,
             port,
@@ -162,6 +165,7 @@ def start(
     workflows=None,
     shipped_workflows: bool = True,
     ontology=None,
+    resolver: bool = True,
 ) -> DemoServer:
     """Start a demo dispatcher in a background thread; ``port=0`` picks a free port.
 
@@ -173,7 +177,12 @@ def start(
     a folder (or a list of folders) of notebooks adds one instrument per folder (named after it);
     ``workflows=False`` serves none; ``shipped_workflows=False`` leaves the shipped ones out.
     ``ontology`` names the ontology file to use instead of choosing one (see
-    :func:`oda_widgets.demo.workflows.ontology.choose_ontology`).
+    :func:`oda_widgets.demo.workflows.ontology.choose_ontology`). ``resolver=False`` serves no
+    ``/resolve_name`` (a dispatcher without a name resolver: 404).
+
+    The API also answers below ``/dispatch-data/`` and the root page stands for the web frontend,
+    as in production (``…/mmoda/`` and ``…/mmoda/dispatch-data``), so share links made for the
+    demo open with ``Job.from_url`` and ``QueryForm.set_values``.
     """
     return DemoServer(
         host=host,
@@ -184,6 +193,7 @@ def start(
         workflows=workflows,
         shipped_workflows=shipped_workflows,
         ontology=ontology,
+        resolver=resolver,
     )
 
 

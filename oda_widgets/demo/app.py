@@ -6,7 +6,9 @@ Flask application too, so redirects and error pages come out the same.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import secrets
 import string
 import time
@@ -17,11 +19,12 @@ import jwt
 from flask import Flask, Response, redirect, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from oda_widgets.client import protocol
+from oda_widgets.client import links, protocol
 from oda_widgets.client.encoding import decode_params
 from oda_widgets.demo import generate, instruments, sky
 from oda_widgets.demo.instruments import INSTRUMENTS, DemoError, RolesMissing
 from oda_widgets.demo.jobs import FAIL_TRIGGER, Job, JobStore, job_id_for
+from oda_widgets.products.numpy_product import PickledData
 
 DISPATCHER_VERSION = "1.3.6"
 ODA_API_VERSION = "1.3.5"
@@ -39,7 +42,32 @@ _INVALID = (
 
 
 def _json(obj: Any, status: int = 200) -> Response:
-    return Response(json.dumps(obj), status=status, mimetype="application/json")
+    """``obj`` as a JSON response; streamed when it holds data to pickle on the fly (a large
+    SPI-ACS curve): the same bytes as ``json.dumps``, without ever building them as one string."""
+    lazy: list[PickledData] = []
+    token = secrets.token_hex(8)
+
+    def placeholder(o: Any) -> str:
+        if isinstance(o, PickledData):
+            lazy.append(o)
+            return f"{token}-{len(lazy) - 1}"
+        raise TypeError(f"{type(o).__name__} is not JSON serialisable")
+
+    text = json.dumps(obj, default=placeholder)
+    if not lazy:
+        return Response(text, status=status, mimetype="application/json")
+    parts = re.split(f'"({token}-\\d+)"', text)
+
+    def body():
+        for i, part in enumerate(parts):
+            if i % 2 == 0:
+                yield part
+            else:
+                yield '"'
+                yield from lazy[int(part.rsplit("-", 1)[1])].base64_chunks()
+                yield '"'
+
+    return Response(body(), status=status, mimetype="application/json")
 
 
 def api_error(err: DemoError) -> Response:
@@ -154,13 +182,47 @@ def _body(
     return body
 
 
-def create_app(speed: float = 1.0, legacy_meta_data: bool = False, workflows=None) -> Flask:
+class _DispatchData:
+    """WSGI: the API answers below ``/dispatch-data`` too, where production serves it under the
+    frontend page (``…/mmoda/dispatch-data``), so a link to the demo's root page finds its API."""
+
+    PREFIX = "/" + links.DISPATCH_DATA
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == self.PREFIX or path.startswith(self.PREFIX + "/"):
+            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + self.PREFIX
+            environ["PATH_INFO"] = path[len(self.PREFIX) :] or "/"
+        return self.app(environ, start_response)
+
+
+_FRONT_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>oda-widgets demo dispatcher</title></head>
+<body><h1>oda-widgets demo dispatcher</h1>
+<p>This address stands for the MMODA web frontend of the demo dispatcher. A link to it carries a
+query: open it in Python with <code>QueryForm().set_values(link)</code> or
+<code>Job.from_url(link)</code>.</p>{query}</body></html>"""
+
+
+def products_link(analysis_parameters: dict) -> str:
+    """The demo's "products URL" of a job (relative to its root page): what the real dispatcher
+    writes into its e-mails and redirects ``/resolve-job-url`` to."""
+    return links.frontend_link(analysis_parameters, "/")
+
+
+def create_app(
+    speed: float = 1.0, legacy_meta_data: bool = False, workflows=None, resolver: bool = True
+) -> Flask:
     """The demo dispatcher as a Flask app (``speed`` scales job durations; ``workflows``: the
-    :class:`~oda_widgets.demo.workflows.Workflows` instruments served besides INTEGRAL's)."""
+    :class:`~oda_widgets.demo.workflows.Workflows` instruments served besides INTEGRAL's;
+    ``resolver=False``: no ``/resolve_name``)."""
     from oda_widgets.demo.workflows import Workflows
     from oda_widgets.errors import DispatcherUnavailable
 
     app = Flask("oda_widgets.demo")
+    app.wsgi_app = _DispatchData(app.wsgi_app)  # type: ignore[method-assign]
     workflows = workflows if workflows is not None else Workflows([])
     app.extensions["oda_demo_workflows"] = workflows
     known_instruments = [*INSTRUMENTS, *workflows]
@@ -265,8 +327,53 @@ def create_app(speed: float = 1.0, legacy_meta_data: bool = False, workflows=Non
     def parameters():
         return _json(_request_params())
 
+    @app.get("/")
+    def front_page():
+        query = ""
+        if request.args:
+            shown = html.escape(
+                ", ".join(f"{k}={v}"[:80] for k, v in list(request.args.items(multi=True))[:20])
+            )
+            query = f"<p>The query of this link: <code>{shown}</code></p>"
+        return Response(_FRONT_PAGE.format(query=query), mimetype="text/html")
+
+    @app.get("/resolve-job-url")
+    def resolve_job_url():
+        # the real dispatcher: exactly job_id, session_id and token; 302 to the job's products URL,
+        # or to the products URL with error_message and status_code. Relative Locations: the
+        # request's Host header is never echoed.
+        expected = ["job_id", "session_id", "token"]
+        given = sorted(request.args)
+        try:
+            unexpected = [k for k in given if k not in expected]
+            missing = [k for k in expected if k not in given]
+            if unexpected:
+                raise DemoError(
+                    f"found unexpected parameters: {unexpected[:10]}, expected only and only these {expected}"
+                )
+            if missing:
+                raise DemoError(
+                    f"NOT found expected parameters: {missing}, expected only and only these {expected}"
+                )
+            claims = _token_claims(request.args["token"])
+            sub = (claims or {}).get("sub") or (claims or {}).get("email")
+            job_id = request.args["job_id"][:64]
+            job = store.get(job_id)
+            if job is None or job.session_id != request.args["session_id"]:
+                raise DemoError(f"unable to find any record for {job_id}", "InvalidJobIDProvided")
+            if job.sub != sub:
+                raise DemoError("Request not authorized", "RequestNotAuthorized", 403)
+            ap = {k: v for k, v in job.request.analysis_parameters.items() if k not in protocol.CLIENT_FLAGS}
+            return redirect(products_link(ap), 302)
+        except DemoError as err:
+            return redirect(
+                "/?" + urllib.parse.urlencode({"error_message": err.message, "status_code": err.status}), 302
+            )
+
     @app.get("/resolve_name")
     def resolve_name():
+        if not resolver:
+            return _json({"error_message": "no name resolver on this demo dispatcher"}, 404)
         name = request.args.get("name")
         if name is None:
             return _json({})

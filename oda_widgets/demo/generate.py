@@ -16,7 +16,7 @@ from astropy.io import fits
 from astropy.time import Time
 from astropy.wcs import WCS
 
-from oda_widgets.client.protocol import NOT_IN_JOB_ID
+from oda_widgets.client.protocol import MAX_LIGHT_CURVE_BINS, NOT_IN_JOB_ID
 from oda_widgets.demo import sky
 from oda_widgets.demo.instruments import DemoError, Request
 from oda_widgets.products import encode_numpy_data_product
@@ -31,7 +31,13 @@ PSF_SIGMA = {"isgri": 0.085, "jemx": 0.025}  # deg (ISGRI FWHM 12', JEM-X 3.5')
 VAR0 = {"isgri": 871.0, "jemx": 300.0}
 MAX_SIDE = 1400  # pixels; larger pointing sets are clipped to this mosaic
 SPI_NATIVE_BIN = 0.05  # s
-SPI_MAX_NATIVE_BINS = 4_000_000  # ~2.3 days at 0.05 s
+#: Largest SPI-ACS request the demo serves, in native 0.05 s bins (~6.9 days; 10^7 rows is 5.8 days).
+#: Beyond it the request is refused with the message shape of the real SPI-ACS plugin, whose
+#: backend refuses requests over its resource limits. Up to it, the response is streamed (see
+#: ``app._json``) and the curve built in chunks: the server holds about one copy of the table.
+SPI_MAX_NATIVE_BINS = MAX_LIGHT_CURVE_BINS
+#: native bins generated per step (bounded temporaries whatever the request)
+SPI_CHUNK = 1 << 20
 IJD_UNITS = 86400.0
 
 
@@ -645,7 +651,7 @@ def light_curves(req: Request, obs: Observation) -> list[tuple[str, fits.HDUList
     exps = obs.exposures
     n_per = np.ceil(exps / time_bin).astype(int)
     total = int(n_per.sum())
-    if total > 3_000_000:
+    if total > MAX_LIGHT_CURVE_BINS:
         raise DemoError(f"Parameter time_bin wrong value {time_bin}: too many light-curve bins ({total})")
     scw_index = np.repeat(np.arange(len(obs.scws)), n_per)
     k = np.arange(total) - np.repeat(np.cumsum(n_per) - n_per, n_per)
@@ -710,50 +716,61 @@ def light_curves(req: Request, obs: Observation) -> list[tuple[str, fits.HDUList
 
 def spi_acs_lc(req: Request) -> fits.HDUList:
     """The SPI-ACS rate in [T1, T2]: 0.05 s native bins summed to ``time_bin``, Poisson counts,
-    orbital background modulation and bursts; TIME relative to TIMEZERO (the midpoint)."""
+    orbital background modulation and bursts; TIME relative to TIMEZERO (the midpoint).
+
+    Built in chunks of native bins straight into the table's rows (TIME D, RATE E, ERROR E, the
+    real product's layout): memory is the table plus one chunk's temporaries.
+    """
     v = req.values
     t1 = _ijd(v["T1"]) * IJD_UNITS
     t2 = _ijd(v["T2"]) * IJD_UNITS
-    k = max(1, int(math.floor(v["time_bin"] / SPI_NATIVE_BIN + 1e-9)))
-    bin_s = k * SPI_NATIVE_BIN
     n_native = int(round((t2 - t1) / SPI_NATIVE_BIN))
     if n_native > SPI_MAX_NATIVE_BINS:
+        limit_days = SPI_MAX_NATIVE_BINS * SPI_NATIVE_BIN / 86400
         raise DemoError(
-            f"SPI-ACS requests are limited to {SPI_MAX_NATIVE_BINS * SPI_NATIVE_BIN / 86400:.1f} "
-            f"days (T2 - T1 is {(t2 - t1) / 86400:.2f} days)"
+            "SPI-ACS backend refuses to process this request, due to resource constrain: requests to "
+            f"this service are limited to {limit_days:.1f} days ({SPI_MAX_NATIVE_BINS:,} bins of "
+            f"{SPI_NATIVE_BIN:g} s); T2 - T1 is {(t2 - t1) / 86400:.2f} days. Ask for a shorter "
+            "interval, or split it into several requests."
         )
+    # native bins per output bin; a bin longer than the interval (even 1e308 s) gives one bin
+    k = max(1, math.floor(min(v["time_bin"] / SPI_NATIVE_BIN + 1e-9, max(n_native, 1))))
+    bin_s = k * SPI_NATIVE_BIN
     n_bins = max(n_native // k, 1)
     n_native = n_bins * k
     rng = np.random.default_rng(seed_of(req.analysis_parameters))
-    t_native = t1 + (np.arange(n_native) + 0.5) * SPI_NATIVE_BIN
-    orbit = sky.REVOLUTION_DAYS * IJD_UNITS
-    lam = SPI_NATIVE_BIN * (
-        80000.0
-        + 6000.0 * np.sin(2 * np.pi * t_native / orbit)
-        + 1500.0 * np.sin(2 * np.pi * t_native / 5400.0)
-    )
-    for t0, peak, tau in sky.bursts_between(t1, t1 + n_native * SPI_NATIVE_BIN):
-        i0 = max(int((t0 - t1) / SPI_NATIVE_BIN), 0)
-        i1 = min(int((t0 + 12 * tau - t1) / SPI_NATIVE_BIN) + 1, n_native)
-        if i1 <= i0:
-            continue
-        lam[i0:i1] += SPI_NATIVE_BIN * peak * sky.burst_shape(t_native[i0:i1] - t0, tau)
-    counts = rng.poisson(lam)
-    if k > 1:
-        counts = counts.reshape(n_bins, k).sum(axis=1)
     timezero = (t1 + t2) / 2.0
-    # Relative times computed without the ~1e9 s offset, so bins are exact to float64 precision.
-    time = (np.arange(n_bins) + 0.5) * bin_s - (timezero - t1)
-    rate = (counts / bin_s).astype(np.float32)
-    error = (np.sqrt(counts) / bin_s).astype(np.float32)
-    h = fits.BinTableHDU.from_columns(
-        [
-            fits.Column("TIME", "D", unit="s", array=time),
-            fits.Column("RATE", "E", unit="count/s", array=rate),
-            fits.Column("ERROR", "E", unit="count/s", array=error),
-        ],
-        name="RATE",
-    )
+    orbit = sky.REVOLUTION_DAYS * IJD_UNITS
+    bursts = list(sky.bursts_between(t1, t1 + n_native * SPI_NATIVE_BIN))
+    rows = np.empty(n_bins, dtype=[("TIME", ">f8"), ("RATE", ">f4"), ("ERROR", ">f4")])
+    step = max(SPI_CHUNK // k, 1) * k  # whole output bins per chunk
+    for c0 in range(0, n_native, step):
+        c1 = min(c0 + step, n_native)
+        t_native = t1 + (np.arange(c0, c1) + 0.5) * SPI_NATIVE_BIN
+        lam = SPI_NATIVE_BIN * (
+            80000.0
+            + 6000.0 * np.sin(2 * np.pi * t_native / orbit)
+            + 1500.0 * np.sin(2 * np.pi * t_native / 5400.0)
+        )
+        for t0, peak, tau in bursts:
+            i0 = max(int((t0 - t1) / SPI_NATIVE_BIN), c0)
+            i1 = min(int((t0 + 12 * tau - t1) / SPI_NATIVE_BIN) + 1, c1)
+            if i1 <= i0:
+                continue
+            lam[i0 - c0 : i1 - c0] += (
+                SPI_NATIVE_BIN * peak * sky.burst_shape(t_native[i0 - c0 : i1 - c0] - t0, tau)
+            )
+        # one generator, drawn in order chunk after chunk: the same counts as one call on everything
+        counts = rng.poisson(lam)
+        if k > 1:
+            counts = counts.reshape(-1, k).sum(axis=1)
+        b0, b1 = c0 // k, c1 // k
+        # relative times without the ~1e9 s offset, so bins are exact to float64 precision
+        rows["TIME"][b0:b1] = (np.arange(b0, b1) + 0.5) * bin_s - (timezero - t1)
+        rows["RATE"][b0:b1] = counts / bin_s
+        rows["ERROR"][b0:b1] = np.sqrt(counts) / bin_s
+    h = fits.BinTableHDU(data=rows, name="RATE")
+    h.header.update({"TUNIT1": "s", "TUNIT2": "count/s", "TUNIT3": "count/s"})
     t_stop = t1 + n_bins * bin_s
     h.header.update(
         {
@@ -795,6 +812,8 @@ def products(req: Request) -> dict:
                 "rate": "RATE",
                 "rate_err": "ERROR",
             },
+            # the table's pickle is streamed into the response, never held as one string
+            lazy=True,
         )
         d["data_unit_list"][0]["name"] = "Primary"
         d["data_unit_list"][1]["units_dict"] = {"TIME": "s", "RATE": "count/s", "ERROR": "count/s"}

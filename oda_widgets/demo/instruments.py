@@ -32,7 +32,8 @@ _OWL = {
     "UserCatalog": None,
 }
 
-SCW_PATTERN = re.compile(r"^\d{12}\.\d{3}$")
+# ASCII digits only: ``\d`` would take full-width digits, which no real backend reads
+SCW_PATTERN = re.compile(r"^[0-9]{12}\.[0-9]{3}$")
 
 
 class DemoError(Exception):
@@ -558,5 +559,5 @@ def _instrument_checks(instr: Instrument, v: dict, roles: list[str]) -> None:
     else:
         if v["data_level"] == "realtime" and "integral-realtime" not in roles:
             raise RolesMissing(roles, {"integral-realtime": "it is needed to access realtime SPI-ACS data"})
-        if v["time_bin"] <= 0:
+        if not math.isfinite(v["time_bin"]) or v["time_bin"] <= 0:
             raise DemoError(f"Parameter time_bin wrong value {v['time_bin']}: should be greater than 0")

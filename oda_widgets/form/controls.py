@@ -22,7 +22,7 @@ from ipywidgets.widgets.widget_description import DescriptionStyle
 from ipywidgets.widgets.widget_string import HTMLStyle, TextStyle
 
 from oda_widgets.client.description import ParameterSpec
-from oda_widgets.errors import InvalidParameter
+from oda_widgets.errors import InvalidParameter, OdaError
 from oda_widgets.form.kinds import SCW_PATTERN, CatalogKind, EnumKind, format_number, json_text
 from oda_widgets.form.model import Field
 
@@ -92,7 +92,8 @@ class Control(ABC):
         )
         if spec.description:
             self.title.tooltip = spec.description
-        self.message = W.HTML(value="", layout=_layout(min_width="0"), style=_style(HTMLStyle))
+        # the message takes the room left and wraps: a long one never squeezes the input
+        self.message = W.HTML(value="", layout=_layout(min_width="0", flex="1 1 0%"), style=_style(HTMLStyle))
         self.message.add_class("oda-field-message")
         self._rendering = False
         self.input = self.build()
@@ -103,6 +104,13 @@ class Control(ABC):
         self.row.add_class("oda-field")
         self.row.add_class(f"oda-field-{_css_name(spec.name)}")
         self._callbacks: list[Callable[[Control], None]] = []
+        self._fix_box: W.HBox | None = None
+        self._shown_fixes: tuple = ()
+        #: what a fix button does with its value (a form routes it through its model)
+        self.fixer: Callable[[Any], Any] = self.field_fix
+        #: what an uploaded file goes to: ``loader(content_bytes, file_name)`` (a form routes it
+        #: through its model: ``set_scw_list``, ``set_user_catalog``)
+        self.loader: Callable[[bytes, str], Any] = self.field_load
         for w in self.value_widgets():
             w.observe(self._edited, names="value")
         self.field.observe(self._field_changed)
@@ -183,8 +191,9 @@ class Control(ABC):
             return str(exc)
         return None
 
-    def show(self, message: str | None) -> None:
-        """Show ``message`` next to the field (red), or clear it."""
+    def show(self, message: str | None, fixes: tuple | list = ()) -> None:
+        """Show ``message`` next to the field (red), or clear it; ``fixes``: values offered as
+        one-click buttons beside it ("Use 0.1")."""
         value = (
             ""
             if not message
@@ -192,6 +201,72 @@ class Control(ABC):
         )
         if self.message.value != value:
             self.message.value = value
+        self._show_fixes(tuple(fixes) if message else ())
+
+    def _show_fixes(self, fixes: tuple) -> None:
+        if fixes == self._shown_fixes:
+            return
+        self._shown_fixes = fixes
+        if self._fix_box is None:
+            if not fixes:
+                return
+            self._fix_box = W.HBox(layout=_layout(flex="0 0 auto"))
+            self._fix_box.add_class("oda-field-fixes")
+            self.row.children = (*self.row.children, self._fix_box)
+        buttons = []
+        for value in fixes:
+            label = format_number(value)
+            button = W.Button(
+                description=f"Use {label}",
+                tooltip=f"Put {label} into {self.spec.name}",
+                layout=W.Layout(width="auto"),
+            )
+            button.add_class("oda-field-fix")
+            button.on_click(lambda _b, v=value: self._fix(v))
+            buttons.append(button)
+        self._fix_box.children = buttons
+
+    @property
+    def fixes(self) -> tuple:
+        """The values the fix buttons offer now."""
+        return self._shown_fixes
+
+    def _fix(self, value: Any) -> None:
+        try:
+            self.fixer(value)
+        except OdaError as exc:
+            self.show(str(exc))
+
+    def field_fix(self, value: Any) -> Any:
+        """Put a fix into this control's field (what a fix button does outside a form)."""
+        self.field.set(value)
+        return value
+
+    def field_load(self, content: bytes, name: str) -> Any:
+        """Read an uploaded file into this control's field (outside a form)."""
+        return self.field.load(content, name)
+
+    def _upload_widget(self, description: str, accept: str) -> W.FileUpload:
+        upload = W.FileUpload(
+            description=description, accept=accept, multiple=False, layout=W.Layout(width="auto")
+        )
+        upload.add_class("oda-field-upload")
+        upload.observe(self._uploaded, names="value")
+        return upload
+
+    def _uploaded(self, change) -> None:
+        files = change["new"]
+        if not files:
+            return
+        upload = change["owner"]
+        item = files[0]
+        try:
+            self.loader(bytes(item["content"]), str(item.get("name") or "upload"))
+        except OdaError as exc:
+            self.show(str(exc))  # a form shows it too (the field keeps it as its problem)
+        finally:
+            # the file's bytes would stay in the widget state (and in a saved notebook)
+            upload.value = ()
 
     @property
     def shown_message(self) -> str:
@@ -417,18 +492,34 @@ class StructuredControl(TextControl):
 
 
 class InputListControl(TextControl):
-    """A list of input products (``scw_list``): one id per line, or separated by commas/spaces.
+    """A list of input products (``scw_list``): one id per line, or separated by commas/spaces,
+    or a list file uploaded (text, CSV or FITS with a ``SWID``/``scw_id`` column); the line under
+    it says how many science windows the list holds and where they came from.
 
     ScW ids are checked against 12 digits + '.' + 3 digits (``066500220010.001``).
     """
 
     def build(self):
-        return W.Textarea(
+        self.text = W.Textarea(
             value=_text_of(self.field.input),
             rows=2,
             placeholder="066500220010.001, 066500230010.001" if self.spec.name == "scw_list" else "",
             layout=_layout(**_INPUT_LAYOUT),
         )
+        self.upload = self._upload_widget("List file", ".txt,.lst,.csv,.dat,.fits,.fit,.fts,.gz")
+        self.summary = W.HTML(value="")
+        self.summary.add_class("oda-field-summary")
+        return W.VBox([W.HBox([self.text, self.upload]), self.summary])
+
+    def value_widgets(self):
+        return [self.text]
+
+    def render(self):
+        raw = self.field.input
+        self.text.value = raw if isinstance(raw, str) else _text_of(raw)
+        text = _escape(self.field.summary)
+        if self.summary.value != text:
+            self.summary.value = text
 
 
 class CatalogControl(Control):
@@ -445,7 +536,8 @@ class CatalogControl(Control):
         self.clear_button = W.Button(description="Unlink", layout=W.Layout(width="80px"))
         self.clear_button.on_click(lambda _b: self.set(None))
         self.clear_button.layout.display = "none"
-        return W.VBox([self.summary, W.HBox([self.text, self.clear_button])])
+        self.upload = self._upload_widget("Catalog file", ".fits,.fit,.fts,.gz,.ecsv,.csv,.txt,.dat,.tsv")
+        return W.VBox([self.summary, W.HBox([self.text, self.clear_button, self.upload])])
 
     def value_widgets(self):
         return [self.text]
@@ -461,7 +553,7 @@ class CatalogControl(Control):
             self.text.value = ""
             self.text.layout.display = "none"
             self.clear_button.layout.display = None
-            self.summary.value = _escape(self.describe())
+            self.summary.value = _escape(self.field.summary or self.describe())
             return
         self.text.layout.display = None
         self.clear_button.layout.display = "none"

@@ -17,6 +17,7 @@ from typing import Any
 import ipywidgets as W
 import traitlets
 
+from oda_widgets.client import links
 from oda_widgets.client.description import InstrumentDescription, ProductDescription
 from oda_widgets.client.job import Job
 from oda_widgets.errors import OdaError
@@ -96,11 +97,24 @@ class QueryForm(W.VBox):
         )
         self.resolve_button.add_class("oda-form-resolve")
         self.paste_button = W.Button(
-            description="Paste code", icon="paste", tooltip="Fill the form from API code or a par_dict"
+            description="Paste code or link",
+            icon="paste",
+            tooltip="Fill the form from API code, a par_dict or an MMODA link",
+            layout=W.Layout(width="auto"),
         )
+        self.paste_button.add_class("oda-form-paste")
+        self.share_button = W.Button(
+            description="Share link",
+            icon="link",
+            tooltip="The MMODA web frontend's link for this query",
+            layout=W.Layout(width="auto"),
+        )
+        self.share_button.add_class("oda-form-share")
         self.code_view = W.Textarea(layout=W.Layout(width="95%", height="220px"))
         self.code_view.add_class("oda-form-api-code")
-        self.load_button = W.Button(description="Fill the form from this code", icon="arrow-up")
+        self.load_button = W.Button(
+            description="Fill the form from this code or link", icon="arrow-up", layout=W.Layout(width="auto")
+        )
         self.load_button.add_class("oda-form-load-code")
         self.code_box = W.VBox([self.code_view, self.load_button], layout=W.Layout(display="none"))
         self.code_view.observe(self._code_edited, names="value")
@@ -110,6 +124,7 @@ class QueryForm(W.VBox):
         self.api_code_button.on_click(lambda _b: self._guarded(self.show_api_code))
         self.reset_button.on_click(lambda _b: self._guarded(self.reset))
         self.paste_button.on_click(lambda _b: self._guarded(self.show_paste))
+        self.share_button.on_click(lambda _b: self._guarded(self.show_share_link))
         self.load_button.on_click(lambda _b: self._guarded(self.load_code))
         self.resolve_button.on_click(lambda _b: self._guarded(self.resolve))
         self.instrument_picker.observe(self._instrument_picked, names="value")
@@ -119,7 +134,15 @@ class QueryForm(W.VBox):
             W.HBox([self.instrument_picker, self.product_picker]),
             self.parameters_box,
             self.note,
-            W.HBox([self.submit_button, self.api_code_button, self.paste_button, self.reset_button]),
+            W.HBox(
+                [
+                    self.submit_button,
+                    self.api_code_button,
+                    self.share_button,
+                    self.paste_button,
+                    self.reset_button,
+                ]
+            ),
             self.code_box,
             self.job_area,
         ]
@@ -245,6 +268,12 @@ class QueryForm(W.VBox):
             return old
         control = control_for(field.spec, field.instrument)
         control.bind(field)
+        name = field.name
+        control.fixer = lambda value, name=name: self.apply_fix(name, value)
+        if name == "scw_list":
+            control.loader = lambda content, file_name: self.set_scw_list(content, name=file_name)
+        elif name == "selected_catalog":
+            control.loader = lambda content, file_name: self.set_user_catalog(content, name=file_name)
         self._known[field.name] = control
         return control
 
@@ -314,8 +343,9 @@ class QueryForm(W.VBox):
     def _publish(self) -> None:
         """Show every field's message; Submit only when none of ours is left."""
         errors = self.model.checked_errors
+        fixes = self.model.fixes
         for name, control in self.controls.items():
-            control.show(self.model.shown_message(name))
+            control.show(self.model.shown_message(name), fixes.get(name, ()))
         self.submit_button.disabled = bool(errors) or self.product is None
         self.submit_button.tooltip = (
             "Fix the fields marked in red first" if errors else "Send this request to the dispatcher"
@@ -351,6 +381,43 @@ class QueryForm(W.VBox):
         """
         self.model.set_values(data, **kwargs)
 
+    @property
+    def not_literal(self) -> list[str]:
+        """Keys of the last pasted code whose value was not a literal (the code is never run)."""
+        return self.model.not_literal
+
+    @property
+    def fixes(self) -> dict[str, list[Any]]:
+        """{parameter: values it would take instead} (what the fix buttons offer)."""
+        return self.model.fixes
+
+    def apply_fix(self, name: str, value: Any = None) -> Any:
+        """Put an offered fix into field ``name`` (default: the first offered); what a fix button
+        does. Returns the value set."""
+        return self.model.apply_fix(name, value)
+
+    def set_scw_list(self, source: Any, *, name: str | None = None) -> list[str]:
+        """Fill ``scw_list`` from a list file (path or uploaded bytes; text, CSV or FITS with a
+        ``SWID``/``scw_id`` column) or text; what the *List file* button does. Bad rows are
+        named by line, duplicates removed, the count shown. Returns the list."""
+        return self.model.set_scw_list(source, name=name)
+
+    def set_user_catalog(self, source: Any, *, name: str | None = None):
+        """Send the sources of a catalog file (FITS, ECSV, CSV… with name/RA/Dec columns, or an
+        astropy Table) as ``selected_catalog``; what the *Catalog file* button does."""
+        return self.model.set_user_catalog(source, name=name)
+
+    def share_link(self, frontend_url: str | None = None) -> str:
+        """The MMODA web frontend's link for what the form shows (no token inside)."""
+        return self.model.share_link(frontend_url)
+
+    def show_share_link(self, frontend_url: str | None = None) -> str:
+        """Show :meth:`share_link` under the form (and return it)."""
+        link = self.share_link(frontend_url)
+        self.code_view.value = link
+        self.code_box.layout.display = None
+        return link
+
     def link_catalog(self, catalog) -> None:
         """Send ``catalog`` (a ``Catalog``) as ``selected_catalog``; the field says how many sources."""
         self.model.link_catalog(catalog)
@@ -372,19 +439,24 @@ class QueryForm(W.VBox):
         return code
 
     def show_paste(self) -> None:
-        """Open an empty box under the form to paste API code (or a par_dict) into."""
+        """Open an empty box under the form to paste API code, a par_dict or a link into."""
         self.code_view.value = ""
         self.code_box.layout.display = None
 
     def _code_edited(self, change) -> None:
-        # pasted code may carry a token in clear: never keep it in widget state (it would be
-        # saved with the notebook); the form never uses a pasted token anyway
-        clean = redact(change["new"])
-        if clean != change["new"]:
-            self.code_view.value = clean
+        # pasted code or a job link may carry a token in clear: never keep it in widget state (it
+        # would be saved with the notebook); a job link is read at once, before the token goes
+        text = change["new"]
+        clean = redact(text)
+        if clean == text:
+            return
+        if links.is_link(text):
+            self._guarded(lambda: self.load_code(text))
+        self.code_view.value = clean
 
     def load_code(self, text: str | None = None) -> None:
-        """Fill the form from ``text`` (default: the code box); the code is read, never run."""
+        """Fill the form from ``text`` (default: the box under the form): API code (read, never
+        run), a par_dict, or a link (the web frontend's, a dispatcher job link)."""
         self.set_values(self.code_view.value if text is None else text)
 
     def resolve(self, name: str | None = None):

@@ -34,6 +34,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from oda_widgets.client.description import OPEN_CHOICES, ParameterSpec
+from oda_widgets.client.scw_list import SCW_PATTERN, scw_id_problem
 
 if TYPE_CHECKING:
     from oda_widgets.form.model import Field
@@ -45,6 +46,12 @@ __all__ = [
     "NumberKind",
     "IntegerKind",
     "AngleKind",
+    "RightAscensionKind",
+    "DeclinationKind",
+    "RadiusKind",
+    "CountKind",
+    "EnergyKind",
+    "ThresholdKind",
     "TimeKind",
     "TimeDeltaKind",
     "EnumKind",
@@ -60,9 +67,14 @@ __all__ = [
     "SCW_PATTERN",
     "format_number",
     "json_text",
+    "TEXT_LIMITS",
 ]
 
-SCW_PATTERN = re.compile(r"^\d{12}\.\d{3}$")
+#: Longest text a field takes, by parameter kind: the web frontend's limits — a single-line
+#: text box is Drupal's textfield (``#maxlength`` 128, ``modules/system/system.module``), a
+#: ``LongString`` a textarea with ``maxlength`` 10000 (frontend-tab-generator ``instr.inc``); URLs
+#: up to the 2048 characters browsers and servers commonly accept; JSON up to 1 MB.
+TEXT_LIMITS = {"text": 128, "long_string": 10_000, "file_url": 2048, "structured": 1_000_000}
 
 
 def json_text(value: Any) -> str:
@@ -152,8 +164,28 @@ class Kind:
         """What cross-field order checks compare (T1 before T2, E1 below E2)."""
         return value
 
+    def summary(self, field: Field) -> str:
+        """A line shown under the field besides its message ('' for none): how many science
+        windows a list holds, how many sources a catalog has."""
+        return ""
+
+    def from_file(self, field: Field, source: Any, name: str | None = None) -> tuple[Any, str]:
+        """(value for ``field.set``, a line saying what was read) from a file (path or bytes)."""
+        raise field.fail(f"{field.name} is not read from files")
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
+
+
+def check_length(field: Field, text: str, limit_kind: str) -> None:
+    """Refuse text longer than the frontend takes for this kind of field (``TEXT_LIMITS``); a
+    default longer than that is always allowed."""
+    limit = max(TEXT_LIMITS[limit_kind], len(json_text(field.spec.default)))
+    if len(text) > limit:
+        raise field.fail(
+            f"{field.name} is {len(text):,} characters long; at most {limit:,} are taken "
+            "(the web frontend's limit for this field)"
+        )
 
 
 class TextKind(Kind):
@@ -163,6 +195,9 @@ class TextKind(Kind):
 
     def parse(self, field, raw):
         text = super().parse(field, raw)
+        if text is not None:
+            limits = {"long_string": "long_string", "unknown": "structured"}  # unknown kinds may be JSON
+            check_length(field, text, limits.get(field.spec.kind, "text"))
         if text is not None and field.spec.kind == "unknown" and not isinstance(field.spec.default, str):
             try:
                 return json.loads(text)
@@ -180,6 +215,7 @@ class FileURLKind(Kind):
         text = json_text(raw).strip()
         if not text:
             return field.empty()
+        check_length(field, text, "file_url")
         if not re.match(r"^(https?|ftp)://\S+$", text):
             raise field.fail(f"{field.name} must be a URL (http://, https:// or ftp://)")
         return text
@@ -261,20 +297,28 @@ class AngleKind(NumberKind):
     """An angle: decimal number in the parameter's units, or sexagesimal text.
 
     ``RA`` in ``hh:mm:ss`` (or ``17h45m``) is read as hours, other angles as degrees
-    (``-29:44:42`` or ``-29d44m42s``); astropy ``Angle``/``Quantity`` are converted.
+    (``-29:44:42`` or ``-29d44m42s``); astropy ``Angle``/``Quantity`` are converted. NaN, infinities
+    and numbers too large for a float (``1e309``) are refused.
     """
 
     name = "angle"
+    #: read ``hh:mm:ss`` as hours (right ascensions)
+    hours = False
 
     def number(self, field, text):
         try:
-            return float(text)
+            x = float(text)
         except ValueError:
-            pass
+            x = self._sexagesimal(field, text)
+        if not math.isfinite(x):
+            raise field.fail(f"{field.name} must be a finite angle, not {text!r}")
+        return x
+
+    def _sexagesimal(self, field: Field, text: str) -> float:
         from astropy import units as u
         from astropy.coordinates import Angle
 
-        hours = field.name.upper() == "RA" and not re.search(r"[d°]", text)
+        hours = (self.hours or field.name.upper() == "RA") and not re.search(r"[d°]", text)
         try:
             angle = Angle(text, unit=u.hourangle if hours else u.deg)
         except (ValueError, u.UnitsError):
@@ -284,10 +328,14 @@ class AngleKind(NumberKind):
             ) from None
         return float(angle.to_value(_unit(field.spec.units or "deg")))
 
-    def validate(self, field, value):
-        super().validate(field, value)
-        if field.name.upper() == "DEC" and not -90 <= value <= 90 and (field.spec.units or "deg") == "deg":
-            raise field.fail("DEC must be between -90 and 90 deg")
+    def degrees(self, field: Field, value: float) -> float:
+        """``value`` (in the parameter's units) in degrees."""
+        units = field.spec.units or "deg"
+        return value if units == "deg" else float((value * _unit(units)).to_value("deg"))
+
+    def from_degrees(self, field: Field, deg: float) -> float:
+        units = field.spec.units or "deg"
+        return deg if units == "deg" else float((deg * _unit("deg")).to_value(_unit(units)))
 
     def to_input(self, field, value):
         if value is not None and not isinstance(value, (str, numbers.Real)):
@@ -297,6 +345,84 @@ class AngleKind(NumberKind):
             if isinstance(value, Angle):
                 value = value.to(_unit(field.spec.units or "deg"))
         return super().to_input(field, value)
+
+
+class RightAscensionKind(AngleKind):
+    """A right ascension: in [0, 360) degrees. A value outside is refused, not wrapped — RA 400
+    is not silently RA 40 — and the wrapped value is offered as a one-click fix."""
+
+    name = "right_ascension"
+    hours = True
+
+    def validate(self, field, value):
+        super().validate(field, value)
+        deg = self.degrees(field, value)
+        if not 0.0 <= deg < 360.0:
+            wrapped = round(deg % 360.0, 10) % 360.0
+            raise field.fail(
+                f"{field.name} must be in [0, 360) deg; {format_number(value)} is outside — "
+                f"use {format_number(wrapped)} if you mean the same direction",
+                fixes=(self.from_degrees(field, wrapped),),
+            )
+
+
+class DeclinationKind(AngleKind):
+    """A declination: in [-90, 90] degrees."""
+
+    name = "declination"
+
+    def validate(self, field, value):
+        super().validate(field, value)
+        if not -90.0 <= self.degrees(field, value) <= 90.0:
+            raise field.fail(f"{field.name} must be between -90 and 90 deg")
+
+
+class RadiusKind(AngleKind):
+    """A search radius on the sky: above 0 and at most 180 degrees (the whole sky), within the
+    description's limits when it gives them."""
+
+    name = "radius"
+
+    def validate(self, field, value):
+        super().validate(field, value)
+        deg = self.degrees(field, value)
+        if not 0.0 < deg <= 180.0:
+            raise field.fail(
+                f"{field.name} must be above 0 and at most 180 deg (the whole sky), not {format_number(value)}"
+            )
+
+
+class CountKind(IntegerKind):
+    """A number of things to take (``max_pointings``): at least 1."""
+
+    name = "count"
+
+    def validate(self, field, value):
+        super().validate(field, value)
+        if value < 1:
+            raise field.fail(f"{field.name} must be at least 1, not {value}")
+
+
+class EnergyKind(NumberKind):
+    """An energy (or frequency) bound: a positive number, within the description's limits."""
+
+    name = "energy"
+
+    def validate(self, field, value):
+        super().validate(field, value)
+        if value <= 0:
+            raise field.fail(f"{field.name} must be a positive energy, not {format_number(value)}")
+
+
+class ThresholdKind(NumberKind):
+    """A detection threshold in sigma: not negative."""
+
+    name = "threshold"
+
+    def validate(self, field, value):
+        super().validate(field, value)
+        if value < 0:
+            raise field.fail(f"{field.name} must not be negative, not {format_number(value)}")
 
 
 #: Formats of a time instant offered besides the parameter's own.
@@ -340,15 +466,32 @@ class TimeKind(Kind):
             number = float(text)
         except ValueError:
             number = None
+        if number is not None and not math.isfinite(number):
+            raise field.fail(f"{field.name} must be a finite time, not {text!r}")
         try:
             if number is not None:
                 fmt = field.format if field.format not in (*_ISO_FORMATS, None) else "mjd"
                 return Time(number, format=fmt, scale="utc")
             return Time(text, scale="utc")
-        except ValueError:
+        except (ValueError, OverflowError):
             raise field.fail(
                 f"{field.name} must be a time in ISO (2017-03-06T13:26:48) or MJD (57818.56), not {text!r}"
             ) from None
+
+    def read_as(self, field: Field, value: Any, fmt: str | None) -> Any:
+        """The astropy ``Time`` of ``value`` written in format ``fmt`` (a ``T_format`` value:
+        ``isot``, ``mjd``…); what a caller that sets times without switching the form reads."""
+        from astropy.time import Time
+
+        if isinstance(value, Time):
+            return value
+        text = json_text(value).strip()
+        if fmt in (*_ISO_FORMATS, None) or not _is_number(text):
+            return self.instant(field, text)
+        try:
+            return Time(float(text), format=fmt, scale="utc")
+        except (ValueError, OverflowError):
+            raise field.fail(f"{field.name}: {text!r} is not a time in format {fmt}") from None
 
     def parse(self, field, raw):
         text = json_text(raw).strip()
@@ -387,10 +530,24 @@ class TimeKind(Kind):
 _DELTA_SECONDS = {"sec": 1.0, "s": 1.0, "jd": 86400.0, "day": 86400.0}
 
 
+#: Longest duration taken for a time bin: a century (INTEGRAL flew 22 years; nothing is binned
+#: coarser than the whole archive).
+MAX_DURATION_SECONDS = 100 * 365.25 * 86400.0
+
+
 class TimeDeltaKind(NumberKind):
-    """A duration with a format companion (``time_bin`` with ``time_bin_format`` sec|jd)."""
+    """A duration with a format companion (``time_bin`` with ``time_bin_format`` sec|jd):
+    positive, at most a century, within the description's limits."""
 
     name = "time_delta"
+
+    def seconds(self, field: Field, value: float) -> float:
+        """``value`` (in the field's format) in seconds."""
+        return value * _DELTA_SECONDS.get(field.format or "sec", 1.0)
+
+    def from_seconds(self, field: Field, seconds: float) -> float:
+        """``seconds`` in the field's format, rounded to 12 significant digits (no float noise)."""
+        return float(f"{seconds / _DELTA_SECONDS.get(field.format or 'sec', 1.0):.12g}")
 
     def initial_format(self, spec):
         return spec.format_default or spec.units or "sec"
@@ -413,6 +570,10 @@ class TimeDeltaKind(NumberKind):
             raise field.fail(f"{field.name} must be ≤ {_bound(spec.max_value)} {units}")
         if value <= 0:
             raise field.fail(f"{field.name} must be positive")
+        if self.seconds(field, value) > MAX_DURATION_SECONDS:
+            raise field.fail(
+                f"{field.name} of {format_number(value)} {field.format or 'sec'} is longer than a century"
+            )
 
     def to_input(self, field, value):
         from astropy import units as u
@@ -504,9 +665,10 @@ class StructuredKind(Kind):
         text = json_text(raw).strip()
         if not text:
             return field.empty()
+        check_length(field, text, "structured")
         try:
             value = json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise field.fail(f"{field.name} must be JSON: {exc}") from None
         return value
 
@@ -525,7 +687,10 @@ class StructuredKind(Kind):
 class InputListKind(Kind):
     """A list of input products (``scw_list``): one id per line, or separated by commas/spaces.
 
-    ScW ids are checked against 12 digits + '.' + 3 digits (``066500220010.001``).
+    ScW ids are checked against 12 ASCII digits + '.' + 3 digits (``066500220010.001``);
+    full-width digits are refused, not converted. Repeated ids are sent once (the summary line
+    says how many were dropped). Lists are also read from files (text, CSV, FITS):
+    :meth:`from_file`.
     """
 
     name = "input_list"
@@ -537,12 +702,10 @@ class InputListKind(Kind):
             return value
         return ", ".join(str(v) for v in value)
 
-    def parse(self, field, raw):
+    def items(self, field: Field, raw: Any) -> list[str] | None:
+        """The ids as typed (repeats included); None for an empty input."""
         text = json_text(raw).strip()
-        spec = field.spec
         if not text:
-            if spec.default == [] or not spec.optional:
-                return [] if spec.optional else field.empty()
             return None
         if text.startswith("["):
             try:
@@ -551,19 +714,58 @@ class InputListKind(Kind):
                 raise field.fail(f"{field.name} must be a list: {exc}") from None
             if not isinstance(items, list):
                 raise field.fail(f"{field.name} must be a list")
-            items = [str(i) for i in items]
-        else:
-            items = [i for i in re.split(r"[,\s]+", text) if i]
-        return items
+            return [str(i) for i in items]
+        return [i for i in re.split(r"[,\s]+", text) if i]
+
+    def parse(self, field, raw):
+        spec = field.spec
+        items = self.items(field, raw)
+        if items is None:
+            if spec.default == [] or not spec.optional:
+                return [] if spec.optional else field.empty()
+            return None
+        return list(dict.fromkeys(items))
+
+    def to_wire(self, field, value):
+        # scw_list travels as repeated keys (client.encoding); the dispatcher reads no other list
+        # that way: it splits an InputProdList's text on commas (1.3.3's InputProdList._split), so
+        # a JSON list would arrive as '["a"', ' "b"]'. One comma-separated string reads right.
+        if field.name != "scw_list" and isinstance(value, list) and value:
+            return ",".join(value)
+        return value
 
     def validate(self, field, value):
         if field.name == "scw_list":
-            bad = [i for i in value if not SCW_PATTERN.match(i)]
+            bad = [(i, scw_id_problem(i)) for i in value if not SCW_PATTERN.match(i)]
             if bad:
-                raise field.fail(
-                    f"scw_list: {', '.join(bad[:3])}{'…' if len(bad) > 3 else ''} "
-                    "not a ScW id (12 digits, a dot, 3 digits: 066500220010.001)"
-                )
+                shown = "; ".join(f"{i!r} {why}" for i, why in bad[:3])
+                raise field.fail(f"scw_list: {shown}{'; …' if len(bad) > 3 else ''}")
+
+    def summary(self, field):
+        try:
+            items = self.items(field, field.input)
+        except Exception:
+            return ""
+        if not items:
+            return ""
+        n = len(dict.fromkeys(items))
+        what = "science window" if field.name == "scw_list" else "item"
+        text = f"{n} {what}{'s' if n != 1 else ''}"
+        repeated = len(items) - n
+        if repeated:
+            text += f" ({repeated} repeated id{'s' if repeated != 1 else ''} sent once)"
+        return text
+
+    def from_file(self, field, source, name=None):
+        from oda_widgets.client.scw_list import read_scw_list
+
+        try:
+            scws = read_scw_list(source, name)
+        except Exception as exc:
+            if hasattr(exc, "parameter"):
+                raise field.fail(str(exc)) from None
+            raise
+        return list(scws.ids), scws.summary
 
 
 class CatalogKind(Kind):
@@ -601,6 +803,20 @@ class CatalogKind(Kind):
             )
         return text
 
+    def from_file(self, field, source, name=None):
+        from oda_widgets.products.user_catalog import read_user_catalog
+
+        try:
+            catalog = read_user_catalog(source, name)
+        except Exception as exc:
+            if hasattr(exc, "parameter"):
+                raise field.fail(str(exc)) from None
+            raise
+        return catalog, f"{len(catalog)} source{'s' if len(catalog) != 1 else ''} from {catalog.name}"
+
+    def summary(self, field):
+        return self.describe(field)
+
     @staticmethod
     def describe(field: Field) -> str:
         """'N sources from <catalog>' for a linked catalog, '' otherwise."""
@@ -625,6 +841,25 @@ def _spec_kind(*kinds: str) -> Predicate:
     return lambda spec: spec.kind in kinds
 
 
+#: Integer parameters that count things to take: at least 1.
+COUNT_NAMES = frozenset({"max_pointings"})
+#: Ontology classes (URI fragments) of right ascensions and declinations.
+_RA_TERMS = frozenset({"RightAscension", "RightAscensionDegrees", "PointOfInterestRA"})
+_DEC_TERMS = frozenset({"Declination", "DeclinationDegrees", "PointOfInterestDEC"})
+
+
+def _fragments(spec: ParameterSpec) -> set[str]:
+    return {u.rsplit("#", 1)[-1] for u in spec.owl_uri}
+
+
+def _is_ra(spec: ParameterSpec) -> bool:
+    return spec.name.upper() in ("RA", "RA_OBJ") or bool(_fragments(spec) & _RA_TERMS)
+
+
+def _is_dec(spec: ParameterSpec) -> bool:
+    return spec.name.upper() in ("DEC", "DEC_OBJ") or bool(_fragments(spec) & _DEC_TERMS)
+
+
 # Most specific first. ``spec.kind`` comes from owl_uri/units/restrictions/name
 # (client.description); the few direct checks cover what it does not say.
 _BUILTIN: list[KindRule] = [
@@ -636,9 +871,15 @@ _BUILTIN: list[KindRule] = [
     (_spec_kind("time_delta"), TimeDeltaKind()),
     (_spec_kind("structured"), StructuredKind()),
     (lambda s: s.schema is not None, StructuredKind()),
+    (lambda s: s.kind == "integer" and s.name in COUNT_NAMES, CountKind()),
     (_spec_kind("integer"), IntegerKind()),
+    (lambda s: s.kind == "angle" and _is_ra(s), RightAscensionKind()),
+    (lambda s: s.kind == "angle" and _is_dec(s), DeclinationKind()),
+    (lambda s: s.kind == "angle" and (s.name == "radius" or s.name.endswith("_radius")), RadiusKind()),
     (_spec_kind("angle"), AngleKind()),
-    (_spec_kind("float", "energy", "threshold", "time_interval"), NumberKind()),
+    (_spec_kind("energy"), EnergyKind()),
+    (_spec_kind("threshold"), ThresholdKind()),
+    (_spec_kind("float", "time_interval"), NumberKind()),
     (_spec_kind("file_url"), FileURLKind()),
     (lambda s: True, TextKind()),
 ]

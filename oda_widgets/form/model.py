@@ -16,17 +16,18 @@ A script or a test drives it directly::
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from oda_widgets.client import protocol
+from oda_widgets.client import links, protocol
 from oda_widgets.client.description import InstrumentDescription, ParameterSpec, ProductDescription
 from oda_widgets.client.dispatcher import Dispatcher
-from oda_widgets.client.job import Job
+from oda_widgets.client.job import Job, resolve_job_link
 from oda_widgets.errors import InvalidParameter, OdaError, RequestNotUnderstood
-from oda_widgets.form.checks import checks
-from oda_widgets.form.kinds import Kind, kind_for
+from oda_widgets.form.checks import checks, fixes_of
+from oda_widgets.form.kinds import Kind, json_text, kind_for
 from oda_widgets.form.memory import LastValues
 from oda_widgets.redaction import redact
 
@@ -53,8 +54,10 @@ class Field:
 
     ``value`` is the par_dict value (``InvalidParameter`` with a message naming the parameter if
     the input is wrong); ``set(value)`` takes what a user or a script would pass; ``set_format``
-    switches the companion (``T_format``...) keeping the value. Observers are called with
-    ``(field, "input")`` or ``(field, "format")`` after a change.
+    switches the companion (``T_format``...) keeping the value; ``load(path_or_bytes)`` reads a
+    file (a ScW list, a catalog). ``summary`` is the line shown under the field (how many science
+    windows, where they came from); ``problem`` a failed load's message, shown until the next edit.
+    Observers are called with ``(field, "input")``, ``(field, "format")`` or ``(field, "problem")``.
     """
 
     def __init__(self, spec: ParameterSpec, instrument: str = "", kind: Kind | None = None):
@@ -66,6 +69,10 @@ class Field:
         self._extra_formats: list[str] = []
         self.format: str | None = self.kind.initial_format(spec)
         self.input: Any = self.kind.initial_input(self)
+        #: where the input came from ("12 science windows from scws.txt"), '' once edited by hand
+        self.origin = ""
+        #: why the last ``load`` failed (shown at the field until the input changes)
+        self.problem: str | None = None
         self._observers: list[FieldObserver] = []
 
     @property
@@ -73,9 +80,11 @@ class Field:
         return self.spec.name
 
     # -- reading ---------------------------------------------------------------------------
-    def fail(self, message: str) -> InvalidParameter:
-        """The error to raise for a wrong input (it names this parameter)."""
-        return InvalidParameter(message, parameter=self.spec.name)
+    def fail(self, message: str, fixes: tuple | list = ()) -> InvalidParameter:
+        """The error to raise for a wrong input (it names this parameter); ``fixes`` are values
+        the field would take instead (offered as one-click fixes)."""
+        details = {"fixes": list(fixes)} if fixes else None
+        return InvalidParameter(message, parameter=self.spec.name, details=details)
 
     def empty(self) -> Any:
         """The value of an empty optional field (None), or a 'required' error."""
@@ -100,6 +109,24 @@ class Field:
         except InvalidParameter as exc:
             return str(exc)
         return None
+
+    @property
+    def fixes(self) -> list[Any]:
+        """Values this field would take instead of its wrong input (empty: none to offer)."""
+        try:
+            _ = self.value
+        except InvalidParameter as exc:
+            return list(exc.details.get("fixes") or [])
+        return []
+
+    @property
+    def summary(self) -> str:
+        """The line under the field: what the kind says of the input ("12 science windows"),
+        with where it came from when it was loaded from a file."""
+        own = self.kind.summary(self)
+        if self.origin and own and not self.origin.startswith(own.split(" (")[0]):
+            return f"{own} — {self.origin}"
+        return self.origin or own
 
     def companions(self) -> dict[str, Any]:
         """Companion arguments (``T_format``...) to send with this parameter."""
@@ -129,7 +156,26 @@ class Field:
         if raw is self.input or (type(raw) is type(self.input) and _same(raw, self.input)):
             return
         self.input = raw
+        self.origin = ""
+        self.problem = None
         self._notify("input")
+
+    def load(self, source: Any, name: str | None = None) -> Any:
+        """Read the field's value from a file (a path, or the bytes of an upload named ``name``)
+        as its kind does (ScW lists: text, CSV, FITS; catalogs: FITS, ECSV, CSV). Returns the value
+        shown. A file that cannot be read raises ``InvalidParameter`` saying why (also kept in
+        ``problem``) and changes nothing."""
+        try:
+            value, origin = self.kind.from_file(self, source, name)
+        except InvalidParameter as exc:
+            self.problem = str(exc)
+            self._notify("problem")
+            raise
+        self.set(value)
+        self.origin = origin
+        self.problem = None
+        self._notify("input")
+        return value
 
     def set(self, value: Any) -> None:
         """Show ``value`` (text, number, astropy object... as the kind allows); ``InvalidParameter``
@@ -173,6 +219,13 @@ class Field:
 
     def __repr__(self) -> str:
         return f"Field({self.name!r}, kind={self.kind.name!r}, input={self.input!r}, format={self.format!r})"
+
+
+def _not_literal(name: str) -> str:
+    return (
+        f"{name}: the pasted value is not a literal (a variable or an expression); the code is "
+        "read, never run — type the value here"
+    )
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -219,6 +272,8 @@ class FormModel:
         self.fields: dict[str, Field] = {}
         #: keys of the last ``set_values`` the product does not take
         self.unknown_keys: list[str] = []
+        #: keys of the last pasted code whose value was not a literal (read, never run)
+        self.not_literal: list[str] = []
         #: the last job submitted
         self.job: Job | None = None
         #: the one-line note for the user, and whether it reports an error
@@ -231,7 +286,11 @@ class FormModel:
         )
         self._known: dict[str, Field] = {}  # last field per name: kept across switches
         self._own: dict[str, str | None] = {}  # each field's own message (None: valid)
+        self._own_fixes: dict[str, list[Any]] = {}
         self._errors: dict[str, str] = {}
+        self._fixes: dict[str, list[Any]] = {}
+        self._resolver_note = False  # the note and src_name refusal come from the resolver
+        self._resolving = False
         #: messages shown at a field until it is edited: the server's refusals, values refused by set_values
         self.refusals: dict[str, str] = {}
         self._catalog: Any = None
@@ -348,7 +407,9 @@ class FormModel:
         try:
             self.reader(field)
         except InvalidParameter as exc:
+            self._own_fixes[field.name] = list(exc.details.get("fixes") or [])
             return str(exc)
+        self._own_fixes.pop(field.name, None)
         return None
 
     def _field_changed(self, field: Field, what: str) -> None:
@@ -359,7 +420,13 @@ class FormModel:
             for other in self.fields.values():
                 if other is not field and other.spec.format_name == field.spec.format_name:
                     other.set_format(field.format)
-        self.refusals.pop(field.name, None)
+        if what != "problem":
+            self.refusals.pop(field.name, None)
+        if field.name in ("RA", "DEC", "src_name") and self._resolver_note and not self._resolving:
+            # the user types a position (or another name): the resolver's message is stale
+            self._clear_resolver_note()
+        if field.kind.name == "catalog" and hasattr(field.input, "to_selected_catalog"):
+            self._catalog = field.input  # a catalog loaded at the field is kept across products
         self._own[field.name] = self._message(field)
         self._publish()
 
@@ -373,8 +440,13 @@ class FormModel:
 
     def _publish(self) -> None:
         errors = {name: m for name, m in self._own.items() if m and name in self.fields}
-        errors.update((k, v) for k, v in self._cross_errors().items() if k not in errors)
-        self._errors = errors
+        fixes = {name: f for name, f in self._own_fixes.items() if f and name in errors}
+        for name, message in self._cross_errors().items():
+            if name not in errors:
+                errors[name] = message
+                if fixes_of(message):
+                    fixes[name] = fixes_of(message)
+        self._errors, self._fixes = errors, fixes
         self._notify("errors")
 
     def validate(self) -> dict[str, str]:
@@ -382,6 +454,26 @@ class FormModel:
         self._own = {name: self._message(field) for name, field in self.fields.items()}
         self._publish()
         return dict(self._errors)
+
+    @property
+    def fixes(self) -> dict[str, list[Any]]:
+        """{parameter: values it would take instead} for wrong fields with a known fix (the
+        nearest valid time bins, RA wrapped into [0, 360)…): what the fix buttons offer."""
+        return {k: list(v) for k, v in self._fixes.items()}
+
+    def apply_fix(self, name: str, value: Any = None) -> Any:
+        """Put a fix offered for ``name`` into the field (``value``: one of ``fixes[name]``;
+        default the first). Returns the value set; ``InvalidParameter`` if none is offered."""
+        offered = self._fixes.get(name) or []
+        if value is None:
+            if not offered:
+                raise InvalidParameter(f"no fix is offered for {name}", parameter=name)
+            value = offered[0]
+        field = self.fields.get(name)
+        if field is None:
+            raise InvalidParameter(f"{self.product} has no parameter {name!r}", parameter=name)
+        field.set(value)
+        return value
 
     @property
     def errors(self) -> dict[str, str]:
@@ -394,8 +486,10 @@ class FormModel:
         return dict(self._errors)
 
     def shown_message(self, name: str) -> str | None:
-        """The message to show next to field ``name`` (ours first, then the server's)."""
-        return self._errors.get(name) or self.refusals.get(name)
+        """The message to show next to field ``name`` (ours first, then the server's, then why a
+        file could not be loaded there)."""
+        field = self.fields.get(name)
+        return self._errors.get(name) or self.refusals.get(name) or (field.problem if field else None)
 
     # -- values -----------------------------------------------------------------------------
     @property
@@ -426,16 +520,26 @@ class FormModel:
         return {"instrument": self.instrument, "product_type": self.product, **self.params}
 
     def set_values(self, data: Mapping[str, Any] | str | None = None, /, **kwargs: Any) -> None:
-        """Fill the fields from a par_dict, keyword arguments, or pasted API code (text).
+        """Fill the fields from a par_dict, keyword arguments, pasted API code (text) or a pasted
+        link: the web frontend's query link (its *Share* button, the dispatcher's e-mails), a
+        dispatcher job link (``/resolve-job-url``: asked for its parameters) or a poll URL.
 
         ``product``/``product_type``/``query_type`` are read as oda_api and the dispatcher spell
         them (:func:`~oda_widgets.client.protocol.read_par_dict`). Keys the product does not take
-        are listed in ``unknown_keys``. Values a field cannot take raise ``InvalidParameter``
-        after every other value was placed (and stay shown at their field).
+        are listed in ``unknown_keys``; pasted code whose value is not a literal (a variable, a
+        call) in ``not_literal`` — the code is read, never run. Values a field cannot take raise
+        ``InvalidParameter`` after every other value was placed (and stay shown at their field).
+
+        Setting only times (``T1``/``T2``, with or without ``T_format``, e.g. an interval brushed
+        on a light curve) keeps the form's time format: ``T_format`` then says how the given
+        values are written, and they are shown converted (an MJD form stays MJD).
         """
         skipped: list[str] = []
         if isinstance(data, str):
-            data, skipped = protocol.par_dict_from_code(data)
+            if links.is_link(data):
+                data = self._link_par_dict(data)
+            else:
+                data, skipped = protocol.par_dict_from_code(data)
         given = dict(data or {})
         given.update(kwargs)
         request = protocol.read_par_dict(given)
@@ -448,11 +552,13 @@ class FormModel:
 
         values = request.parameters
         companions = {f.spec.format_name for f in self.fields.values() if f.spec.format_name}
-        for name, value in values.items():
-            if name in companions:
-                for field in self.fields.values():
-                    if field.spec.format_name == name:
-                        field.set_format(value)
+        times_only = self._times_only(request, values, companions)
+        if not times_only:
+            for name, value in values.items():
+                if name in companions:
+                    for field in self.fields.values():
+                        if field.spec.format_name == name:
+                            field.set_format(value)
         unknown: list[str] = []
         problems: list[InvalidParameter] = []
         for name, value in values.items():
@@ -463,19 +569,101 @@ class FormModel:
                 unknown.append(name)
                 continue
             try:
+                read_as = getattr(field.kind, "read_as", None)
+                if times_only and read_as is not None:
+                    value = read_as(field, value, values.get(field.spec.format_name or ""))
                 field.set(value)
                 self.refusals.pop(name, None)
             except InvalidParameter as exc:
                 problems.append(exc)
-        unknown.extend(k for k in skipped if k != "token" and k not in unknown)
+        self.not_literal = [k for k in skipped if k != "token"]
         self.unknown_keys = unknown
+        for name in self.not_literal:
+            if name in self.fields:  # the field keeps its value; the message says why
+                self.refusals[name] = _not_literal(name)
         for exc in problems:
             # shown at the field until it is edited, like the server's refusals
             self.refusals[exc.parameter or ""] = str(exc)
         self.validate()
-        self.say(f"Not used by {self.instrument}/{self.product}: {', '.join(unknown)}" if unknown else "")
+        notes = []
+        if self.not_literal:
+            notes.append(
+                f"Not a literal (the pasted code is read, never run; type these values): {', '.join(self.not_literal)}"
+            )
+        if unknown:
+            notes.append(f"Not used by {self.instrument}/{self.product}: {', '.join(unknown)}")
+        self.say(". ".join(notes), error=bool(self.not_literal))
         if problems:
             raise problems[0]
+
+    def _times_only(self, request: protocol.ParDict, values: Mapping[str, Any], companions: set) -> bool:
+        """True when a call sets nothing but time instants (and their format companion)."""
+        if request.instrument is not None or request.product is not None or request.query_type is not None:
+            return False
+        times = {n for n, f in self.fields.items() if f.kind.name == "time"}
+        given = set(values)
+        return bool(given & times) and given <= times | companions
+
+    def _link_par_dict(self, text: str) -> dict[str, Any]:
+        """The par_dict of a pasted link (a job link is asked for its parameters first)."""
+        link = links.read_link(text)
+        if link.needs_resolving:
+            own = self.dispatcher
+            same = own.url.rstrip("/") == link.dispatcher_url.rstrip("/")
+            link = resolve_job_link(own if same else Dispatcher(link.dispatcher_url, token=""), link)
+        return dict(link.par_dict)
+
+    def share_link(self, frontend_url: str | None = None) -> str:
+        """The MMODA web frontend's link for what the form shows (the same query, opened in a
+        browser; ``set_values(link)`` reads it back). ``frontend_url``: the frontend page
+        (default: the dispatcher's, ``…/mmoda/dispatch-data`` → ``…/mmoda/``). The time format
+        is kept; the token is never in it. A link longer than the dispatcher puts in its e-mails
+        (``links.MAX_LINK_LENGTH``) is returned all the same, with a note saying so."""
+        par_dict = {**self.values, "query_type": self.query_type}
+        base = frontend_url or links.frontend_base(self.dispatcher.url)
+        link = links.frontend_link(par_dict, base)
+        if len(link) > links.MAX_LINK_LENGTH:
+            self.say(
+                f"This link is {len(link)} characters long: the dispatcher leaves links over "
+                f"{links.MAX_LINK_LENGTH} out of its e-mails (a long selected_catalog is the usual cause)."
+            )
+        return link
+
+    def set_scw_list(self, source: Any, *, name: str | None = None) -> list[str]:
+        """Fill ``scw_list`` from a file path, the bytes of an uploaded file (named ``name``), text
+        or a list: text, CSV (a ``SWID``/``scw_id`` column) or FITS. Bad rows are named with their
+        line number (nothing is changed then); duplicates are removed; the note says how many
+        science windows were read. Returns the list."""
+        field = self._field_named("scw_list")
+        try:
+            value = field.load(source, name)
+        except InvalidParameter as exc:
+            self.say(str(exc), error=True)
+            raise
+        self.say(field.origin)
+        return list(value)
+
+    def set_user_catalog(self, source: Any, *, name: str | None = None) -> Any:
+        """Send the sources of a catalog file (path or uploaded bytes named ``name``: FITS, ECSV,
+        CSV… with name/RA/Dec columns; or an astropy Table) as ``selected_catalog``, now and after
+        product switches. Returns the :class:`~oda_widgets.products.Catalog`."""
+        field = self._field_named("selected_catalog")
+        try:
+            catalog = field.load(source, name)
+        except InvalidParameter as exc:
+            self.say(str(exc), error=True)
+            raise
+        self._catalog = catalog
+        self.say(field.origin)
+        return catalog
+
+    def _field_named(self, name: str) -> Field:
+        field = self.fields.get(name)
+        if field is None:
+            raise InvalidParameter(
+                f"{self.instrument}/{self.product} has no {name} parameter", parameter=name
+            )
+        return field
 
     def link_catalog(self, catalog: Any) -> None:
         """Send ``catalog`` (a ``Catalog``) as ``selected_catalog``, now and after product switches."""
@@ -505,7 +693,13 @@ class FormModel:
         )
 
     def resolve(self, name: str | None = None) -> Any:
-        """Fill RA and DEC from the source name (``src_name`` or ``name``); returns the SkyCoord."""
+        """Fill RA and DEC from the source name (``src_name`` or ``name``); returns the SkyCoord.
+
+        When the name is not resolved the error says why — the resolver does not know it, the
+        dispatcher has no resolver (or keeps it for some roles), the network — and that RA/DEC
+        still hold the previous position; the message stays at ``src_name`` until a name or a
+        position is typed. The error raised is the dispatcher's (same type), with that message.
+        """
         src = self.fields.get("src_name")
         if name is None:
             if src is None:
@@ -515,16 +709,46 @@ class FormModel:
             src.set(name)
         try:
             coord = self.dispatcher.resolve(str(name))
-        except RequestNotUnderstood as exc:
+        except OdaError as exc:
+            message = (
+                f"{protocol.why_not_resolved(exc, str(name)).rstrip('.')}. {self._position_kept(str(name))}"
+            )
             if src is not None:
-                self.refusals["src_name"] = str(exc)
-                self._publish()
-            raise
-        for key, angle in (("RA", coord.ra), ("DEC", coord.dec)):
-            if key in self.fields:
-                self.fields[key].set(angle)
+                self.refusals["src_name"] = message
+            self._resolver_note = True
+            self.say(message, error=True)
+            self._publish()
+            raised = copy.copy(exc)
+            raised.message = message
+            raised.args = (message,)
+            raise raised from exc
+        self._resolving = True
+        try:
+            for key, angle in (("RA", coord.ra), ("DEC", coord.dec)):
+                if key in self.fields:
+                    self.fields[key].set(angle)
+        finally:
+            self._resolving = False
+        self.refusals.pop("src_name", None)
+        self._resolver_note = True
         self.say(f"{name}: RA {coord.ra.deg:.5f}°, DEC {coord.dec.deg:.5f}°")
+        self._publish()
         return coord
+
+    def _position_kept(self, name: str) -> str:
+        shown = []
+        for key in ("RA", "DEC"):
+            field = self.fields.get(key)
+            if field is not None:
+                shown.append(f"{key} {json_text(field.input) or '(empty)'}")
+        if not shown:
+            return ""
+        return f"{' and '.join(shown)} are unchanged: they are not {name}'s position."
+
+    def _clear_resolver_note(self) -> None:
+        self._resolver_note = False
+        self.refusals.pop("src_name", None)
+        self.say("")
 
     def submit(self, query_type: str | None = None) -> Job:
         """Send the request; returns the ``Job``.

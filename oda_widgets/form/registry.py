@@ -45,8 +45,14 @@ def has_uri(fragment: str) -> Predicate:
 
 
 def kind_is(*names: str) -> Predicate:
-    """Predicate: the parameter's kind (:func:`oda_widgets.form.kinds.kind_for`) is one of ``names``."""
-    return lambda spec: kind_for(spec).name in names
+    """Predicate: the parameter's kind (:func:`oda_widgets.form.kinds.kind_for`) is one of ``names``,
+    or a refinement of one (a ``right_ascension`` is an ``angle``: its kind subclasses AngleKind)."""
+
+    def predicate(spec: ParameterSpec) -> bool:
+        kind = kind_for(spec)
+        return any(getattr(cls, "name", None) in names for cls in type(kind).__mro__)
+
+    return predicate
 
 
 # Most specific first. The kind (form/kinds.py) says what the value means; the control only how

@@ -1,16 +1,29 @@
 """``LightCurveView``: rate against time for one or more INTEGRAL light curves (bqplot).
 
 What is drawn scales with the screen, not with the data: for the visible time range the kernel sends
-at most four points per pixel column (first, last, lowest, highest — see :mod:`.decimate`) and redoes
-that, debounced, whenever the x scale's min/max change (pan, zoom, reset). Curves short enough for
-the view are drawn point by point with their error bars. Times travel as float64 (relative to a
-reference for the "seconds" axis), so 0.05 s bins stay exact; float32 absolute times would be wrong
-by minutes.
+at most four points per pixel column (first, last, lowest, highest: M4 through ``tsdownsample``, see
+:mod:`.decimate`) and, per column, the error envelope (lowest ``rate - error``, highest
+``rate + error``) drawn as two thin edge lines. Short ranges are drawn point by point with error bars.
+
+One zoom = one message and one redraw per curve: each curve is one bqplot ``Lines`` mark whose rows are
+the rate line and its envelope (or error bars), updated in a single ``hold_sync``; the x scale's
+min/max arrive from the page without an echo back; the first change redraws at once and a burst of
+wheel steps is coalesced (at most one redraw per ``debounce`` seconds, the last one always drawn).
+
+Times stay float64 seconds since :attr:`LightCurveView.reference` inside the view (the product's own
+arrays, shared, not copied: :func:`oda_widgets.products.curve_arrays`) and become astropy ``Time`` only
+at the boundary (``selected_interval``, ``view_range``, axis labels). x travels as float64 in axis
+units (float32 absolute IJD would be wrong by a minute); rates travel as float32.
 
 Why decimation and not WebGL marks (bqplot-gl): measured in JupyterLab + Chromium on the project
 machine (benchmarks/lightcurve.py and a one-off LinesGL run), 10^6 points first draw 0.4 s and
 ~116 kB per zoom with decimation, against 19.6 s and 16 MB with bqplot-gl's LinesGL, which must
 ship every point to the page (and has no error bars).
+
+For panels built on the view (fits, excess search): ``view_range()``/``zoom_to()`` read and set the
+visible interval, ``redraws`` is a trait to observe after each zoom, ``selected_interval`` is the
+brushed interval, ``curve_marks`` are the curves' bqplot marks and :meth:`LightCurveView.add_overlay`
+draws a model curve over them (kept across time-axis switches).
 """
 
 from __future__ import annotations
@@ -26,27 +39,31 @@ from typing import Any
 import bqplot
 import ipywidgets as widgets
 import numpy as np
+
+# the χ² p-value's scipy.special takes ~1 s to import: pay it with the module, not after the first
+# light curve appears (where it would hold up the first zoom)
+import scipy.special  # noqa: F401
 import traitlets
 from astropy import units as u
 from astropy.io import fits
 from astropy.time import Time, TimeDelta
+from bqscales.traits import Date
 
 from ..analysis.timing import chi2_constant
 from ..cache import product_path
 from ..errors import InvalidParameter
+from ..products.curve_arrays import CurveArrays, curve_arrays, seconds_and_reference
 from ..products.rebin import (
     TIME_AXES,
     BinnedLightCurve,
     axis_to_seconds,
     rebin,
-    seconds_since,
     seconds_to_axis,
     time_zero_of,
-    valid_mask,
 )
 from ..static import StaticFallback, light_curve_png
 from .analysis_panel import LightCurveAnalysis
-from .decimate import decimate, segments
+from .decimate import decimate
 
 TIME_FORMATS = TIME_AXES
 # d3's category10, the colours people already associate with "first source, second source..."
@@ -64,6 +81,23 @@ PALETTE = (
 )
 # SPI-ACS products carry no energy keywords; oda_api labels them with the ACS's nominal band
 SPI_ACS_BAND = (75.0, 2000.0)
+#: opacity of the error envelope's edges and of the error bars
+ENVELOPE_OPACITY = 0.45
+ERROR_BAR_OPACITY = 0.55
+
+
+class _TimeScale(bqplot.LinearScale):
+    """The x scale: min/max set by the page (pan, zoom) are not echoed back (one message less per zoom)."""
+
+    min = traitlets.Float(None, allow_none=True).tag(sync=True, echo_update=False)
+    max = traitlets.Float(None, allow_none=True).tag(sync=True, echo_update=False)
+
+
+class _DateTimeScale(bqplot.DateScale):
+    """The UTC x scale, without echo of the page's min/max (see ``_TimeScale``)."""
+
+    min = Date(default_value=None, allow_none=True).tag(sync=True, echo_update=False)
+    max = Date(default_value=None, allow_none=True).tag(sync=True, echo_update=False)
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -84,7 +118,8 @@ def _as_light_curves(data: Any) -> list[Any]:
         data = [data]
     out = []
     for item in data:
-        if hasattr(item, "rate") and hasattr(item, "time"):
+        # `seconds` first: a LightCurve builds its per-bin `time` only when asked for it
+        if hasattr(item, "rate") and (getattr(item, "seconds", None) is not None or hasattr(item, "time")):
             out.append(item)
             continue
         from ..products.light_curve import LightCurve
@@ -101,8 +136,17 @@ def _as_light_curves(data: Any) -> list[Any]:
     return out
 
 
+def _first_instant(lc: Any) -> Time:
+    """The curve's earliest bin centre, from its seconds (no per-bin ``Time``)."""
+    sec, ref = seconds_and_reference(lc)
+    finite = sec[np.isfinite(sec)] if sec.size and not np.isfinite(sec).all() else sec
+    return ref + TimeDelta(float(finite.min()) if finite.size else 0.0, format="sec")
+
+
 class _Curve:
-    """One source's arrays, prepared once: seconds since the view's reference, sorted, valid only."""
+    """One source: the curve as received (``original``), what is drawn (``shown``) and its arrays."""
+
+    label: str | None = None
 
     def __init__(self, lc: Any, ref: Time, colour: str):
         self.original = lc
@@ -111,21 +155,26 @@ class _Curve:
 
     def set_shown(self, lc: Any, ref: Time) -> None:
         self.shown = lc
-        ok = valid_mask(lc)
-        t = lc.time[ok] if not ok.all() else lc.time
-        sec = seconds_since(t, ref)
-        y = u.Quantity(lc.rate).to_value(u.ct / u.s)[ok].astype(np.float64)
-        e = u.Quantity(lc.error).to_value(u.ct / u.s)[ok].astype(np.float64)
-        xerr = getattr(lc, "xerr", None)
-        if xerr is None:
-            xerr = u.Quantity(lc.timedel) / 2
-        xe = np.broadcast_to(u.Quantity(xerr).to_value(u.s), ok.shape)[ok].astype(np.float64)
-        order = None if np.all(sec[1:] >= sec[:-1]) else np.argsort(sec, kind="stable")
-        if order is not None:
-            sec, y, e, xe = sec[order], y[order], e[order], xe[order]
-        self.sec, self.y, self.err, self.xerr = sec, y, e, xe
+        self.arrays: CurveArrays = curve_arrays(lc, ref)
+        self.drawn_key: tuple | None = None  # (range, axis) last drawn: a repeat draws nothing
+        self.fit: Any = None  # χ² against a constant, computed once per shown curve
+        self.drawn: tuple[np.ndarray, np.ndarray] = (np.zeros(0), np.zeros(0))
 
-    label: str | None = None
+    @property
+    def sec(self) -> np.ndarray:
+        return self.arrays.seconds
+
+    @property
+    def y(self) -> np.ndarray:
+        return self.arrays.values
+
+    @property
+    def err(self) -> np.ndarray:
+        return self.arrays.errors
+
+    @property
+    def xerr(self) -> np.ndarray:
+        return self.arrays.half_widths
 
     @property
     def source(self) -> str:
@@ -139,14 +188,26 @@ class _Curve:
         )
 
 
+def _pad(a: np.ndarray, n: int) -> np.ndarray:
+    """``a`` extended to length ``n`` by repeating its last value (rows of one bqplot mark must be
+    equally long; a repeated last point draws nothing and keeps bqplot's curve label finite)."""
+    if a.size >= n:
+        return a
+    return np.concatenate([a, np.broadcast_to(a[-1:], (n - a.size,))])
+
+
 class LightCurveView(StaticFallback, widgets.VBox):
     """Interactive light curve(s): zoom/pan, time axis in IJD/MJD/UTC/seconds, rebinning, interval brush.
 
     ``LightCurveView(lc)`` or ``LightCurveView([lc1, lc2])`` (a ``ProductCollection`` works too).
     Every control is also a method: :meth:`set_time_format`, :meth:`rebin`, :meth:`reset_zoom`,
-    :meth:`set_mode`, :meth:`show_sources`, :meth:`select_interval`, :meth:`use_as_t1_t2`,
-    :meth:`save`, :meth:`export_png`. After brushing, :attr:`selected_interval` is an astropy ``Time``
-    pair (UTC scale).
+    :meth:`zoom_to`, :meth:`set_mode`, :meth:`show_sources`, :meth:`select_interval`,
+    :meth:`use_as_t1_t2`, :meth:`save`, :meth:`export_png`. After brushing, :attr:`selected_interval`
+    is an astropy ``Time`` pair (UTC scale); :meth:`view_range` is the visible interval.
+
+    ``columns`` is the horizontal resolution the curves are decimated to; ``debounce`` the shortest
+    interval between two zoom redraws (the first change of a burst is drawn at once, the last one
+    always).
     """
 
     #: saved notebooks show the curves as a PNG (matplotlib, drawn on display)
@@ -165,14 +226,20 @@ class LightCurveView(StaticFallback, widgets.VBox):
         *,
         time_format: str | None = None,
         columns: int = 1000,
-        debounce: float = 0.02,
+        debounce: float = 0.1,
         height: str = "420px",
     ):
         super().__init__()
         lcs = _as_light_curves(light_curves)
         zero = time_zero_of(lcs[0])
         # reference of the float64 x data: TIMEZERO for SPI-ACS (its own convention), else the first bin
-        self.reference: Time = (zero if zero is not None else min(lc.time.min() for lc in lcs)).tt
+        if zero is not None:
+            reference = zero
+        else:
+            firsts = [_first_instant(lc).tt for lc in lcs]
+            reference = firsts[int(np.argmin([(f - firsts[0]).to_value(u.s) for f in firsts]))]
+        #: the instant the view's float64 seconds count from (TT)
+        self.reference: Time = reference.tt
         self.columns = int(columns)
         self.debounce = float(debounce)
         self._curves = [_Curve(lc, self.reference, PALETTE[i % len(PALETTE)]) for i, lc in enumerate(lcs)]
@@ -183,7 +250,9 @@ class LightCurveView(StaticFallback, widgets.VBox):
             if n > 1:
                 c.label = f"{c.source} ({n})"
         self._form = None
-        self._pending: asyncio.TimerHandle | None = None
+        self._pending: asyncio.Handle | None = None
+        self._last_redraw = 0.0
+        self._overlays: dict[str, dict[str, Any]] = {}
         #: the factor or width of the current rebinning (None: the curves as received)
         self.rebinned_by: Any = None
         self._quiet = False
@@ -241,7 +310,14 @@ class LightCurveView(StaticFallback, widgets.VBox):
             self.message,
         ]
         self.reset_zoom()
-        self._update_stats()
+        self._last_redraw = 0.0  # the first zoom is drawn at once
+        loop = _running_loop()
+        if loop is None:
+            self._update_stats()
+        else:
+            # in a kernel: the χ² over every bin (and scipy's import) after the figure is on its way
+            self.stats.value = "computing χ² …"
+            loop.call_soon(self._update_stats)
         #: quick-look analysis under the plot (fits, excesses, hardness): see analysis_panel.py
         self.analysis = LightCurveAnalysis(self)
         self.children = (*self.children, self.analysis)
@@ -267,43 +343,45 @@ class LightCurveView(StaticFallback, widgets.VBox):
 
     def _rate_label(self) -> str:
         lc = self._curves[0].original
+        unit = self._curves[0].arrays.unit
+        unit_text = "counts/s" if unit == u.ct / u.s else unit.to_string()
         e_min, e_max = getattr(lc, "e_min", None), getattr(lc, "e_max", None)
         band = ""
         if e_min is not None and e_max is not None:
             band = f" {u.Quantity(e_min, u.keV).value:g}–{u.Quantity(e_max, u.keV).value:g} keV"
         elif str(getattr(lc, "instrument", "")).upper().startswith("SPI"):
             band = f" ~{SPI_ACS_BAND[0]:g}–{SPI_ACS_BAND[1]:g} keV"
-        return f"Rate{band} [counts/s]"
+        return f"Rate{band} [{unit_text}]"
 
     # ---------------------------------------------------------------- figure
     def _build_figure(self) -> None:
-        xs = bqplot.DateScale() if self._time_format == "UTC" else bqplot.LinearScale()
+        xs = _DateTimeScale() if self._time_format == "UTC" else _TimeScale()
         ys = bqplot.LinearScale()
         self.x_scale, self.y_scale = xs, ys
-        self._lines, self._errorbars = [], []
-        for c in self._curves:
-            self._errorbars.append(
-                bqplot.Lines(
-                    x=np.zeros(0),
-                    y=np.zeros(0),
-                    scales={"x": xs, "y": ys},
-                    colors=[c.colour],
-                    opacities=[0.55],
-                    stroke_width=1,
-                )
+        #: one bqplot ``Lines`` per curve: its rows are the rate line and its envelope or error bars
+        self.curve_marks: list[bqplot.Lines] = [
+            bqplot.Lines(
+                x=np.zeros(0),
+                y=np.zeros(0),
+                scales={"x": xs, "y": ys},
+                colors=[c.colour] * 3,
+                labels=[c.source],
+                stroke_width=1.2,
+                visible=c.source in self._shown_names(),
             )
-            self._lines.append(
-                bqplot.Lines(
-                    x=np.zeros(0),
-                    y=np.zeros(0),
-                    scales={"x": xs, "y": ys},
-                    colors=[c.colour],
-                    labels=[c.source],
-                    display_legend=True,
-                    stroke_width=1.2,
-                    marker_size=12,
-                )
-            )
+            for c in self._curves
+        ]
+        # the legend is a Label mark on fixed 0–1 scales (the curves' own legends would list every row)
+        self._legend = bqplot.Label(
+            x=[],
+            y=[],
+            text=[],
+            colors=[],
+            scales={"x": bqplot.LinearScale(min=0.0, max=1.0), "y": bqplot.LinearScale(min=0.0, max=1.0)},
+            align="end",
+            default_size=13,
+            font_weight="bolder",
+        )
         self.x_axis = bqplot.Axis(
             scale=xs, label=self._axis_label(), grid_lines="dashed", num_ticks=6, label_offset="35px"
         )
@@ -312,32 +390,104 @@ class LightCurveView(StaticFallback, widgets.VBox):
         )
         # zoom along time only: the rate axis follows what is drawn
         self.panzoom = bqplot.PanZoom(scales={"x": [xs]})
-        self.brush = bqplot.interacts.BrushIntervalSelector(scale=xs, marks=self._lines, color="#ff9900")
+        self.brush = bqplot.interacts.BrushIntervalSelector(scale=xs, marks=self.curve_marks, color="#ff9900")
         self.brush.observe(self._on_brush, "selected")
+        overlays = [self._overlay_mark(name) for name in self._overlays]
         fig = bqplot.Figure(
-            marks=self._errorbars + self._lines,
+            marks=[*self.curve_marks, *overlays, self._legend],
             axes=[self.x_axis, self.y_axis],
             interaction=self.panzoom if self._mode.value == "zoom" else self.brush,
-            legend_location="top-right",
             animation_duration=0,
-            # explicit colours: PNG export does not resolve Lab's CSS variables
-            legend_style={"fill": "white", "stroke": "#cccccc"},
             fig_margin={"top": 30, "bottom": 55, "left": 75, "right": 20},
             layout=widgets.Layout(width="100%", height=self._height),
         )
         self.figure = fig
+        self._update_legend()
         xs.observe(self._on_range, names=["min", "max"])
 
-    def _visible(self) -> list[tuple[_Curve, bqplot.Lines, bqplot.Lines]]:
-        shown = set(self._source_picker.value)
-        return [
-            (c, line, bars)
-            for c, line, bars in zip(self._curves, self._lines, self._errorbars)
-            if c.source in shown
-        ]
+    def drawn(self, curve: int | str = 0) -> tuple[np.ndarray, np.ndarray]:
+        """The rate line as drawn now for ``curve`` (index or source name): x in axis units, rates.
+
+        A screen-resolution selection of the bins of the visible range (all of them when the range
+        is short), one bin beyond each edge included.
+        """
+        if isinstance(curve, str):
+            if curve not in self.sources:
+                raise InvalidParameter(f"unknown source {curve!r}; have {self.sources}")
+            curve = self.sources.index(curve)
+        return self._curves[curve].drawn
+
+    def _shown_names(self) -> set[str]:
+        picker = getattr(self, "_source_picker", None)
+        return set(picker.value) if picker is not None else {c.source for c in self._curves}
+
+    def _update_legend(self) -> None:
+        shown = [c for c in self._curves if c.source in self._shown_names()]
+        with self._legend.hold_sync():
+            self._legend.x = np.full(len(shown), 0.985)
+            self._legend.y = 0.95 - 0.065 * np.arange(len(shown))
+            self._legend.text = [f"━ {c.source}" for c in shown]
+            self._legend.colors = [c.colour for c in shown]
+
+    def add_overlay(
+        self,
+        name: str,
+        time: Time,
+        values: u.Quantity,
+        *,
+        colour: str = "black",
+        line_style: str = "dashed",
+        stroke_width: float = 1.5,
+    ) -> bqplot.Lines:
+        """Draw a curve over the light curves, e.g. a fitted model: ``time`` (astropy ``Time``),
+        ``values`` (Quantity convertible to the rate unit, or plain numbers in it).
+
+        Returns the bqplot mark; the overlay survives time-axis switches. Adding a name again
+        replaces it; :meth:`remove_overlay` removes it.
+        """
+        if not isinstance(time, Time):
+            raise InvalidParameter("add_overlay needs the times as an astropy Time")
+        unit = self._curves[0].arrays.unit
+        vals = u.Quantity(values, unit).to_value(unit) if isinstance(values, u.Quantity) else values
+        vals = np.asarray(vals, dtype=np.float64)
+        if vals.shape != time.shape:
+            raise InvalidParameter(f"add_overlay: {time.shape} times but {vals.shape} values")
+        self.remove_overlay(name)
+        self._overlays[name] = {
+            "seconds": np.atleast_1d((time - self.reference).to_value(u.s)),
+            "values": np.atleast_1d(vals),
+            "style": {"colors": [colour], "line_style": line_style, "stroke_width": stroke_width},
+        }
+        mark = self._overlay_mark(name)
+        self.figure.marks = [*self.curve_marks, *self._overlay_marks(), mark, self._legend]
+        return mark
+
+    def remove_overlay(self, name: str) -> None:
+        """Remove the overlay ``name`` (nothing happens if there is none)."""
+        if self._overlays.pop(name, None) is None:
+            return
+        self.figure.marks = [m for m in self.figure.marks if getattr(m, "_oda_overlay", None) != name]
+
+    def _overlay_marks(self) -> list[bqplot.Mark]:
+        return [m for m in self.figure.marks if getattr(m, "_oda_overlay", None) in self._overlays]
+
+    def _overlay_mark(self, name: str) -> bqplot.Lines:
+        o = self._overlays[name]
+        mark = bqplot.Lines(
+            x=self._sec_to_display(o["seconds"]),
+            y=o["values"],
+            scales={"x": self.x_scale, "y": self.y_scale},
+            **o["style"],
+        )
+        mark._oda_overlay = name
+        return mark
+
+    def _visible(self) -> list[_Curve]:
+        shown = self._shown_names()
+        return [c for c in self._curves if c.source in shown]
 
     def _full_range_sec(self) -> tuple[float, float]:
-        curves = [c for c, _, _ in self._visible() if c.sec.size] or [c for c in self._curves if c.sec.size]
+        curves = [c for c in self._visible() if c.sec.size] or [c for c in self._curves if c.sec.size]
         if not curves:
             return 0.0, 1.0
         lo = min(float(c.sec[0] - c.xerr[0]) for c in curves)
@@ -387,53 +537,99 @@ class LightCurveView(StaticFallback, widgets.VBox):
             return
         loop = _running_loop()
         if self.debounce <= 0 or loop is None:
-            # no kernel event loop (a script, a test): nothing to debounce against, redraw now
+            # no kernel event loop (a script, a test): nothing to coalesce against, redraw now
             self.redraw()
             return
-        # a wheel step or a drag sends min and max many times a second: draw once it settles
         if self._pending is not None:
-            self._pending.cancel()
-        self._pending = loop.call_later(self.debounce, self.redraw)
+            return  # a redraw is already due; it reads the range when it runs
+        # min and max of one page message arrive as two notifications: draw once, after both.
+        # A burst of wheel steps: the first at once, then at most one per `debounce`, the last always.
+        wait = self._last_redraw + self.debounce - time.monotonic()
+        self._pending = loop.call_soon(self.redraw) if wait <= 0 else loop.call_later(wait, self.redraw)
 
     def redraw(self) -> None:
-        """Recompute what is drawn for the current view (called by zoom/pan, debounced).
+        """Recompute what is drawn for the current view (called by zoom/pan, coalesced).
 
-        Observers of the ``redraws`` trait are told once the new data is on its way to the page.
+        One message per curve: the mark's rows (rate line + envelope edges, or rate line + error bars
+        when every bin of the range is drawn) change together. A curve whose range and axis did not
+        change is not redrawn. Observers of the ``redraws`` trait are told once the new data is on its
+        way to the page.
         """
+        if self._pending is not None:
+            self._pending.cancel()
         self._pending = None
         started = time.perf_counter()
         a, b = self._current_sec_range()
+        shown = self._shown_names()
+        key = (a, b, self._time_format, self.columns)
+        todo = [
+            (c, m) for c, m in zip(self._curves, self.curve_marks) if c.source in shown and c.drawn_key != key
+        ]
+        if not todo:
+            return  # e.g. the second of the min/max notifications of one page message
         total = 0
-        for c, line, bars in zip(self._curves, self._lines, self._errorbars):
-            d = decimate(c.sec, c.y, a, b, self.columns, err=c.err)
-            idx = d.index
-            x = self._sec_to_display(c.sec[idx])
-            y = c.y[idx]
-            if d.full:
-                vx, vy = segments(c.sec[idx], y - c.err[idx], y + c.err[idx])
-                # horizontal bars: the bin widths, as two points per bin with a NaN-y break
-                hx = np.empty(3 * idx.size)
-                hx[0::3] = c.sec[idx] - c.xerr[idx]
-                hx[1::3] = c.sec[idx] + c.xerr[idx]
-                hx[2::3] = c.sec[idx]
-                hy = np.repeat(y, 3)
-                hy[2::3] = np.nan
-                ex = np.concatenate([vx, hx])
-                ey = np.concatenate([vy, hy])
-            else:
-                ex, ey = segments(d.env_x, d.env_lo, d.env_hi)
-            # no trailing NaN: bqplot places the curve label at the last point and d3 maps NaN to
-            # undefined, which the browser reports as an SVG transform error
-            ex = self._sec_to_display(ex[:-1])
-            ey = ey[:-1]
-            with line.hold_sync(), bars.hold_sync():
-                line.x, line.y = x, y
-                line.marker = "circle" if d.full and idx.size <= 2000 else None
-                bars.x, bars.y = ex, ey
-            total += 8 * (len(x) + len(y) + len(ex) + len(ey))
+        for c, mark in todo:
+            c.drawn_key = key
+            x, y, full = self._rows(c, a, b)
+            with mark.hold_sync():
+                mark.x, mark.y = x, y
+                # the envelope as its two edges, not a filled band: an SVG area fill costs the page
+                # ~250 ms more per zoom at 10^6 points (benchmarks/lightcurve.py, see the README)
+                mark.opacities = (
+                    [1.0, ERROR_BAR_OPACITY] if full else [1.0, ENVELOPE_OPACITY, ENVELOPE_OPACITY]
+                )
+            total += x.nbytes + y.nbytes
         self.bytes_sent = total
         self.last_redraw_ms = (time.perf_counter() - started) * 1e3
+        self._last_redraw = time.monotonic()
         self.redraws += 1
+
+    def _compact_x(self, x: np.ndarray) -> np.ndarray:
+        """``x`` as float32 when that is exact to 1/16 of a pixel column, else as it is (float64).
+
+        bqplot's scales take absolute axis values, so float32 fits only where the values are small
+        against the view's width: seconds since TIMEZERO over a zoomed-out range, typically; never
+        absolute IJD or dates. Halves the bytes of x on those zooms.
+        """
+        if x.dtype != np.float64 or x.size < 2:
+            return x
+        span = float(x[-1] - x[0])
+        worst = max(abs(float(x[0])), abs(float(x[-1]))) * 2.0**-23  # float32 spacing there, ×2
+        return x.astype(np.float32) if worst * 16 * self.columns < span else x
+
+    def _rows(self, c: _Curve, a: float, b: float) -> tuple[np.ndarray, np.ndarray, bool]:
+        """The mark's x and y for [a, b]: (x, [rate, envelope low, envelope high]) on one shared x,
+        or, when every bin is drawn, ([x, bars x], [rate, bars]) — rate and error-bar polyline."""
+        d = decimate(c.sec, c.y, a, b, self.columns, err=c.err)
+        idx = d.index
+        if idx.size == 0:
+            c.drawn = (np.zeros(0), np.zeros(0, dtype=np.float32))
+            return np.zeros(0), np.zeros((0,), dtype=np.float32), True
+        sec = c.sec[idx]
+        y = c.y[idx]
+        x_axis = self._sec_to_display(sec)
+        c.drawn = (x_axis, y)
+        if not d.full:
+            rows = np.empty((3, idx.size), dtype=np.float32)
+            rows[0], rows[1], rows[2] = y, d.env_lo, d.env_hi
+            return self._compact_x(x_axis), rows, False
+        # error bars as one NaN-separated polyline: vertical (rate ± error) then horizontal (± half width)
+        e = c.err[idx]
+        h = c.xerr[idx]
+        n = idx.size
+        bx = np.empty((n, 6))
+        by = np.empty((n, 6), dtype=np.float32)
+        bx[:, 0] = bx[:, 1] = bx[:, 2] = bx[:, 5] = sec
+        bx[:, 3], bx[:, 4] = sec - h, sec + h
+        by[:, 0], by[:, 1] = y - e, y + e
+        by[:, 3] = by[:, 4] = y
+        by[:, 2] = by[:, 5] = np.nan
+        # no trailing NaN: bqplot places a curve label at the last point, and NaN breaks its transform
+        bx, by = bx.ravel()[:-1], by.ravel()[:-1]
+        m = bx.size
+        xs = np.vstack([_pad(x_axis, m), self._sec_to_display(bx)])
+        ys = np.vstack([_pad(y.astype(np.float32), m), by])
+        return xs, ys, True
 
     # ---------------------------------------------------------------- controls (also methods)
     def set_time_format(self, fmt: str) -> None:
@@ -447,6 +643,8 @@ class LightCurveView(StaticFallback, widgets.VBox):
         self._time_format = fmt
         self._format_picker.value = fmt
         old = self.figure
+        for c in self._curves:
+            c.drawn_key = None  # new marks: everything is drawn again
         self._build_figure()
         self.children = tuple(self.figure if ch is old else ch for ch in self.children)
         self._set_sec_range(a, b)
@@ -468,8 +666,10 @@ class LightCurveView(StaticFallback, widgets.VBox):
             raise InvalidParameter(f"unknown source(s) {sorted(unknown)}; have {self.sources}")
         if tuple(self._source_picker.value) != tuple(names):
             self._source_picker.value = tuple(names)
-        for c, line, bars in zip(self._curves, self._lines, self._errorbars):
-            line.visible = bars.visible = c.source in names
+        for c, mark in zip(self._curves, self.curve_marks):
+            mark.visible = c.source in names
+        self._update_legend()
+        self.redraw()  # a curve shown again may be behind the current range
         self._update_stats()
 
     @property
@@ -511,15 +711,20 @@ class LightCurveView(StaticFallback, widgets.VBox):
 
     def _update_stats(self) -> None:
         rows = []
-        for c, _, _ in self._visible():
-            try:
-                fit = chi2_constant(c.shown)
-            except InvalidParameter as exc:
-                rows.append(f"<b>{html.escape(c.source)}</b>: {html.escape(str(exc))}")
+        for c in self._visible():
+            if c.fit is None:
+                try:
+                    c.fit = chi2_constant(c.shown)  # once per shown curve: zooms never redo it
+                except InvalidParameter as exc:
+                    c.fit = exc
+            fit = c.fit
+            if isinstance(fit, InvalidParameter):
+                rows.append(f"<b>{html.escape(c.source)}</b>: {html.escape(str(fit))}")
                 continue
+            unit = "counts/s" if c.arrays.unit == u.ct / u.s else c.arrays.unit.to_string()
             rows.append(
                 f"<span style='color:{c.colour}'>■</span> <b>{html.escape(c.source)}</b>: "
-                f"{len(c.sec)} bins, mean {fit.mean.value:.4g} ± {fit.mean_error.value:.2g} counts/s, "
+                f"{len(c.sec)} bins, mean {fit.mean.value:.4g} ± {fit.mean_error.value:.2g} {unit}, "
                 f"χ²/dof = {fit.chi2:.1f}/{fit.dof}, p = {fit.p_value:.3g}"
             )
         self.stats.value = "<br>".join(rows)

@@ -52,25 +52,54 @@ def _mjdref(h: fits.Header) -> float:
     return IJD_MJDREF
 
 
-def _column(data, name: str | None):
+def _column(data, name: str | None, *, keep_float32: bool = False) -> np.ndarray | None:
+    """Column ``name`` (case-insensitive) as one contiguous native-endian array, or None.
+
+    The FITS table stores big-endian rows; this is the one copy of the column the kernel keeps for
+    plotting and statistics. float32 columns stay float32 with ``keep_float32`` (half the memory;
+    SPI-ACS rates are float32 on the wire), everything else becomes float64.
+    """
     if name is None:
         return None
     names = {n.upper(): n for n in data.columns.names}
     key = names.get(name.upper())
-    return None if key is None else np.asarray(data[key], dtype=float)
+    if key is None:
+        return None
+    col = data[key]
+    dtype = np.float32 if keep_float32 and col.dtype.kind == "f" and col.dtype.itemsize == 4 else np.float64
+    # filled into a fresh array: a column of an unpickled table can carry a non-canonical dtype that
+    # numpy later copies again on every np.asarray(..., dtype=float64)
+    out = np.empty(col.shape, dtype=dtype)
+    out[...] = col
+    return out
+
+
+def _per_bin_seconds(values: np.ndarray | float, n: int) -> u.Quantity:
+    """Seconds per bin as a Quantity of length ``n``; a header constant is broadcast, not copied."""
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim == 0:
+        arr = np.broadcast_to(arr, (n,))
+    return u.Quantity(arr, u.s, copy=False)
 
 
 class LightCurve:
     """One source's light curve.
 
-    * ``time`` — bin centres, astropy :class:`~astropy.time.Time` (TT);
-    * ``rate``, ``error`` — :class:`~astropy.units.Quantity` in count/s;
+    * ``time`` — bin centres, astropy :class:`~astropy.time.Time` (TT), built on first use;
+    * ``reference`` and ``seconds`` — the same instants as a scalar ``Time`` and float64 seconds since
+      it (the file's own TIME column scaled to seconds: TIMEZERO for SPI-ACS, else MJDREF). Plots and
+      statistics use these: no per-bin ``Time`` is ever needed for them;
+    * ``rate``, ``error`` — :class:`~astropy.units.Quantity` in count/s (float32 if the file has float32);
     * ``timedel`` — bin width per bin (Quantity, s); ``xerr`` — half width (XAX_E, else TIMEDEL/2);
+      a header TIMEDEL is broadcast (read-only, no memory per bin);
     * ``valid`` — bins MMODA shows (drops RATE=ERROR=0, non-finite values, ERROR ≤ 0);
     * ``source``, ``instrument`` (``ISGRI``, ``JEM-X1``, ``JEM-X2``, ``SPI-ACS``),
       ``e_min``/``e_max`` (keV Quantity, None for SPI-ACS), ``time_zero`` (SPI-ACS TIMEZERO as Time);
     * ``fracexp`` — fractional exposure per bin, or None;
     * ``hdu``/``hdulist``/``product`` — where it came from.
+
+    The per-bin arrays are one native copy of the table's columns, made here once; views and
+    statistics share them.
     """
 
     def __init__(
@@ -93,8 +122,8 @@ class LightCurve:
         rcol = meta.get("rate") or "RATE"
         ecol = meta.get("rate_err") or "ERROR"
         t = _column(data, tcol)
-        rate = _column(data, rcol)
-        err = _column(data, ecol)
+        rate = _column(data, rcol, keep_float32=True)
+        err = _column(data, ecol, keep_float32=True)
         if t is None or rate is None:
             raise OdaError(
                 f"light curve {hdu.name!r} has no {tcol}/{rcol} columns (columns: {data.columns.names})"
@@ -106,27 +135,36 @@ class LightCurve:
             str(h.get("TIMEUNIT", "s" if self.is_spi_acs else "d")).strip().lower(),
             u.s if self.is_spi_acs else u.day,
         )
+        to_seconds = float(tunit.to(u.s))
         scale = str(h.get("TIMESYS", "TT")).strip().lower() or "tt"
         ref = Time(_mjdref(h), format="mjd", scale=scale if scale in Time.SCALES else "tt")
         timezero = float(h.get("TIMEZERO", 0.0) or 0.0)
         t0 = ref + TimeDelta(timezero * tunit) if timezero else ref
         # only a real offset is worth showing ("seconds since TIMEZERO", as for SPI-ACS)
         self.time_zero: Time | None = t0 if timezero else None
-        # offsets as TimeDelta keep the double-double precision of Time
-        self.time: Time = t0 + TimeDelta(t * tunit)
-        self.rate = rate * (u.ct / u.s)
-        self.error = err * (u.ct / u.s)
-        td = _column(data, "TIMEDEL")
+        #: the instant ``seconds`` count from (TIMEZERO, else MJDREF), a scalar Time
+        self.reference: Time = t0
+        if to_seconds != 1.0:
+            t *= to_seconds  # in place: t is already our own copy of the column
+        #: bin centres in float64 seconds since ``reference`` (the file's TIME, in seconds)
+        self.seconds: np.ndarray = t
+        self._time: Time | None = None
+        self._valid: np.ndarray | None = None
+        self.rate = u.Quantity(rate, u.ct / u.s, copy=False)
+        self.error = u.Quantity(err, u.ct / u.s, copy=False)
+        td: Any = _column(data, "TIMEDEL")
         if td is None:
             if "TIMEDEL" in h:
-                width = float(h["TIMEDEL"])
+                td = float(h["TIMEDEL"])
             else:
                 # no bin width anywhere: the median spacing of the bins
-                width = float(np.median(np.diff(t))) if t.size > 1 else np.nan
-            td = np.full(t.shape, width)
-        self.timedel = (td * tunit).to(u.s)
+                td = float(np.median(np.diff(t[:100_001]))) if t.size > 1 else np.nan
+            td = td * to_seconds
+        else:
+            td *= to_seconds
+        self.timedel = _per_bin_seconds(td, t.size)
         xax = _column(data, "XAX_E")
-        self.xerr = (xax * tunit).to(u.s) if xax is not None else self.timedel / 2
+        self.xerr = _per_bin_seconds(xax * to_seconds if xax is not None else td / 2, t.size)
         self.fracexp = _column(data, "FRACEXP")
         self.source: str | None = h.get("NAME") or meta.get("src_name") or None
         if self.is_spi_acs:
@@ -138,6 +176,14 @@ class LightCurve:
             self.instrument = _INSTRUMENTS.get(prefix, str(h.get("INSTRUME") or prefix or "unknown"))
             self.e_min = float(h["E_MIN"]) * u.keV if "E_MIN" in h else None
             self.e_max = float(h["E_MAX"]) * u.keV if "E_MAX" in h else None
+
+    @property
+    def time(self) -> Time:
+        """Bin centres as astropy ``Time`` (TT), built from ``reference`` + ``seconds`` on first use."""
+        if self._time is None:
+            # offsets as TimeDelta keep the double-double precision of Time
+            self._time = self.reference + TimeDelta(self.seconds, format="sec")
+        return self._time
 
     @classmethod
     def from_product(cls, product: NumpyProduct | fits.HDUList, name: str | None = None) -> LightCurve:
@@ -157,23 +203,26 @@ class LightCurve:
 
     @property
     def valid(self) -> np.ndarray:
-        """Boolean mask of the bins MMODA displays (PROTOCOL §5.4)."""
-        rate = self.rate.value
-        err = self.error.value
-        with np.errstate(invalid="ignore"):
-            return (
-                np.isfinite(self.time.jd1 + self.time.jd2)
-                & np.isfinite(rate)
-                & np.isfinite(err)
-                & ~((rate == 0) & (err == 0))
-                & (err > 0)
-            )
+        """Boolean mask of the bins MMODA displays (PROTOCOL §5.4); computed once."""
+        if self._valid is None:
+            rate = self.rate.value
+            err = self.error.value
+            with np.errstate(invalid="ignore"):
+                self._valid = (
+                    np.isfinite(self.seconds)
+                    & np.isfinite(rate)
+                    & np.isfinite(err)
+                    & ~((rate == 0) & (err == 0))
+                    & (err > 0)
+                )
+        return self._valid
 
     @property
     def ijd(self) -> np.ndarray:
         """Bin centres in IJD (days since MJD 51544, TT)."""
-        tt = self.time.tt
-        return (tt.jd1 - 2400000.5 - IJD_MJDREF) + tt.jd2
+        ref = self.reference.tt
+        offset = (ref.jd1 - 2400000.5 - IJD_MJDREF) + ref.jd2
+        return offset + self.seconds / 86400.0
 
     def to_table(self) -> QTable:
         """A QTable with ``time``, ``rate``, ``error``, ``timedel``, ``xerr``, ``valid``."""
@@ -205,7 +254,8 @@ class LightCurve:
         )
         span = ""
         if len(self):
-            span = f", {self.time[0].tt.isot} … {self.time[-1].tt.isot} TT"
+            ends = self.reference + TimeDelta(self.seconds[[0, -1]], format="sec")
+            span = f", {ends[0].tt.isot} … {ends[1].tt.isot} TT"
         return (
             f"LightCurve({self.instrument} {self.source!r}, {len(self)} bins "
             f"({int(self.valid.sum())} valid){band}{span})"

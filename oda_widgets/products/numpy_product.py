@@ -14,6 +14,7 @@ import os
 import pickle
 import re
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,7 @@ from oda_widgets.products.wire import b64decode, b64encode
 
 __all__ = [
     "NumpyProduct",
+    "PickledData",
     "decode_numpy_data_product",
     "encode_numpy_data_product",
     "encode_hdu",
@@ -102,8 +104,53 @@ def _json_value(v: Any) -> Any:
     return v
 
 
-def encode_hdu(hdu: Any) -> dict[str, Any]:
-    """One data unit as the dispatcher sends it (name, hdu_type, header, dt, binarys, ...)."""
+class PickledData:
+    """A data unit's ``binarys`` written on demand: base64 of the pickle, in pieces.
+
+    For responses too large to build as one string (a week of SPI-ACS at 0.05 s is ~200 MB of
+    base64): :meth:`base64_chunks` gives the exact text ``b64encode(pickle.dumps(data))`` would,
+    ``chunk`` bytes of pickle at a time, holding only the pickle (one copy of the data) meanwhile.
+    """
+
+    def __init__(self, data: np.ndarray):
+        self.data = data
+
+    def base64_chunks(self, chunk: int = 3 << 20) -> Iterator[str]:
+        pieces: list[bytes | memoryview] = []
+
+        class _Sink:
+            # the pickler hands large payloads (the array's bytes) to write() as they are
+            write = pieces.append
+
+        pickle.Pickler(_Sink(), protocol=pickle.DEFAULT_PROTOCOL).dump(self.data)
+        carry = b""
+        for piece in pieces:
+            view = memoryview(piece)
+            start = 0
+            if carry:
+                need = 3 - len(carry)
+                carry += bytes(view[:need])
+                start = need
+                if len(carry) < 3:
+                    continue
+                yield b64encode(carry)
+                carry = b""
+            usable = (len(view) - start) // 3 * 3
+            for i in range(start, start + usable, chunk):
+                yield b64encode(view[i : min(i + chunk, start + usable)])
+            carry = bytes(view[start + usable :])
+        if carry:
+            yield b64encode(carry)
+
+    def __str__(self) -> str:
+        return "".join(self.base64_chunks())
+
+
+def encode_hdu(hdu: Any, lazy: bool = False) -> dict[str, Any]:
+    """One data unit as the dispatcher sends it (name, hdu_type, header, dt, binarys, ...).
+
+    ``lazy``: ``binarys`` is a :class:`PickledData`, to be streamed rather than built here.
+    """
     data = hdu.data
     dt = binarys = None
     if data is not None:
@@ -115,7 +162,7 @@ def encode_hdu(hdu: Any) -> dict[str, Any]:
         else:
             data = np.asarray(data)
         dt = str(data.dtype)
-        binarys = b64encode(pickle.dumps(data))
+        binarys = PickledData(data) if lazy else b64encode(pickle.dumps(data))
     return {
         "data": None,
         "dt": dt,
@@ -137,15 +184,16 @@ def _json_default(o: Any) -> Any:
 
 
 def encode_numpy_data_product(
-    hdul: Any, name: str | None, meta_data: dict[str, Any] | None
+    hdul: Any, name: str | None, meta_data: dict[str, Any] | None, lazy: bool = False
 ) -> dict[str, Any]:
     """The NumpyDataProduct dict the dispatcher sends for ``hdul`` (PROTOCOL §3.1).
 
     ``meta_data`` becomes a JSON *string*; each HDU becomes a data unit whose data is a base64
-    pickle of an ``ndarray`` (images) or ``FITS_rec`` (tables).
+    pickle of an ``ndarray`` (images) or ``FITS_rec`` (tables) — with ``lazy``, a
+    :class:`PickledData` that a server streams into the response.
     """
     return {
-        "data_unit_list": [encode_hdu(h) for h in hdul],
+        "data_unit_list": [encode_hdu(h, lazy=lazy) for h in hdul],
         "name": name,
         "meta_data": json.dumps(meta_data or {}, default=_json_default),
     }

@@ -33,7 +33,7 @@ def b64decode(data) -> bytes:
     return binascii.a2b_base64(data)
 
 
-def b64encode(data: bytes) -> str:
+def b64encode(data: bytes | memoryview) -> str:
     """bytes → standard base64 text."""
     if _pybase64 is not None:
         return _pybase64.b64encode_as_string(data)

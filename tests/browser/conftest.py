@@ -85,7 +85,15 @@ def jupyter_server(tmp_path_factory):
     (cfg / "labconfig").mkdir()
     # The announcements plugin would fetch news from GitHub and pop a toast over screenshots.
     (cfg / "labconfig" / "page_config.json").write_text(
-        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
+        json.dumps(
+            {
+                "disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True},
+                # a source-only lab extension in the venv (dash's, from the benchmark peer
+                # plotly-resampler) must not open Lab's modal "Build recommended" dialog
+                "buildCheck": False,
+                "buildAvailable": False,
+            }
+        )
     )
     # as scripts/start.sh sets up Lab for users: widget state is saved with the notebook
     settings = tmp_path_factory.mktemp("lab-settings")

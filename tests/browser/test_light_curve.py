@@ -38,14 +38,25 @@ form = QueryForm(None, "spi_acs", "spi_acs_lc", description=parse_description(me
 """
 
 VIEW = """\
+import ipywidgets
 view = LightCurveView(lc, columns=1000)
 view.add_class("lc-under-test")
 view.link_form(form)
 status = w.Label(); status.add_class("lc-status")
 chosen = w.Label(); chosen.add_class("lc-t1t2")
+# every message the kernel sends to the page for the figure's widgets (not for these labels)
+figure_messages = []
+_send = ipywidgets.Widget._send
+def counting_send(self, msg, buffers=None):
+    if not isinstance(self, (w.Label, w.HTML, w.Button)):
+        figure_messages.append(f"{type(self).__name__}:{msg.get('method')}:{','.join(sorted(msg.get('state', {})))}")
+    return _send(self, msg, buffers=buffers)
+ipywidgets.Widget._send = counting_send
 def report(_=None):
-    x = view._lines[0].x
-    status.value = f"redraws={view.redraws} points={len(x)} span={float(x[-1] - x[0]):.3f} ymax={view._lines[0].y.max():.0f}"
+    x, y = view.drawn(0)
+    status.value = (f"redraws={view.redraws} points={len(x)} span={float(x[-1] - x[0]):.3f} ymax={y.max():.0f} "
+                    f"sent={'|'.join(figure_messages)}")
+    figure_messages.clear()
 def show_form(_=None):
     p = form.params
     chosen.value = f"T1={p.get('T1')} T2={p.get('T2')} T_format={p.get('T_format')}"
@@ -58,13 +69,13 @@ png.on_click(lambda _: view.export_png("lc-export.png", on_saved=lambda p: setat
 w.VBox([view, status, chosen, png, saved])
 """
 
-STATUS = re.compile(r"redraws=(\d+) points=(\d+) span=([\d.]+) ymax=(\d+)")
+STATUS = re.compile(r"redraws=(\d+) points=(\d+) span=([\d.]+) ymax=(\d+) sent=(\S*)")
 
 
 def _status(page: Page):
     m = STATUS.search(page.locator(".lc-status").inner_text())
     assert m, page.locator(".lc-status").inner_text()
-    return int(m[1]), int(m[2]), float(m[3]), float(m[4])
+    return int(m[1]), int(m[2]), float(m[3]), float(m[4]), m[5]
 
 
 def _keep(shot, tmp_path) -> None:
@@ -72,9 +83,13 @@ def _keep(shot, tmp_path) -> None:
     shutil.copy(shot, tmp_path / shot.name)
 
 
+# the rate line: the first row of the curve's mark
+RATE_LINE = ".lc-under-test .bqplot g.curve path.line"
+
+
 def _path_points(page: Page) -> int:
     """Points in the drawn rate line (its SVG path: one M/L command per point)."""
-    d = page.locator(".lc-under-test path.line").nth(1).get_attribute("d") or ""
+    d = page.locator(RATE_LINE).first.get_attribute("d") or ""
     return len(re.findall(r"[ML]", d))
 
 
@@ -83,14 +98,14 @@ def test_a_day_of_spi_acs_renders_zooms_and_brushes(page: Page, jupyter_server, 
     nb = make_notebook(SETUP, VIEW, name="lc")
     open_and_run(page, jupyter_server, nb, wait=True, timeout=120_000)
     expect(page.locator(".lc-status")).to_contain_text("redraws=", timeout=60_000)
-    redraws, points, span, ymax = _status(page)
+    redraws, points, span, ymax, _ = _status(page)
     assert 1000 < points <= 4 * 1002  # screen-sized, not 1.7 M
     assert span == pytest.approx(86400, rel=1e-3)
     assert ymax == 4e6  # the burst survived decimation
-    page.wait_for_function("() => document.querySelectorAll('.lc-under-test path.line').length >= 2")
+    page.wait_for_function(f"() => document.querySelector('{RATE_LINE}') !== null")
     drawn = _path_points(page)
     assert drawn > 1000, drawn
-    d_before = page.locator(".lc-under-test path.line").nth(1).get_attribute("d")
+    d_before = page.locator(RATE_LINE).first.get_attribute("d")
     _keep(screenshot(page, "light-curve-1.7M"), tmp_path)
 
     # zoom in with the wheel over the middle of the plot: the kernel re-decimates the new range
@@ -108,11 +123,40 @@ def test_a_day_of_spi_acs_renders_zooms_and_brushes(page: Page, jupyter_server, 
         timeout=30_000,
     )
     page.wait_for_timeout(500)  # let the debounced last redraw land
-    _, points_zoomed, span_zoomed, _ = _status(page)
+    _, points_zoomed, span_zoomed, _, _ = _status(page)
     assert span_zoomed < span / 2, (span_zoomed, span)
     assert points_zoomed > 1000  # finer detail in the smaller range, still screen-sized
-    assert page.locator(".lc-under-test path.line").nth(1).get_attribute("d") != d_before
+    assert page.locator(RATE_LINE).first.get_attribute("d") != d_before
     _keep(screenshot(page, "light-curve-zoomed"), tmp_path)
+
+    # one wheel step = one zoom: the kernel sends exactly one message (the curve's mark with its new
+    # rows; no echo of the scale's min/max), and the page redraws the rate line once with the new data
+    # (after bqplot's own instant rescale of the old points)
+    page.wait_for_timeout(1000)
+    redraws, *_ = _status(page)
+    page.evaluate(
+        """(sel) => { window.__lcPaths = []; const seen = () => {
+             const el = document.querySelector(sel); const d = el && el.getAttribute('d');
+             if (d && d !== window.__lcPaths[window.__lcPaths.length - 1]) window.__lcPaths.push(d); };
+           seen(); window.__lcObserver = new MutationObserver(seen);
+           window.__lcObserver.observe(document, {subtree: true, childList: true, attributes: true, attributeFilter: ['d']}); }""",
+        RATE_LINE,
+    )
+    page.mouse.wheel(0, -300)
+    page.wait_for_function(
+        "(n) => { const m = document.querySelector('.lc-status').innerText.match(/redraws=(\\d+)/);"
+        " return m && +m[1] > n; }",
+        arg=redraws,
+        timeout=30_000,
+    )
+    page.wait_for_timeout(1500)
+    after, points_now, *_, sent = _status(page)
+    assert after == redraws + 1
+    assert sent == "Lines:update:x,y", sent
+    paths = page.evaluate("() => { window.__lcObserver.disconnect(); return window.__lcPaths; }")
+    # the path before, bqplot's rescale of the old points, the kernel's new points: one data redraw
+    assert len(paths) == 3, len(paths)
+    assert len(re.findall(r"[ML]", paths[-1])) == points_now
 
     # brush an interval and copy it into the form
     page.locator(".lc-under-test button", has_text="select interval").click()

@@ -136,7 +136,7 @@ def test_a_new_parameter_kind_is_one_registry_entry_and_the_form_shows_it():
         assert control.shown_message == "max_pointings must be odd" and form.submit_button.disabled
     finally:
         unregister_kind(rule)
-    assert isgri("isgri_image").fields["max_pointings"].kind.name == "integer"
+    assert isgri("isgri_image").fields["max_pointings"].kind.name == "count"
 
 
 def test_a_new_cross_field_check_is_one_entry():

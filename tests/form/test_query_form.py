@@ -130,7 +130,7 @@ def test_jemx_limits_come_from_the_one_table():
         ("DEC", "95", "DEC must be between -90 and 90 deg"),
         ("T1", "yesterday-ish", "T1 must be a time in ISO"),
         ("E2_keV", "nan", "E2_keV must be a finite number"),
-        ("scw_list", "066500220010.001, 12345", "scw_list: 12345 not a ScW id"),
+        ("scw_list", "066500220010.001, 12345", "scw_list: '12345' is not a ScW id"),
         ("scw_list", "[1, 2", "scw_list must be a list"),
     ],
 )
@@ -178,7 +178,10 @@ def test_time_accepts_iso_and_mjd_whatever_the_format():
     assert form.values["T2"] == 57818.75
     form.set_values(T1=Time("2017-03-06T06:00:00", scale="utc"))
     assert form.values["T1"] == 57818.25 and form.values["T_format"] == "mjd"
-    form.set_values(T_format="isot", T1="57818.5")
+    # setting only times keeps the form's format: T_format says how the given value is written
+    form.set_values(T_format="isot", T1="2017-03-06T12:00:00")
+    assert form.values["T1"] == 57818.5 and form.values["T_format"] == "mjd"
+    form.set_values(T_format="isot")  # the format alone switches it
     assert form.values["T1"] == "2017-03-06T12:00:00.000"
     assert form.values["T2"] == "2017-03-06T18:00:00.000"
 
@@ -310,7 +313,7 @@ data_collection = disp.get_product(**par_dict)
     assert not marker.exists()
     assert form.product == "isgri_lc" and form.query_type == "Dummy"
     assert form.values["scw_list"] == ["066500220010.001"] and form.values["time_bin"] == 500.0
-    assert form.unknown_keys == ["weird"]
+    assert form.not_literal == ["weird"] and form.unknown_keys == []
     d, skipped = par_dict_from_code(code)
     assert skipped == ["token", "weird"] and d["E1_keV"] == 30.0
     with pytest.raises(InvalidParameter, match="not valid Python"):
@@ -573,7 +576,7 @@ def _bad_text(control):
     if isinstance(control, FileURLControl):
         return control.input, "no url"
     if isinstance(control, InputListControl):
-        return control.input, "[1,"
+        return control.text, "[1,"
     if isinstance(control, CatalogControl):
         return control.text, '{"a": 1}'
     return None

@@ -18,14 +18,15 @@ def test_isgri_lc_from_the_demo_dispatcher(demo_dispatcher):
     assert curves
     v = LightCurveView(curves)
     assert v.time_format == "IJD" and len(v.sources) == len(curves)
-    for lc, line in zip(curves, v._lines):
+    for i, lc in enumerate(curves):
         ok = lc.valid
         data = lc.hdu.data
-        assert np.allclose(line.x, np.asarray(data["TIME"], float)[ok], rtol=0, atol=1e-9)
-        assert np.allclose(line.y, np.asarray(data["RATE"], float)[ok])
+        x, y = v.drawn(i)
+        assert np.allclose(x, np.asarray(data["TIME"], float)[ok], rtol=0, atol=1e-9)
+        assert np.allclose(y, np.asarray(data["RATE"], float)[ok])
     assert "keV" in v.y_axis.label
     v.set_time_format("UTC")
-    assert v._lines[0].x.dtype.kind == "M"
+    assert v.drawn(0)[0].dtype.kind == "M"
 
 
 def test_spi_acs_lc_from_the_demo_dispatcher(demo_dispatcher):
@@ -34,21 +35,27 @@ def test_spi_acs_lc_from_the_demo_dispatcher(demo_dispatcher):
     assert lc.instrument == "SPI-ACS" and lc.time_zero is not None
     v = LightCurveView(lc)
     assert v.time_format == "seconds"
+    # the view draws from the product's own arrays: no per-view copy of the curve
+    arrays = v._curves[0].arrays
+    assert arrays.seconds is lc.seconds
+    assert np.shares_memory(arrays.values, lc.rate) and np.shares_memory(arrays.errors, lc.error)
+    assert lc.rate.dtype == np.float32  # as the dispatcher sends it (FITS 'E')
+    assert LightCurveView(lc)._curves[0].arrays.seconds is lc.seconds
     ok = lc.valid
     # seconds since TIMEZERO: every drawn point is a (TIME, RATE) row of the file
     t_file = np.asarray(lc.hdu.data["TIME"], float)[ok]
     r_file = np.asarray(lc.hdu.data["RATE"], float)[ok]
-    x = v._lines[0].x
+    x = v.drawn(0)[0]
     i = np.clip(np.searchsorted(t_file, x - 1e-6), 0, t_file.size - 1)
     assert np.all(np.abs(t_file[i] - x) < 1e-6)
-    assert np.array_equal(v._lines[0].y, r_file[i])
+    assert np.array_equal(v.drawn(0)[1], r_file[i])
     assert v.x_axis.label == f"Time [s since {lc.time_zero.utc.isot[:23]} UTC]"
     assert "75–2000 keV" in v.y_axis.label
     # a 10-minute window at 0.05 s is 12 000 bins: drawn decimated, every extreme kept
-    assert ok.sum() == 12_000 and len(v._lines[0].x) <= 4 * (v.columns + 2)
-    assert v._lines[0].y.max() == lc.rate.value[ok].max()
+    assert ok.sum() == 12_000 and len(v.drawn(0)[0]) <= 4 * (v.columns + 2)
+    assert v.drawn(0)[1].max() == lc.rate.value[ok].max()
     v.zoom_to(lc.time[100], lc.time[200])
-    assert len(v._lines[0].x) == 103  # all bins in range (bin centres at both ends) plus neighbours
+    assert len(v.drawn(0)[0]) == 103  # all bins in range (bin centres at both ends) plus neighbours
     v.rebin(20)  # to 1 s
     assert len(v.light_curves[0]) == 600
     assert v.light_curves[0].timedel[0].to_value(u.s) == pytest.approx(1.0)

@@ -42,19 +42,23 @@ def test_real_jemx_file_values_are_on_the_marks():
     lc, t, rate, err = jemx_lc()
     v = LightCurveView(lc)
     ok = np.isfinite(rate) & (err > 0)
-    line, bars = v._lines[0], v._errorbars[0]
+    x, y = v.drawn(0)
     assert v.time_format == "IJD"
-    assert np.allclose(line.x, t[ok], rtol=0, atol=1e-9)  # float64 IJD, not float32
-    assert line.x.dtype == np.float64
-    assert np.array_equal(line.y, rate[ok].astype(float))
-    # vertical bars: rate ± error at each time; horizontal: ± TIMEDEL/2
+    assert np.allclose(x, t[ok], rtol=0, atol=1e-9)  # float64 IJD, not float32
+    assert x.dtype == np.float64
+    assert np.array_equal(y, rate[ok].astype(np.float32))
+    # one mark: row 0 the rate line, row 1 the error bars as a polyline of six points per bin:
+    # (t, rate - error), (t, rate + error), break, (t - TIMEDEL/2, rate), (t + TIMEDEL/2, rate), break
+    mark = v.curve_marks[0]
+    assert mark.x.shape[0] == 2 and mark.y.shape[0] == 2 and mark.fill == "none"
     n = ok.sum()
-    vy = bars.y[: 3 * n]
-    assert np.allclose(vy[0::3], rate[ok] - err[ok]) and np.allclose(vy[1::3], rate[ok] + err[ok])
-    hx = bars.x[3 * n :]
+    bx, by = np.r_[mark.x[1], np.nan].reshape(n, 6), np.r_[mark.y[1], np.nan].reshape(n, 6)
+    assert np.allclose(by[:, 0], rate[ok] - err[ok], rtol=1e-6) and np.allclose(
+        by[:, 1], rate[ok] + err[ok], rtol=1e-6
+    )
     with fits.open(f"{SAMPLES}/jemx1_lc_GRB221009A.fits") as h:
         timedel = np.asarray(h[1].data["TIMEDEL"], float)[ok]
-    assert np.allclose(hx[1::3] - hx[0::3], timedel, rtol=1e-8)
+    assert np.allclose(bx[:, 4] - bx[:, 3], timedel, rtol=1e-8)
     assert v.y_axis.label == "Rate 4.12–29.66 keV [counts/s]"
     assert v.x_axis.label == "Time [IJD, TT]"
     assert "GRB221009A" in v.stats.value and f"{n} bins" in v.stats.value
@@ -64,9 +68,9 @@ def test_osa_file_with_grouping_and_no_timedel_column():
     lc, t, rate, err = jemx_lc("jemx1_lc_osa_with_grouping.fits.gz")
     v = LightCurveView(lc)
     ok = np.isfinite(rate) & (err > 0)
-    assert np.allclose(v._lines[0].x, t[ok], atol=1e-9)
+    assert np.allclose(v.drawn(0)[0], t[ok], atol=1e-9)
     v.set_time_format("MJD")
-    assert np.allclose(v._lines[0].x, t[ok] + 51544.0, atol=1e-9)
+    assert np.allclose(v.drawn(0)[0], t[ok] + 51544.0, atol=1e-9)
 
 
 @pytest.mark.parametrize("fmt", ["IJD", "MJD", "UTC", "seconds"])
@@ -75,7 +79,7 @@ def test_time_axes_agree_with_astropy(fmt):
     lc = make_lc(np.arange(1.0, 21.0), np.ones(20), timedel_s=0.05, time_zero=zero, instrument="SPI-ACS")
     lc.e_min = lc.e_max = None
     v = LightCurveView(lc, time_format=fmt)
-    x = v._lines[0].x
+    x = v.drawn(0)[0]
     t = lc.time
     if fmt == "IJD":
         expect = t.tt.mjd - 51544.0
@@ -117,21 +121,21 @@ def test_large_curve_is_decimated_and_zoom_redraws():
     zero = Time("2024-03-01T00:00:00", scale="utc").tt
     lc = make_lc(rate, np.sqrt(rate * 0.05) / 0.05, timedel_s=0.05, time_zero=zero, instrument="SPI-ACS")
     v = LightCurveView(lc, columns=1000)
-    x = v._lines[0].x
+    x = v.drawn(0)[0]
     assert len(x) <= 4 * 1002
-    assert v._lines[0].y.max() == 1e7
+    assert v.drawn(0)[1].max() == 1e7
     assert v.bytes_sent < 200_000
     # zooming (as the front end does: set the scale's min/max) redraws at full detail
     burst_t = (lc.time[1_000_000] - zero).to_value(u.s)
     before = v.redraws
     v.x_scale.min, v.x_scale.max = burst_t - 10, burst_t + 10
     assert v.redraws > before
-    x = v._lines[0].x
+    x = v.drawn(0)[0]
     assert x.min() <= burst_t - 10 and x.max() >= burst_t + 10
     assert len(x) == 20 / 0.05 + 2  # all 400 in-range bins plus one neighbour per side
-    assert v._lines[0].y.max() == 1e7
+    assert v.drawn(0)[1].max() == 1e7
     v.reset_zoom()
-    assert len(v._lines[0].x) <= 4 * 1002
+    assert len(v.drawn(0)[0]) <= 4 * 1002
 
 
 def test_rebin_control_and_sources():
@@ -139,21 +143,21 @@ def test_rebin_control_and_sources():
     b = make_lc(np.full(40, 3.0), np.ones(40), source="B")
     v = LightCurveView([a, b])
     assert v.sources == ["A", "B"]
-    assert v._lines[0].colors != v._lines[1].colors
+    assert v.curve_marks[0].colors != v.curve_marks[1].colors
     v._rebin_text.value = "4"
     v._rebin_button.click()
-    assert len(v._lines[0].y) == 10
-    assert v._lines[0].y[0] == pytest.approx(2.5)
+    assert len(v.drawn(0)[1]) == 10
+    assert v.drawn(0)[1][0] == pytest.approx(2.5)
     v._rebin_text.value = "1000 s"
     v._rebin_button.click()
-    assert len(v._lines[1].y) == 4
+    assert len(v.drawn(1)[1]) == 4
     v._rebin_text.value = "3 keV"
     v._rebin_button.click()
     assert "not a time width" in v.message.value
     v.rebin(None)
-    assert len(v._lines[0].y) == 40
+    assert len(v.drawn(0)[1]) == 40
     v.show_sources(["B"])
-    assert not v._lines[0].visible and v._lines[1].visible
+    assert not v.curve_marks[0].visible and v.curve_marks[1].visible
     assert "A" not in v.stats.value.replace("bins", "")
     with pytest.raises(InvalidParameter, match="unknown source"):
         v.show_sources(["C"])
@@ -182,7 +186,7 @@ def test_brush_to_t1_t2():
     # what the brush sends back: two x values in display units
     v.set_mode("select")
     assert v.figure.interaction is v.brush
-    v.brush.selected = np.array([v._lines[0].x[10], v._lines[0].x[20]])
+    v.brush.selected = np.array([v.drawn(0)[0][10], v.drawn(0)[0][20]])
     assert not v._t1t2_button.disabled
     v._t1t2_button.click()
     call = form.calls[-1]
@@ -200,8 +204,8 @@ def test_save_writes_fits(tmp_path):
     v.rebin(2)
     (p,) = v.save(tmp_path / "lc.fits")
     with fits.open(p) as h:
-        assert len(h["RATE"].data) == len(v._lines[0].y)
-        assert np.allclose(h["RATE"].data["RATE"], v._lines[0].y)
+        assert len(h["RATE"].data) == len(v.drawn(0)[1])
+        assert np.allclose(h["RATE"].data["RATE"], v.drawn(0)[1])
     two = LightCurveView(
         [make_lc(np.ones(5), np.ones(5), source="X 1"), make_lc(np.ones(5), np.ones(5), source="Y")]
     )
@@ -236,13 +240,13 @@ def test_products_light_curve_from_real_file(name):
         v = LightCurveView(h)  # an HDUList is turned into a LightCurve by the view
     ok = lc.valid
     for view in (v, LightCurveView(lc)):
-        assert np.allclose(view._lines[0].x, t[ok], atol=1e-9)
-        assert np.array_equal(view._lines[0].y, rate[ok])
+        assert np.allclose(view.drawn(0)[0], t[ok], atol=1e-9)
+        assert np.array_equal(view.drawn(0)[1], rate[ok])
         assert view._source_picker.options == ("GRB221009A",) if "GRB" in name else True
     assert v.y_axis.label.startswith("Rate ") and "keV" in v.y_axis.label
     rebinned = rebin_real = __import__("oda_widgets.products.rebin", fromlist=["rebin"]).rebin(lc, 3)
     v.rebin(3)
-    assert np.allclose(v._lines[0].y, rebinned.rate.value[rebin_real.valid])
+    assert np.allclose(v.drawn(0)[1], rebinned.rate.value[rebin_real.valid])
 
 
 def test_two_curves_of_one_source_get_distinct_names():
@@ -250,27 +254,88 @@ def test_two_curves_of_one_source_get_distinct_names():
     b = make_lc(np.ones(5) * 2, np.ones(5), source="Crab", instrument="JMX1")
     v = LightCurveView([a, b])
     assert v.sources == ["Crab", "Crab (2)"]
-    assert [m.labels for m in v._lines] == [["Crab"], ["Crab (2)"]]
+    assert [m.labels for m in v.curve_marks] == [["Crab"], ["Crab (2)"]]
 
 
-def test_zoom_inside_an_event_loop_is_debounced_to_one_redraw(run_async):
+@pytest.fixture
+def sent(monkeypatch):
+    """Every comm message the kernel sends to the page: (widget, method, state keys)."""
+    import ipywidgets
+
+    log = []
+    original = ipywidgets.Widget._send
+
+    def record(self, msg, buffers=None):
+        log.append((self, msg.get("method"), sorted(msg.get("state", {}))))
+        return original(self, msg, buffers=buffers)
+
+    monkeypatch.setattr(ipywidgets.Widget, "_send", record)
+    return log
+
+
+def _page_zoom(v, lo, hi):
+    """What the page sends when the user zooms: the x scale's min and max in one message."""
+    v.x_scale.set_state({"min": float(lo), "max": float(hi)})
+
+
+def test_one_zoom_is_one_message_and_one_redraw(sent):
+    n = 200_000
+    rng = np.random.default_rng(1)
+    rate = rng.poisson(4000, n) / 0.05
+    zero = Time("2024-03-01T00:00:00", scale="utc").tt
+    lc = make_lc(rate, np.sqrt(rate * 0.05) / 0.05, timedel_s=0.05, time_zero=zero, instrument="SPI-ACS")
+    v = LightCurveView(lc, columns=800)
+    mark = v.curve_marks[0]
+    sent.clear()
+    before = v.redraws
+    _page_zoom(v, 2000.0, 2500.0)  # no event loop here: drawn at once
+    assert v.redraws == before + 1
+    # exactly one message: the curve's mark with its new rows; no echo of min/max, nothing else
+    assert [(w, method, keys) for w, method, keys in sent] == [(mark, "update", ["x", "y"])]
+    x, _ = v.drawn(0)
+    assert x[1] >= 2000.0 and x[-2] <= 2500.0 and len(x) <= 4 * 800 + 4
+    assert mark.y.shape == (3, len(x))  # rate, envelope low, envelope high on one shared x
+    # rates travel as float32; x too when that is exact to 1/16 of a pixel column (seconds near
+    # TIMEZERO over 500 s), else float64 (the same seconds over a 1 s view)
+    assert mark.y.dtype == np.float32 and mark.x.dtype == np.float32
+    assert np.max(np.abs(mark.x - x)) < 500 / 800 / 16
+    # the same range again draws nothing; statistics are never redone by a zoom
+    sent.clear()
+    _page_zoom(v, 2000.0, 2500.0)
+    assert sent == []
+    _page_zoom(v, 2000.0, 2001.0)
+    assert mark.x.dtype == np.float64
+
+
+def test_zoom_bursts_in_an_event_loop_are_coalesced(run_async, sent):
     import asyncio
 
     lc = make_lc(np.arange(1.0, 10_001.0), np.ones(10_000), timedel_s=1.0)
-    v = LightCurveView(lc, debounce=0.05)
+    v = LightCurveView(lc, debounce=0.05, time_format="seconds")
     before = v.redraws
+
+    async def one_zoom():
+        _page_zoom(v, 100.0, 5000.0)
+        await asyncio.sleep(0.01)
+        return v.redraws
 
     async def wheel_burst():
         lo, hi = v.x_scale.min, v.x_scale.max
-        for k in range(1, 6):  # five wheel steps, each sending min and max
-            v.x_scale.min = lo + k * 0.001
-            v.x_scale.max = hi - k * 0.001
+        for k in range(1, 6):  # five wheel steps 5 ms apart, each one page message
+            _page_zoom(v, lo + 10 * k, hi - 10 * k)
             await asyncio.sleep(0.005)
-        await asyncio.sleep(0.4)
+        await asyncio.sleep(0.3)
 
-    run_async(wheel_burst())
+    # a single zoom is drawn at once (no debounce wait), exactly once
+    assert run_async(one_zoom()) == before + 1
+    run_async(asyncio.sleep(0.1))
     assert v.redraws == before + 1
-    assert v._lines[0].x.min() <= v.x_scale.min + 1e-9
+    # a burst: the first step at once, the rest coalesced into one last redraw of the final range
+    sent.clear()
+    run_async(wheel_burst())
+    assert v.redraws == before + 3
+    assert v.drawn(0)[0].min() <= v.x_scale.min + 1e-9
+    assert len([m for m in sent if m[0] is v.curve_marks[0]]) == 2
 
 
 def test_seconds_since_matches_astropy():
@@ -292,3 +357,19 @@ def test_the_light_curve_publishes_the_brushed_interval():
     assert len(seen) == 1 and abs((seen[0][1] - lc.time[20]).to_value(u.s)) < 1e-3
     view.brush.selected = None
     assert seen[-1] is None and view.selected_interval is None
+
+
+def test_an_overlay_follows_time_axis_switches_and_can_be_removed():
+    lc = make_lc(np.arange(1.0, 101.0), np.ones(100), timedel_s=60)
+    v = LightCurveView(lc)
+    times = lc.time[[0, 99]]
+    mark = v.add_overlay("fit", times, [1.0, 100.0] * u.ct / u.s, colour="red")
+    assert mark in v.figure.marks and np.allclose(mark.y, [1.0, 100.0])
+    assert np.allclose(mark.x, v.drawn(0)[0][[0, -1]], atol=1e-9)  # same axis as the curve
+    v.set_time_format("seconds")
+    (again,) = [m for m in v.figure.marks if getattr(m, "_oda_overlay", None) == "fit"]
+    assert np.allclose(again.x, v.drawn(0)[0][[0, -1]], atol=1e-6) and again.colors == ["red"]
+    v.remove_overlay("fit")
+    assert not any(getattr(m, "_oda_overlay", None) for m in v.figure.marks)
+    with pytest.raises(InvalidParameter, match="astropy Time"):
+        v.add_overlay("bad", [1, 2], [1, 2])
