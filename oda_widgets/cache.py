@@ -10,8 +10,10 @@ on macOS, ``%LOCALAPPDATA%\\oda-widgets\\Cache`` on Windows).
 catalogs and pictures. ``$ODA_WIDGETS_PRODUCTS_DIR`` if set (``scripts/start.sh`` sets it to
 ``oda-products/`` in the folder it was started from), else ``oda-products/`` in the working
 directory — except inside this project's source tree, whose notebooks run in ``notebooks/``:
-there it is ``oda-products/`` at the project's root, which ``.gitignore`` lists. Relative paths
-given to the widgets' save methods are taken inside that folder (:func:`product_path`).
+there it is ``oda-products/`` at the project's root, which ``.gitignore`` lists. What the widgets
+choose themselves (``Explorer.save_products``' default and its folder bar,
+``ProductCollection.save()``) is resolved inside that folder by :func:`product_path`; paths given
+to a view's ``save`` are plain paths.
 """
 
 from __future__ import annotations

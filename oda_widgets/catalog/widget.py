@@ -20,7 +20,6 @@ from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
 from oda_widgets._assets import esm_path
-from oda_widgets.cache import product_path
 from oda_widgets.client import protocol
 from oda_widgets.client.job import Job
 from oda_widgets.errors import InvalidParameter, OdaError
@@ -383,11 +382,8 @@ class CatalogTable(StaticFallback, anywidget.AnyWidget):
         return self
 
     def save(self, path, overwrite: bool = True) -> str:
-        """Write the edited catalog: ECSV (``.ecsv``), FITS (``.fits``) or DS9 regions (``.reg``);
-        a relative ``path`` is taken inside the products folder. Returns the path written."""
-        target = product_path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        return self.catalog.save(target, overwrite=overwrite)
+        """Write the edited catalog: ECSV (``.ecsv``), FITS (``.fits``) or DS9 regions (``.reg``)."""
+        return self.catalog.save(path, overwrite=overwrite)
 
     def load(self, path_or_catalog) -> CatalogTable:
         """Replace the catalog by a file :meth:`save` wrote (ECSV, FITS, DS9 ``.reg``: points and

@@ -50,7 +50,6 @@ from astropy.time import Time, TimeDelta
 from bqscales.traits import Date
 
 from ..analysis.timing import chi2_constant
-from ..cache import product_path
 from ..errors import InvalidParameter
 from ..products.curve_arrays import CurveArrays, curve_arrays, seconds_and_reference
 from ..products.rebin import (
@@ -781,12 +780,10 @@ class LightCurveView(StaticFallback, widgets.VBox):
     def save(self, path: str | Path) -> list[Path]:
         """Write the shown curve(s) as FITS (rebinned ones as rebinned).
 
-        One curve: ``path`` itself. Several: ``<stem>_<source><suffix>`` next to ``path``. A relative
-        ``path`` is taken inside the products folder (:func:`oda_widgets.cache.products_dir`).
+        One curve: ``path`` itself. Several: ``<stem>_<source><suffix>`` next to ``path``.
         Returns the paths written.
         """
-        path = product_path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = Path(path)
         out = []
         for c in self._curves:
             target = (
@@ -815,12 +812,11 @@ class LightCurveView(StaticFallback, widgets.VBox):
         bqplot renders PNGs in the browser: this asks the displayed figure for its pixels and writes
         them when they arrive (asynchronously; ``on_saved(path)`` is called then). Headless use
         (nbclient, scripts) has no front end, so nothing is written; :meth:`to_png` draws a PNG
-        without one, ``save`` writes the data. A relative ``path`` is taken inside the products folder.
+        without one, ``save`` writes the data.
         """
-        path = product_path(path)
+        path = Path(path)
 
         def write(data) -> None:
-            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(bytes(data))
             self._show_message(f"saved {path}")
             if on_saved is not None:

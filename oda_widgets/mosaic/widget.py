@@ -40,7 +40,6 @@ from regions import (
 )
 
 from oda_widgets._assets import esm_path
-from oda_widgets.cache import product_path
 from oda_widgets.errors import InvalidParameter, OdaError
 from oda_widgets.products.catalog import read_regions
 from oda_widgets.products.mosaic import Mosaic
@@ -637,14 +636,11 @@ class MosaicView(StaticFallback, anywidget.AnyWidget):
     def export_regions(
         self, path=None, include=("catalog", "markers", "regions"), overwrite: bool = True
     ) -> str:
-        """The DS9 region text of :meth:`to_regions` (fk5/icrs degrees); written to ``path`` if given
-        (a relative path inside the products folder, :func:`oda_widgets.cache.products_dir`)."""
+        """The DS9 region text of :meth:`to_regions` (fk5/icrs degrees); written to ``path`` if given."""
         regs = self.to_regions(include)
         text = regs.serialize(format="ds9")
         if path is not None:
-            target = product_path(path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            regs.write(str(target), format="ds9", overwrite=overwrite)
+            regs.write(str(path), format="ds9", overwrite=overwrite)
         return text
 
     # -- PNG export -------------------------------------------------------------------------------
@@ -653,15 +649,14 @@ class MosaicView(StaticFallback, anywidget.AnyWidget):
 
         The answer comes back asynchronously — after the running cell ends, since the kernel reads
         widget messages between cells: then ``view.png`` holds the PNG bytes, ``callback(png)`` is
-        called and, if ``path`` is given, the file is written (a relative path inside the products
-        folder). Needs the view displayed; :meth:`to_png` draws a PNG without a browser.
+        called and, if ``path`` is given, the file is written. Needs the view displayed;
+        :meth:`to_png` draws a PNG without a browser.
         """
-        target = product_path(path) if path is not None else None
 
         def done(png: bytes) -> None:
-            if target is not None:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(png)
+            if path is not None:
+                with open(path, "wb") as f:
+                    f.write(png)
             if callback is not None:
                 callback(png)
 

@@ -18,7 +18,6 @@ import numpy as np
 from astropy import units as u
 
 from ..analysis.spectral import SpectralFit, SpectralModel, fit_spectra
-from ..cache import product_path
 from ..errors import InvalidParameter, OdaError
 from ..light_curve.decimate import segments
 from ..light_curve.view import PALETTE
@@ -446,11 +445,9 @@ class SpectrumView(StaticFallback, widgets.VBox):
         (ANCRFILE/RESPFILE name the files beside it; see ``Spectrum.save`` for ``grouping``,
         ``systematic`` and ``energy_range``, which set GROUPING, SYS_ERR and QUALITY).
 
-        A relative ``directory`` is taken inside the products folder
-        (:func:`oda_widgets.cache.products_dir`). Returns ``{source: {"spectrum": path, "arf": path, "rmf": path}}``.
+        Returns ``{source: {"spectrum": path, "arf": path, "rmf": path}}``.
         """
-        directory = product_path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
+        directory = Path(directory)
         out = {}
         for s in self.spectra:
             if not hasattr(s, "save"):
