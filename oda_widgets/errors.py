@@ -73,6 +73,19 @@ class ServerError(OdaError):
     """HTTP 500 (JSON or Flask's HTML page) or another unexpected status."""
 
 
+class ResponseTooLarge(ServerError):
+    """The dispatcher's answer is larger than the client accepts (``Dispatcher(max_response_bytes=)``).
+
+    ``limit`` is the cap in bytes, ``received`` how much was read before stopping (0 when the
+    announced length was refused unread).
+    """
+
+    def __init__(self, message: str, *, limit: int | None = None, received: int | None = None, **kw: Any):
+        super().__init__(message, **kw)
+        self.limit = limit
+        self.received = received
+
+
 class Redirected(OdaError):
     """The dispatcher answered with a redirect: the URL to use instead is ``location``."""
 
@@ -120,6 +133,7 @@ __all__ = [
     "AnalysisFailed",
     "DispatcherUnavailable",
     "ServerError",
+    "ResponseTooLarge",
     "Redirected",
     "UnsafePayload",
     "InvalidParameter",

@@ -76,6 +76,9 @@ def test_scw_list_as_comma_text():
 def test_post_threshold():
     assert not should_post(encode_params({"a": "x"}))
     assert should_post(encode_params({"selected_catalog": "x" * 1200}))
+    # a token never travels in a URL
+    assert should_post(encode_params({"a": "x", "token": "eyJ.eyJ.x"}))
+    assert not should_post(encode_params({"a": "x", "token": None}))
 
 
 @pytest.mark.real_dispatcher

@@ -15,6 +15,7 @@ name is null, and the internal ``user_catalog``.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -71,7 +72,7 @@ KNOWN_LIMITS: dict[tuple[str, str], tuple[float | None, float | None]] = {
 #: Choices the servers accept but do not (or wrongly) publish, by parameter name (PROTOCOL §5.0).
 #: ``osa_version``: its published ``allowed_values`` are special development versions, so the
 #: normal base versions are offered instead.
-KNOWN_CHOICES: dict[str, tuple] = {
+KNOWN_CHOICES: dict[str, tuple[Any, ...]] = {
     "osa_version": ("OSA10.2", "OSA11.2"),
     "integral_data_rights": ("public", "all-private"),
     "jemx_num": (1, 2),
@@ -142,7 +143,9 @@ class ParameterSpec:
     ``kind`` says what the value means (see ``KINDS``); ``units`` is the unit of numbers, or the
     time *format* of 'time'/'time_delta' parameters (``isot``, ``mjd``, ``sec``...).
     ``min_value``/``max_value`` are in ``units``. ``format_name``/``format_default`` name the
-    companion argument (``T_format``) sent alongside and its default.
+    companion argument (``T_format``) sent alongside and its default. ``notes`` says which parts
+    of the server's description were unreadable and left out (a ``min_value`` that is not a
+    number, an ``owl_uri`` that is not text...): the parameter is still usable without them.
     """
 
     name: str
@@ -152,8 +155,8 @@ class ParameterSpec:
     optional: bool
     min_value: float | None = None
     max_value: float | None = None
-    allowed_values: tuple | None = None
-    schema: dict | None = None
+    allowed_values: tuple[Any, ...] | None = None
+    schema: dict[str, Any] | None = None
     label: str | None = None
     description: str | None = None
     group: str | None = None
@@ -161,6 +164,7 @@ class ParameterSpec:
     format_name: str | None = None
     format_default: str | None = None
     block: str = "product"
+    notes: tuple[str, ...] = ()
 
     @property
     def empty_default(self) -> bool:
@@ -363,17 +367,50 @@ def _is_companion(entry: Mapping[str, Any], previous: ParameterSpec | None) -> b
     return previous is not None and previous.kind in ("time", "time_delta")
 
 
+def _limit(value: Any, what: str, name: str, notes: list[str]) -> float | None:
+    """A restriction's number, or None (with a note) when the server's value is not one."""
+    if value is None:
+        return None
+    try:
+        number = float(value) if not isinstance(value, bool) else None
+    except (TypeError, ValueError, OverflowError):
+        number = None
+    if number is None or not math.isfinite(number):
+        notes.append(f"{what} {str(value)[:40]!r} of {name} is not a finite number: ignored")
+        return None
+    return number
+
+
+def _owl_uris(raw: Any, name: str, notes: list[str]) -> tuple[str, ...]:
+    if not raw:
+        return ()
+    if isinstance(raw, str):
+        return (raw,)
+    if isinstance(raw, (list, tuple)) and all(isinstance(u, str) for u in raw):
+        return tuple(raw)
+    notes.append(f"owl_uri of {name} is not text: ignored")
+    return tuple(u for u in raw if isinstance(u, str)) if isinstance(raw, (list, tuple)) else ()
+
+
 def _spec(entry: Mapping[str, Any], block: str, instrument: str) -> ParameterSpec:
     name = entry["name"]
+    notes: list[str] = []
     units = entry.get("units")
+    if units is not None and not isinstance(units, str):
+        notes.append(f"units {str(units)[:40]!r} of {name} are not text: ignored")
+        units = None
     value = entry.get("value")
-    restrictions: dict[str, Any] = (
-        entry["restrictions"] if isinstance(entry.get("restrictions"), dict) else {}
-    )
+    restrictions = entry.get("restrictions")
+    if restrictions is not None and not isinstance(restrictions, dict):
+        notes.append(f"restrictions of {name} are not an object: ignored")
+    restrictions = restrictions if isinstance(restrictions, dict) else {}
     extra: dict[str, Any] = entry["extra_metadata"] if isinstance(entry.get("extra_metadata"), dict) else {}
-    owl_raw = entry.get("owl_uri") or ()
-    owl = tuple(str(u) for u in ([owl_raw] if isinstance(owl_raw, str) else owl_raw))
-    kind = _kind(name, units, value, restrictions, owl)
+    owl = _owl_uris(entry.get("owl_uri"), name, notes)
+    allowed = restrictions.get("allowed_values")
+    if allowed is not None and not isinstance(allowed, (list, tuple)):
+        notes.append(f"allowed_values of {name} is not a list: ignored")
+        allowed = None
+    kind = _kind(name, units, value, {**restrictions, "allowed_values": allowed}, owl)
 
     if "is_optional" in restrictions:
         optional = bool(restrictions["is_optional"])
@@ -381,7 +418,6 @@ def _spec(entry: Mapping[str, Any], block: str, instrument: str) -> ParameterSpe
         # Legacy entries carry no flag: a null default or an input list can be left empty.
         optional = value is None or kind in ("input_prod_list", "user_catalog")
 
-    allowed = restrictions.get("allowed_values")
     if name in KNOWN_CHOICES and (not allowed or name in _OVERRIDDEN_CHOICES):
         allowed = list(KNOWN_CHOICES[name])
         if value is not None and value not in allowed:
@@ -389,22 +425,24 @@ def _spec(entry: Mapping[str, Any], block: str, instrument: str) -> ParameterSpe
     if kind == "boolean":
         allowed = None  # the published list is the accepted spellings of true/false
 
-    min_value = restrictions.get("min_value")
-    max_value = restrictions.get("max_value")
+    min_value = _limit(restrictions.get("min_value"), "min_value", name, notes)
+    max_value = _limit(restrictions.get("max_value"), "max_value", name, notes)
     known = KNOWN_LIMITS.get((instrument, name))
     if known is not None:
         min_value = known[0] if min_value is None else min_value
         max_value = known[1] if max_value is None else max_value
 
     schema = restrictions.get("schema")
+    if schema is not None and not isinstance(schema, dict):
+        notes.append(f"schema of {name} is not an object: ignored")
     return ParameterSpec(
         name=name,
         kind=kind,
         units=units,
         default=_copy(value),
         optional=optional,
-        min_value=None if min_value is None else float(min_value),
-        max_value=None if max_value is None else float(max_value),
+        min_value=min_value,
+        max_value=max_value,
         allowed_values=None if not allowed else tuple(allowed),
         schema=schema if isinstance(schema, dict) else None,
         label=extra.get("label") if isinstance(extra.get("label"), str) else None,
@@ -412,6 +450,7 @@ def _spec(entry: Mapping[str, Any], block: str, instrument: str) -> ParameterSpe
         group=extra.get("group") if isinstance(extra.get("group"), str) else None,
         owl_uri=owl,
         block=block,
+        notes=tuple(notes),
     )
 
 
@@ -434,7 +473,8 @@ def _parse_block(entries: Iterable[Any], block: str, instrument: str) -> list[Pa
             continue
         seen.add(name)
         if _is_companion(entry, previous):
-            companions[name] = entry.get("value")
+            value = entry.get("value")
+            companions[name] = None if value is None else str(value)
             owner[name] = len(specs) - 1
             continue
         spec = _spec({**entry, "name": name}, block, instrument)
@@ -450,7 +490,7 @@ def _parse_block(entries: Iterable[Any], block: str, instrument: str) -> list[Pa
     return [s for s in specs if s.name not in HIDDEN_NAMES]
 
 
-def _replace(spec: ParameterSpec, **changes) -> ParameterSpec:
+def _replace(spec: ParameterSpec, **changes: Any) -> ParameterSpec:
     from dataclasses import replace
 
     return replace(spec, **changes)
@@ -483,8 +523,22 @@ def parse_description(payload: Any) -> InstrumentDescription:
 
     ``payload`` is the decoded JSON (or its text). An error body (the server's dict with
     ``error``/``error_message``) or anything else that is not a description raises
-    ``ServerError`` with a readable message.
+    ``ServerError`` with a readable message. Unreadable restrictions of a parameter are left out
+    and listed in its ``notes``.
     """
+    try:
+        return _parse_description(payload)
+    except ServerError:
+        raise
+    except RecursionError:
+        raise ServerError("The product description is nested too deeply to read.") from None
+    except Exception as exc:  # server data in a shape no rule above expected
+        raise ServerError(
+            f"The product description could not be read: {type(exc).__name__}: {str(exc)[:200]}"
+        ) from exc
+
+
+def _parse_description(payload: Any) -> InstrumentDescription:
     legacy = False
     if isinstance(payload, (bytes, bytearray)):
         payload = payload.decode("utf-8")

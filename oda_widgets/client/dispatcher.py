@@ -29,6 +29,16 @@ from oda_widgets.client.token import (
     ensure_valid,
     redact,
 )
+from oda_widgets.client.transport import (
+    CATALOGUE_DEADLINE,
+    CATALOGUE_MAX_BODY,
+    DEFAULT_DEADLINE,
+    DEFAULT_MAX_BODY,
+    Answer,
+    TransientFailure,
+    Transport,
+    remember_token,
+)
 from oda_widgets.errors import (
     AnalysisFailed,
     DispatcherUnavailable,
@@ -86,15 +96,6 @@ class RetryPolicy:
     def budget(self) -> float:
         """Total seconds spent waiting before giving up (request time not included)."""
         return sum(self.delay(n) for n in range(1, self.max_tries))
-
-
-class TransientFailure(Exception):
-    """One attempt that did not reach a working dispatcher; ``reason`` is readable."""
-
-    def __init__(self, reason: str, status_code: int | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.status_code = status_code
 
 
 def new_session_id() -> str:
@@ -226,6 +227,12 @@ class Dispatcher:
     for public requests only. ``url`` may also be a known site name such as
     ``"unige-production"``. Transient failures (502/503/504, refused connections, time-outs) are
     retried per ``retries``; everything else raises a typed error with a readable message.
+
+    Every exchange is bounded: ``timeout`` seconds without a byte (a silent server, retried),
+    ``deadline`` seconds for the whole answer (a server trickling its answer is given up on,
+    ``DispatcherUnavailable``), and ``max_response_bytes`` for its size (``ResponseTooLarge``).
+    The catalogue requests (instruments, descriptions, parameter names, name resolution) use at
+    most 60 s and 16 MiB. Redirects are followed for catalogue requests to the same host only.
     """
 
     def __init__(
@@ -234,6 +241,8 @@ class Dispatcher:
         token: str | None = None,
         *,
         timeout: float = 120.0,
+        deadline: float = DEFAULT_DEADLINE,
+        max_response_bytes: int = DEFAULT_MAX_BODY,
         retries: RetryPolicy | None = None,
         session: requests.Session | None = None,
     ):
@@ -247,7 +256,10 @@ class Dispatcher:
         self.url = url.rstrip("/")
         self.timeout = float(timeout)
         self.retries = retries or RetryPolicy()
-        self.session = session or requests.Session()
+        self.transport = Transport(
+            session, read_timeout=timeout, deadline=deadline, max_body=max_response_bytes
+        )
+        self.session = self.transport.session
         self.last_response: Any = None
         self._token: str | None = None
         self.token_info: TokenInfo | None = None
@@ -264,6 +276,7 @@ class Dispatcher:
         value = value.strip() if isinstance(value, str) else value
         self.token_info = TokenInfo.from_token(value) if value else None
         self._token = value or None
+        remember_token(self._token)
 
     def redact(self, obj: Any) -> Any:
         """``obj`` with this dispatcher's token (and any JWT) replaced by ``<token>``."""
@@ -274,6 +287,16 @@ class Dispatcher:
         return f"Dispatcher({self.url!r}, user={who})"
 
     # -- HTTP ----------------------------------------------------------------------------------
+    @property
+    def deadline(self) -> float:
+        """Seconds one exchange may take in all (connection, headers and the whole answer)."""
+        return self.transport.deadline
+
+    @property
+    def max_response_bytes(self) -> int:
+        """Largest answer accepted, in bytes (after decoding)."""
+        return self.transport.max_body
+
     def _attempt(
         self,
         method: str,
@@ -281,37 +304,25 @@ class Dispatcher:
         params: list[tuple[str, str]] | Mapping[str, Any],
         *,
         allow_redirects: bool = True,
-    ) -> requests.Response:
-        """One HTTP exchange; unreachable-server outcomes become ``TransientFailure``."""
+        catalogue: bool = False,
+    ) -> Answer:
+        """One HTTP exchange (bounded in time and size, see ``Transport``); unreachable-server
+        outcomes become ``TransientFailure``, every other failure a typed ``OdaError``.
+        ``catalogue`` requests get the tighter bounds of small answers."""
         url = self.url + path
-        try:
-            if method == "POST":
-                resp = self.session.post(
-                    url, data=params, timeout=self.timeout, allow_redirects=allow_redirects
-                )
-            else:
-                resp = self.session.get(
-                    url, params=params, timeout=self.timeout, allow_redirects=allow_redirects
-                )
-        except requests.Timeout:
-            raise TransientFailure(f"no answer within {self.timeout:g} s") from None
-        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-            raise TransientFailure(self._describe_connection_error(exc)) from None
+        resp = self.transport.exchange(
+            method,
+            url,
+            params=params if method != "POST" else None,
+            data=params if method == "POST" else None,
+            follow_redirects=allow_redirects,
+            deadline=CATALOGUE_DEADLINE if catalogue else None,
+            max_body=CATALOGUE_MAX_BODY if catalogue else None,
+        )
         if resp.status_code in TRANSIENT_STATUS:
             reason = f"HTTP {resp.status_code} {resp.reason or ''}".strip()
             raise TransientFailure(reason, resp.status_code)
         return resp
-
-    @staticmethod
-    def _describe_connection_error(exc: Exception) -> str:
-        text = str(exc)
-        if "refused" in text.lower():
-            return "connection refused"
-        if "RemoteDisconnected" in text or "aborted" in text.lower() or "reset" in text.lower():
-            return "connection dropped by the server"
-        if "resolve" in text.lower() or "Name or service not known" in text:
-            return "host name not found"
-        return "connection failed"
 
     def unavailable(
         self, failure: TransientFailure, tries: int, seconds: float, job_hint: str = ""
@@ -334,7 +345,7 @@ class Dispatcher:
                 return attempt()
             except TransientFailure as failure:
                 failures += 1
-                if failures >= self.retries.max_tries:
+                if failures >= self.retries.max_tries or not failure.retry:
                     raise self.unavailable(failure, failures, time.monotonic() - t0) from None
                 delay = self.retries.delay(failures)
                 log.info(
@@ -346,7 +357,7 @@ class Dispatcher:
                 )
                 time.sleep(delay)
 
-    def _json(self, resp: requests.Response) -> Any:
+    def _json(self, resp: Answer) -> Any:
         try:
             if b'"binarys"' in resp.content:
                 # product payloads: base64 pickles decoded straight from the bytes (json-only parsing)
@@ -354,15 +365,20 @@ class Dispatcher:
 
                 return loads_response(resp.content)
             return json.loads(resp.content)
+        except RecursionError:
+            raise ServerError(
+                f"The dispatcher at {self.url} answered {resp.path} with JSON nested too deeply to read.",
+                status_code=resp.status_code,
+            ) from None
         except ValueError:
             raise ServerError(
-                f"The dispatcher at {self.url} answered {resp.request.path_url.split('?')[0]} with "
+                f"The dispatcher at {self.url} answered {resp.path} with "
                 f"something that is not JSON (HTTP {resp.status_code}): "
                 + self.redact(_text_of(resp.text or "(empty)")),
                 status_code=resp.status_code,
             ) from None
 
-    def _error(self, resp: requests.Response, sent: Mapping[str, Any] | None = None) -> OdaError:
+    def _error(self, resp: Answer, sent: Mapping[str, Any] | None = None) -> OdaError:
         """The typed error for a non-200 answer (30x, 400, 403, 500, …)."""
         return error_from_response(
             resp.status_code,
@@ -382,7 +398,7 @@ class Dispatcher:
             params["token"] = self._token
 
         def attempt() -> Any:
-            resp = self._attempt("GET", path, params)
+            resp = self._attempt("GET", path, params, catalogue=True)
             if resp.status_code != 200:
                 raise self._error(resp, params)
             return self._json(resp)

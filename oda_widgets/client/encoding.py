@@ -68,8 +68,12 @@ def encode_params(params: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def should_post(pairs: Iterable[tuple[str, str]]) -> bool:
-    """True when the request is too long for a query string (oda_api: JSON length > 1000)."""
-    return len(json.dumps(list(pairs))) > POST_THRESHOLD
+    """True when ``/run_analysis`` should get its parameters in a POST body: when they carry a
+    token (kept out of URLs, so out of proxy and server access logs; dispatchers 1.3.3 and 1.3.6
+    read run_analysis parameters from the body too) or are too long for a query string
+    (oda_api: JSON length > 1000)."""
+    pairs = list(pairs)
+    return any(name == "token" for name, _ in pairs) or len(json.dumps(pairs)) > POST_THRESHOLD
 
 
 def decode_value(name: str, raw: str) -> Any:
@@ -80,7 +84,7 @@ def decode_value(name: str, raw: str) -> Any:
         return raw
     try:
         parsed = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply to read: kept as text
         return raw
     return parsed if isinstance(parsed, (list, dict)) else raw
 

@@ -48,7 +48,6 @@ import threading
 import time
 
 import jwt
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 _log = logging.getLogger("oda_widgets.demo")
 
@@ -76,15 +75,52 @@ def make_token(
     return jwt.encode(payload, DEMO_SECRET, algorithm="HS256")
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """Request handler that does not print one line per request (errors are still reported)."""
+#: Worker threads that run requests; connections (idle or slow) cost no thread, only a socket.
+THREADS = 8
+#: Open connections accepted at once; beyond it new ones wait in the listen queue.
+CONNECTION_LIMIT = 500
+#: Seconds a connection may stay idle (or send a request slower than that) before it is closed.
+IDLE_TIMEOUT = 30
 
-    def log_request(self, code="-", size="-") -> None:
-        return None
+requests_log = logging.getLogger("oda_widgets.demo.requests")
+
+
+class _RequestLog:
+    """WSGI middleware: one log line per request (``quiet=False``), tokens redacted."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        status: list[str] = []
+
+        def record_status(line, headers, exc_info=None):
+            status.append(line.split(" ", 1)[0])
+            return start_response(line, headers, exc_info)
+
+        try:
+            return self.app(environ, record_status)
+        finally:
+            from oda_widgets.redaction import redact_text
+
+            query = environ.get("QUERY_STRING") or ""
+            target = environ.get("PATH_INFO", "") + (f"?{query}" if query else "")
+            requests_log.info(
+                "%s",
+                redact_text(
+                    f'{environ.get("REMOTE_ADDR", "-")} "{environ.get("REQUEST_METHOD")} {target}" '
+                    f"{status[0] if status else '-'}"
+                ),
+            )
 
 
 class DemoServer:
-    """A running demo dispatcher: ``url``, ``stop()``; a context manager; ``str(server) == url``."""
+    """A running demo dispatcher: ``url``, ``stop()``; a context manager; ``str(server) == url``.
+
+    Served by waitress: requests run in a fixed pool of ``THREADS`` workers, connections are
+    handled asynchronously (an idle or half-open one holds no thread and is closed after
+    ``IDLE_TIMEOUT`` s), bodies are read fully before a worker sees them.
+    """
 
     def __init__(
         self,
@@ -98,9 +134,12 @@ class DemoServer:
         ontology=None,
         resolver: bool = True,
     ):
-        from oda_widgets.demo.app import create_app
+        from waitress.server import create_server
+
+        from oda_widgets.demo.app import MAX_CONTENT_LENGTH, create_app
         from oda_widgets.demo.instruments import INSTRUMENTS
         from oda_widgets.demo.workflows import SHIPPED, Workflows
+        from oda_widgets.redaction import protect_logs
 
         if workflows is False:
             folders: list | None = []
@@ -113,21 +152,35 @@ class DemoServer:
         self.workflows = Workflows(folders, ontology=ontology, reserved=INSTRUMENTS)
         if self.workflows.note:
             _log.info("%s", self.workflows.note)
+        protect_logs()
+        if quiet:
+            # waitress warns at every request that waits for a worker: normal for a demo polled by
+            # many jobs, and noise in a notebook (the command line, quiet=False, keeps it)
+            logging.getLogger("waitress.queue").setLevel(logging.ERROR)
         self.app = create_app(
             speed=speed, legacy_meta_data=legacy_meta_data, workflows=self.workflows, resolver=resolver
         )
-        self._server = make_server(
-            host,
-            port,
-            self.app,
-            threaded=True,
-            request_handler=_QuietHandler if quiet else WSGIRequestHandler,
+        self._server = create_server(
+            self.app if quiet else _RequestLog(self.app),
+            host=host,
+            port=port,
+            threads=THREADS,
+            connection_limit=CONNECTION_LIMIT,
+            channel_timeout=IDLE_TIMEOUT,
+            cleanup_interval=min(10, IDLE_TIMEOUT),
+            # bodies past Flask's limit are answered 413 by the app; this only bounds buffering
+            max_request_body_size=4 * MAX_CONTENT_LENGTH,
+            asyncore_use_poll=True,
+            ident="oda-widgets-demo",
+            expose_tracebacks=False,
+            # answers (tens of MB for a day of SPI-ACS) stay in memory, not spooled to a file
+            outbuf_overflow=256 * 2**20,
         )
         self.host = host
-        self.port = self._server.server_port
+        self.port = int(self._server.effective_port)
         self.url = f"http://{host}:{self.port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"oda-demo-{self.port}", daemon=True
+        self._thread: threading.Thread | None = threading.Thread(
+            target=self._server.run, name=f"oda-demo-{self.port}", daemon=True
         )
         self._thread.start()
 
@@ -136,9 +189,16 @@ class DemoServer:
         self.workflows.stop()
         if self._thread is None:
             return
-        self._server.shutdown()
+        server = self._server
+
+        def close_everything():
+            # runs on the server's own thread: its loop ends once no channel is left
+            for channel in list(server._map.values()):
+                channel.close()
+
+        server.trigger.pull_trigger(close_everything)
         self._thread.join(timeout=10)
-        self._server.server_close()
+        server.task_dispatcher.shutdown(timeout=5)
         self._thread = None
 
     def __enter__(self) -> DemoServer:
@@ -171,7 +231,8 @@ def start(
 
     ``speed`` scales how fast ISGRI/JEM-X jobs progress (``speed=20`` finishes in well under a
     second); ``legacy_meta_data`` makes ``/api/meta-data`` speak the old JSON-string form (INTEGRAL
-    instruments); ``quiet=False`` prints one log line per request.
+    instruments); ``quiet=False`` logs one line per request (logger
+    ``oda_widgets.demo.requests``, INFO; tokens in query strings replaced by ``<token>``).
 
     Workflow instruments: ``workflows=None`` serves the shipped ones when nb2workflow is installed;
     a folder (or a list of folders) of notebooks adds one instrument per folder (named after it);

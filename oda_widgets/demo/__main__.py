@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import sys
 import threading
 
 from oda_widgets.demo import make_token, start
@@ -39,6 +40,12 @@ def main(argv=None) -> None:
     # Installed before anything is printed, so a SIGTERM right after start-up still stops cleanly.
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # one line per request on stderr (tokens redacted by the package's log filter)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    requests_log = logging.getLogger("oda_widgets.demo.requests")
+    requests_log.addHandler(handler)
+    requests_log.setLevel(logging.INFO)
     if args.no_workflows:
         workflows = False
     else:

@@ -268,8 +268,12 @@ def create_app(
 
     @app.get("/api/instr-list")
     def api_instr_list():
+        # As newer dispatchers do, but relative: the Host header is the client's to choose, and a
+        # redirect built from it would send the query string (the token) wherever it names.
         qs = request.query_string.decode("latin-1")
-        return redirect(request.host_url + "instr-list" + (f"?{qs}" if qs else ""), 302)
+        response = redirect(request.script_root + "/instr-list" + (f"?{qs}" if qs else ""), 302)
+        response.autocorrect_location_header = False
+        return response
 
     def _instrument_and_product(params: dict) -> tuple[str, str | None]:
         instrument = params.get("instrument")

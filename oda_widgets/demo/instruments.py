@@ -391,6 +391,9 @@ def check_catalog(text: Any) -> dict:
             )
     except (ValueError, KeyError, TypeError, IndexError) as e:
         raise DemoError(f"Error while setting catalog object : {e}") from None
+    except RecursionError:
+        # the real dispatcher answers 400 to a catalog nested too deeply to parse
+        raise DemoError("Error while setting catalog object : the catalog is nested too deeply") from None
     return {"raw": cat, "rows": rows}
 
 

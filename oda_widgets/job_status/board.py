@@ -13,10 +13,10 @@ from collections.abc import Iterable
 
 import ipywidgets as widgets
 import requests
-from requests.adapters import HTTPAdapter
 
 from oda_widgets.client import Dispatcher, Job, OdaError, redact
-from oda_widgets.job_status.poller import DEFAULT_MAX_CONCURRENT, DEFAULT_MAX_RATE, Poller
+from oda_widgets.client.transport import BoundedAdapter
+from oda_widgets.job_status.poller import DEFAULT_MAX_CONCURRENT, DEFAULT_MAX_RATE, Poller, default_poller
 from oda_widgets.job_status.store import JobStore, job_key
 from oda_widgets.job_status.widget import STATE_COLOURS, JobStatus, short_id
 
@@ -59,6 +59,10 @@ class JobBoard(widgets.VBox):
     to every unfinished job of the resume store and shows the finished ones, re-discovering the
     token (it is never stored). At most ``max_concurrent`` requests are in flight at once and
     at most ``max_rate`` start per second, over one shared HTTP session per board.
+
+    Boards share the session's poller (``default_poller()``, one bound for every board) unless
+    given their own ``poller`` or other bounds; a board that made its own poller stops it, and
+    its threads, when closed (``board.close()``).
     """
 
     def __init__(
@@ -68,15 +72,24 @@ class JobBoard(widgets.VBox):
         max_concurrent: int = DEFAULT_MAX_CONCURRENT,
         max_rate: float | None = DEFAULT_MAX_RATE,
         store: JobStore | bool | None = True,
+        poller: Poller | None = None,
         **kwargs,
     ):
-        self.poller = Poller(max_concurrent, max_rate)
+        if poller is not None:
+            self.poller, self._own_poller = poller, False
+        elif (max_concurrent, max_rate) == (DEFAULT_MAX_CONCURRENT, DEFAULT_MAX_RATE):
+            self.poller, self._own_poller = default_poller(), False
+        else:
+            self.poller, self._own_poller = Poller(max_concurrent, max_rate), True
         self.store: JobStore | None = JobStore() if store is True else (store or None)
         self.statuses: list[JobStatus] = []
         self.problems: list[str] = []
         self.session = requests.Session()
-        # Enough pooled connections for every request the semaphore lets through at once.
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(10, max_concurrent))
+        # Enough pooled connections for every request the poller lets through at once (its slow
+        # lane included); each exchange bounded in time and size.
+        adapter = BoundedAdapter(
+            pool_connections=4, pool_maxsize=max(10, self.poller.max_concurrent + self.poller.max_slow)
+        )
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self._dispatchers: dict[str, Dispatcher] = {}
@@ -144,6 +157,24 @@ class JobBoard(widgets.VBox):
                 disp = self._dispatchers[url] = Dispatcher(url, session=self.session)
             return disp
 
+    def close(self) -> None:
+        """Stop following every job of the board and remove it (the resume store keeps them).
+
+        The board's own poller, if it made one, stops with its threads; the HTTP session closes.
+        """
+        with self._lock:
+            statuses = list(self.statuses)
+            self._list.children = ()
+        for status in statuses:
+            status.close()
+        if self._own_poller:
+            self.poller.close()
+        self.session.close()
+        # the board's own parts too: a live widget holding closed ones cannot be saved
+        self._list.close()
+        self._summary.close()
+        super().close()
+
     # -- resume --------------------------------------------------------------------------------
     @_ClassOrInstance
     def restore(
@@ -204,7 +235,7 @@ class JobBoard(widgets.VBox):
             statuses = list(self.statuses)
         counts = Counter(s.state for s in statuses)
         parts = [
-            f"<span style='color:{STATE_COLOURS.get(k, '#333')}'>{counts[k]} {k}</span>"
+            f"<span style='color:{STATE_COLOURS.get(k, '#333')}'>{counts[k]} {html.escape(k)}</span>"
             for k in _SUMMARY_ORDER
             if counts.get(k)
         ]
@@ -214,8 +245,8 @@ class JobBoard(widgets.VBox):
             colour = STATE_COLOURS.get(s.state, "#333")
             rows.append(
                 f"<tr><td>{i}</td><td>{html.escape(job.instrument)}</td>"
-                f"<td>{html.escape(job.product)}</td><td><code>{short_id(job.job_id)}</code></td>"
-                f"<td class='oda-board-state' style='color:{colour}'><b>{s.state}</b></td></tr>"
+                f"<td>{html.escape(job.product)}</td><td><code>{html.escape(short_id(job.job_id))}</code></td>"
+                f"<td class='oda-board-state' style='color:{colour}'><b>{html.escape(str(s.state))}</b></td></tr>"
             )
         problems = "".join(f"<div class='oda-error'>{html.escape(p)}</div>" for p in self.problems)
         table = (

@@ -1,13 +1,19 @@
 """Following jobs without blocking the notebook: one asyncio task per job, requests in threads.
 
 In a Jupyter kernel the cell that starts a job returns at once: each job gets a task on the
-kernel's own event loop; the task sends one request at a time through ``asyncio.to_thread``
-(``Job.poll`` is blocking ``requests`` code), comes back to the loop to report, then sleeps
+kernel's own event loop; the task sends one request at a time in one of the poller's own worker
+threads (``Job.poll`` is blocking ``requests`` code), comes back to the loop to report, then sleeps
 ``job.next_delay()`` (1 s × 1.2 per quiet poll up to a cap, as pyvo and oda_api do). A semaphore
 bounds how many requests are in flight at once, however many jobs are followed.
 
+A request still running after ``slow_after`` seconds (a server trickling its answer, a big
+product coming over a slow link) gives its place back and waits in a separate, also bounded,
+slow lane: slow jobs never hold up the polls of the others. Every request ends within the
+dispatcher's deadline anyway (``Dispatcher(deadline=)``).
+
 Outside a running event loop (plain scripts, tests) the same tasks run on one daemon thread with
-its own loop, so the caller's thread is never blocked either.
+its own loop, so the caller's thread is never blocked either. ``Poller.close()`` stops following
+every job and ends the poller's threads; one poller can serve many boards (``default_poller()``).
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ DEFAULT_MAX_CONCURRENT = 6
 #: Requests started per second per poller, unless told otherwise: many jobs starting together
 #: are spread out instead of all polling every second (the web frontend polls every 5 s).
 DEFAULT_MAX_RATE = 4.0
+#: Seconds after which a request in flight counts as slow and gives its place to another job.
+DEFAULT_SLOW_AFTER = 3.0
 
 
 class Watch:
@@ -127,32 +135,53 @@ class Poller:
     """Follows any number of jobs with at most ``max_concurrent`` requests in flight and at most
     ``max_rate`` requests started per second (``None``: no rate bound).
 
-    ``in_flight``, ``max_in_flight`` and ``polls`` count the requests sent, for the curious and
-    for tests of the bound.
+    A request running longer than ``slow_after`` seconds moves to a slow lane of at most
+    ``max_slow`` requests (default: ``max_concurrent``), freeing its place for the other jobs.
+    ``in_flight``/``max_in_flight`` count the requests holding a place, ``slow``/``max_slow_seen``
+    those in the slow lane, ``polls`` all requests sent. Requests run in at most
+    ``max_concurrent + max_slow`` worker threads of the poller's own; ``close()`` ends them.
     """
 
     def __init__(
-        self, max_concurrent: int = DEFAULT_MAX_CONCURRENT, max_rate: float | None = DEFAULT_MAX_RATE
+        self,
+        max_concurrent: int = DEFAULT_MAX_CONCURRENT,
+        max_rate: float | None = DEFAULT_MAX_RATE,
+        *,
+        slow_after: float = DEFAULT_SLOW_AFTER,
+        max_slow: int | None = None,
     ):
         if int(max_concurrent) < 1:
             raise ValueError(f"max_concurrent must be at least 1, got {max_concurrent!r}")
         if max_rate is not None and not max_rate > 0:
             raise ValueError(f"max_rate must be positive or None, got {max_rate!r}")
+        if not slow_after > 0:
+            raise ValueError(f"slow_after must be positive, got {slow_after!r}")
         self.max_concurrent = int(max_concurrent)
         self.max_rate = None if max_rate is None else float(max_rate)
+        self.slow_after = float(slow_after)
+        self.max_slow = self.max_concurrent if max_slow is None else int(max_slow)
+        if self.max_slow < 0:
+            raise ValueError(f"max_slow must be 0 or more, got {max_slow!r}")
         self._next_slot: dict[asyncio.AbstractEventLoop, float] = {}
         self.in_flight = 0
         self.max_in_flight = 0
+        self.slow = 0
+        self.max_slow_seen = 0
         self.polls = 0
+        self.closed = False
         self._lock = threading.Lock()
-        self._semaphores: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+        self._semaphores: dict[asyncio.AbstractEventLoop, tuple[asyncio.Semaphore, asyncio.Semaphore]] = {}
         self._thread_loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._watches: set[Watch] = set()
 
     def __repr__(self) -> str:
         return (
             f"Poller(max_concurrent={self.max_concurrent}, max_rate={self.max_rate}, "
-            f"in_flight={self.in_flight}, polls={self.polls})"
+            f"in_flight={self.in_flight}, slow={self.slow}, polls={self.polls}"
+            + (", closed" if self.closed else "")
+            + ")"
         )
 
     def watch(
@@ -162,7 +191,11 @@ class Poller:
         on_end: Callable[[Watch], Any] | None = None,
     ) -> Watch:
         """Start following ``job`` and return at once; the :class:`Watch` stops it."""
+        if self.closed:
+            raise OdaError("This poller was closed (its board was closed); follow the job on another one.")
         watch = Watch(self, job, on_update, on_end)
+        with self._lock:
+            self._watches.add(watch)
         loop = running_loop()
         if loop is not None:
             watch.loop = loop
@@ -182,16 +215,7 @@ class Poller:
         try:
             while not job.finished and not watch.cancelled:
                 await self._pace()
-                async with self._semaphore():
-                    with self._lock:
-                        self.in_flight += 1
-                        self.polls += 1
-                        self.max_in_flight = max(self.max_in_flight, self.in_flight)
-                    try:
-                        await asyncio.to_thread(job.poll)
-                    finally:
-                        with self._lock:
-                            self.in_flight -= 1
+                await self._poll(job)
                 self._report(watch)
                 if job.finished:
                     break
@@ -201,9 +225,9 @@ class Poller:
         except OdaError as exc:  # DispatcherUnavailable past the budget, TokenExpired…
             watch.error = exc
         except Exception as exc:  # a bug must end this job's watch, not the kernel's loop
-            if isinstance(exc, RuntimeError) and "after shutdown" in str(exc):
-                # the interpreter is exiting (thread pools already shut): stop quietly; the job
-                # goes on at the dispatcher and can be resumed from the store
+            if isinstance(exc, RuntimeError) and "shutdown" in str(exc):
+                # the interpreter is exiting or the poller closing (thread pools already shut):
+                # stop quietly; the job goes on at the dispatcher and can be resumed from the store
                 watch.cancelled = True
                 return
             log.exception("following %r failed", job)
@@ -211,7 +235,45 @@ class Poller:
                 f"Following the job stopped on an unexpected error: {type(exc).__name__}: {exc}"
             )
         finally:
+            with self._lock:
+                self._watches.discard(watch)
             watch._finish()
+
+    async def _poll(self, job: Job) -> None:
+        """One ``job.poll()`` in a worker thread, holding a place; after ``slow_after`` seconds
+        the place goes back to the other jobs if the slow lane has room."""
+        loop = asyncio.get_running_loop()
+        places, slow_lane = self._semaphores_of(loop)
+        await places.acquire()
+        holding = True
+        with self._lock:
+            self.in_flight += 1
+            self.polls += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            future = loop.run_in_executor(self._pool(), job.poll)
+            done, _ = await asyncio.wait({future}, timeout=self.slow_after)
+            if not done and not slow_lane.locked():
+                await slow_lane.acquire()
+                places.release()
+                holding = False
+                with self._lock:
+                    self.in_flight -= 1
+                    self.slow += 1
+                    self.max_slow_seen = max(self.max_slow_seen, self.slow)
+                try:
+                    await future
+                finally:
+                    slow_lane.release()
+                    with self._lock:
+                        self.slow -= 1
+            else:
+                await future
+        finally:
+            if holding:
+                places.release()
+                with self._lock:
+                    self.in_flight -= 1
 
     @staticmethod
     def _report(watch: Watch) -> None:
@@ -234,27 +296,81 @@ class Poller:
         if slot > now:
             await asyncio.sleep(slot - now)
 
-    def _semaphore(self) -> asyncio.Semaphore:
-        loop = asyncio.get_running_loop()
+    def _semaphores_of(self, loop: asyncio.AbstractEventLoop) -> tuple[asyncio.Semaphore, asyncio.Semaphore]:
         with self._lock:
-            sem = self._semaphores.get(loop)
-            if sem is None:
-                sem = self._semaphores[loop] = asyncio.Semaphore(self.max_concurrent)
-            return sem
+            pair = self._semaphores.get(loop)
+            if pair is None:
+                pair = self._semaphores[loop] = (
+                    asyncio.Semaphore(self.max_concurrent),
+                    asyncio.Semaphore(self.max_slow),
+                )
+            return pair
+
+    def _pool(self) -> concurrent.futures.ThreadPoolExecutor:
+        """The poller's worker threads (not the loop's default executor, which a kernel shares
+        with everything else and sizes by the number of CPUs)."""
+        with self._lock:
+            if self._executor is None:
+                if self.closed:
+                    raise RuntimeError("the poller was shut down")
+                self._executor = concurrent.futures.ThreadPoolExecutor(
+                    self.max_concurrent + self.max_slow, thread_name_prefix="oda-widgets-poll"
+                )
+            return self._executor
 
     def _background_loop(self) -> asyncio.AbstractEventLoop:
         """The daemon thread's loop, started on first use (scripts and tests)."""
         with self._lock:
             if self._thread_loop is None or self._thread_loop.is_closed():
                 loop = asyncio.new_event_loop()
-                self._executor = concurrent.futures.ThreadPoolExecutor(
-                    self.max_concurrent, thread_name_prefix="oda-widgets-poll"
-                )
-                loop.set_default_executor(self._executor)
                 thread = threading.Thread(target=loop.run_forever, name="oda-widgets-poller", daemon=True)
                 thread.start()
-                self._thread_loop = loop
+                self._thread_loop, self._thread = loop, thread
             return self._thread_loop
+
+    # -- the end -------------------------------------------------------------------------------
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop following every job and end the poller's threads (idempotent).
+
+        The jobs themselves go on at the dispatcher. A request already in a worker thread
+        finishes first (within the dispatcher's deadline), then its thread ends too.
+        """
+        with self._lock:
+            if self.closed:
+                return
+            self.closed = True
+            watches = list(self._watches)
+        for watch in watches:
+            watch.cancel()
+        loop, thread = self._thread_loop, self._thread
+        if loop is not None and not loop.is_closed():
+            try:
+                asyncio.run_coroutine_threadsafe(self._wind_down(), loop).result(timeout)
+            except Exception:  # cancelled tasks raise here or time out: the loop is stopped anyway
+                pass
+            loop.call_soon_threadsafe(loop.stop)
+            if thread is not None:
+                thread.join(timeout)
+            if not loop.is_running():
+                loop.close()
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    @staticmethod
+    async def _wind_down() -> None:
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=2.0)
+
+    def __enter__(self) -> Poller:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 _default: Poller | None = None
@@ -265,9 +381,17 @@ def default_poller() -> Poller:
     """The poller shared by every widget that was not given one (one bound per session)."""
     global _default
     with _default_lock:
-        if _default is None:
+        if _default is None or _default.closed:
             _default = Poller()
         return _default
 
 
-__all__ = ["Poller", "Watch", "default_poller", "running_loop", "DEFAULT_MAX_CONCURRENT", "DEFAULT_MAX_RATE"]
+__all__ = [
+    "Poller",
+    "Watch",
+    "default_poller",
+    "running_loop",
+    "DEFAULT_MAX_CONCURRENT",
+    "DEFAULT_MAX_RATE",
+    "DEFAULT_SLOW_AFTER",
+]

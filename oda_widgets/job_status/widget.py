@@ -62,8 +62,9 @@ def _elapsed(seconds: float) -> str:
 
 
 def short_id(job_id: str | None) -> str:
-    """The first 8 characters of a job id (enough to tell jobs apart), or "—"."""
-    return (job_id or "")[:8] or "—"
+    """The first 8 characters of a job id (enough to tell jobs apart), or "—". Plain text: it
+    comes from the server, so HTML built with it escapes it."""
+    return ("" if job_id is None else str(job_id))[:8] or "—"
 
 
 def _make_button(description: str, icon: str, tooltip: str, css: str, style: str = "") -> widgets.Button:
@@ -394,7 +395,7 @@ class JobStatus(widgets.VBox):
         colour = STATE_COLOURS.get(state, "#6c757d")
         return (
             f"<b>{html.escape(job.instrument)}</b> · {html.escape(job.product)} · "
-            f"<code title='{html.escape(job.describe_ids())}'>job {short_id(job.job_id)}</code> · "
+            f"<code title='{html.escape(job.describe_ids())}'>job {html.escape(short_id(job.job_id))}</code> · "
             f"<span class='oda-job-state oda-job-state-{state}' style='background:{colour}'>"
             f"{state}</span> · elapsed {_elapsed(self._elapsed_seconds())}"
         )

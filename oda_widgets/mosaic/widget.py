@@ -98,7 +98,12 @@ def wcs_to_dict(wcs: WCS) -> dict:
     pixel coordinates, while overlays and selections, computed here by astropy, stay exact.
     Raises :class:`InvalidParameter` for a WCS without two celestial axes.
     """
-    cel = wcs.celestial
+    try:
+        cel = wcs.celestial
+    except Exception as exc:  # astropy's WCS errors (singular matrix...) are ValueErrors or worse
+        raise InvalidParameter(
+            f"this WCS cannot project: {type(exc).__name__}: {exc}", parameter="wcs"
+        ) from exc
     ctype = [str(c) for c in cel.wcs.ctype]
     if cel.naxis != 2 or not cel.has_celestial:
         raise InvalidParameter(
@@ -109,7 +114,12 @@ def wcs_to_dict(wcs: WCS) -> dict:
         # latitude first: swap so the front end always gets (lon, lat)
         cel = cel.swapaxes(0, 1)
         ctype = [str(c) for c in cel.wcs.ctype]
-    cel.wcs.set()
+    try:
+        cel.wcs.set()
+    except Exception as exc:  # astropy's WCS errors (singular matrix...) are ValueErrors or worse
+        raise InvalidParameter(
+            f"this WCS cannot project: {type(exc).__name__}: {exc}", parameter="wcs"
+        ) from exc
     code = ctype[0][5:8] if len(ctype[0]) >= 8 else ctype[0][-3:]
     reason = ""
     if code not in BROWSER_PROJECTIONS:
@@ -265,6 +275,10 @@ class MosaicView(StaticFallback, anywidget.AnyWidget):
             if arr.ndim != 2:
                 raise InvalidParameter(
                     f"image {name} has shape {arr.shape}, a 2-D image is needed", parameter="mosaic"
+                )
+            if arr.dtype.kind not in "biuf":
+                raise InvalidParameter(
+                    f"image {name} holds {arr.dtype} values, numbers are needed", parameter="mosaic"
                 )
         names = _ordered(list(self._images))
         if extension is not None and extension.upper() not in self._images:

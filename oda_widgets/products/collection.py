@@ -266,6 +266,25 @@ def _meta_for_naming(obj: Any) -> dict[str, Any]:
     return {}
 
 
+def _decoded(kind: str, index: int, payload: Any, decode: Callable[[Any], Any]) -> Any:
+    """``decode(payload)``, any failure on server data as an ``OdaError`` naming the product."""
+    try:
+        return decode(payload)
+    except OdaError:
+        raise
+    except Exception as exc:
+        name = payload.get("name") if isinstance(payload, dict) else None
+        what = f"{kind}[{index}]" + (f" ({name!r})" if name else "")
+        raise OdaError(f"The product {what} could not be read: {type(exc).__name__}: {exc}") from exc
+
+
+def _each(products: dict[str, Any], kind: str, decode: Callable[[Any], Any]) -> list[Any]:
+    payloads = products.get(kind) or []
+    if not isinstance(payloads, list):
+        raise OdaError(f"The products' {kind} is a {type(payloads).__name__}, not a list.")
+    return [_decoded(kind, i, d, decode) for i, d in enumerate(payloads)]
+
+
 class ProductCollection:
     """The decoded products of one response, in oda_api's order, each under oda_api's name.
 
@@ -327,16 +346,25 @@ class ProductCollection:
 
         decoded: list[Any] = []
         if products.get("numpy_data_product") is not None:
-            decoded.append(decode_numpy_data_product(products["numpy_data_product"]))
+            decoded.append(
+                _decoded("numpy_data_product", 0, products["numpy_data_product"], decode_numpy_data_product)
+            )
         elif "numpy_data_product_list" in products:
-            decoded += [decode_numpy_data_product(d) for d in products["numpy_data_product_list"] or []]
-        decoded += [_binary(d) for d in products.get("binary_data_product_list") or []]
+            decoded += _each(products, "numpy_data_product_list", decode_numpy_data_product)
+        decoded += _each(products, "binary_data_product_list", _binary)
         if products.get("catalog") is not None:
-            decoded.append(Catalog.from_dict(products["catalog"], name="dispatcher_catalog"))
-        decoded += [_table(d, binary=False) for d in products.get("astropy_table_product_ascii_list") or []]
-        decoded += [_table(d, binary=True) for d in products.get("astropy_table_product_binary_list") or []]
-        decoded += [_picture(d) for d in products.get("binary_image_product_list") or []]
-        decoded += [_text(d) for d in products.get("text_product_list") or []]
+            decoded.append(
+                _decoded(
+                    "catalog",
+                    0,
+                    products["catalog"],
+                    lambda d: Catalog.from_dict(d, name="dispatcher_catalog"),
+                )
+            )
+        decoded += _each(products, "astropy_table_product_ascii_list", lambda d: _table(d, binary=False))
+        decoded += _each(products, "astropy_table_product_binary_list", lambda d: _table(d, binary=True))
+        decoded += _each(products, "binary_image_product_list", _picture)
+        decoded += _each(products, "text_product_list", _text)
 
         named = []
         for i, obj in enumerate(decoded):
@@ -605,7 +633,7 @@ class ProductCollection:
         width = max((len(n) for n in self.names()), default=0)
         for name, p in self._products:
             lines.append(f"  {name:<{width}}  {_describe(p)}")
-        if self.input_prod_list:
+        if isinstance(self.input_prod_list, list) and self.input_prod_list:
             lines.append(f"  input_prod_list: {len(self.input_prod_list)} entries")
         if self.unsupported:
             lines.append(f"  not decoded: {', '.join(self.unsupported)}")

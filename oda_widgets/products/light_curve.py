@@ -110,6 +110,17 @@ class LightCurve:
         product: NumpyProduct | None = None,
         name: str | None = None,
     ):
+        try:
+            self._read(hdu, hdulist, product, name)
+        except OdaError:
+            raise
+        except Exception as exc:  # server data: any unreadable keyword or column is the product's error
+            raise OdaError(
+                f"The light curve {name or getattr(hdu, 'name', '')!r} could not be read: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+
+    def _read(self, hdu, hdulist, product, name) -> None:
         self.hdu = hdu
         self.hdulist = hdulist if hdulist is not None else fits.HDUList([fits.PrimaryHDU(), hdu])
         self.product = product
@@ -148,6 +159,9 @@ class LightCurve:
             t *= to_seconds  # in place: t is already our own copy of the column
         #: bin centres in float64 seconds since ``reference`` (the file's TIME, in seconds)
         self.seconds: np.ndarray = t
+        if t.size:
+            # times a calendar cannot hold (MJDREF 1e300...) fail here, not when drawn or printed
+            (t0 + TimeDelta(np.array([t[0], t[-1]]) * u.s)).tt.isot  # noqa: B018
         self._time: Time | None = None
         self._valid: np.ndarray | None = None
         self.rate = u.Quantity(rate, u.ct / u.s, copy=False)

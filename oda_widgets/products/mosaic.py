@@ -31,6 +31,10 @@ def _wcs(header: fits.Header) -> WCS:
         return WCS(header, naxis=2)
 
 
+def _label(name: str | None) -> str:
+    return f"The mosaic {name!r}" if name else "The mosaic"
+
+
 def _ijd_time(value: Any, header: fits.Header) -> Time:
     ref = float(header.get("MJDREF", IJD_MJDREF))
     return Time(ref, format="mjd", scale="tt") + TimeDelta(float(value) * u.day)
@@ -55,6 +59,26 @@ class Mosaic:
     ):
         if not images:
             raise OdaError("a mosaic needs at least one image")
+        try:
+            self._read(images, headers, hdulist, product, name)
+        except OdaError:
+            raise
+        except Exception as exc:  # server data: an unusable WCS or keyword is the product's error
+            raise OdaError(f"{_label(name)} could not be read: {type(exc).__name__}: {exc}") from exc
+
+    def _read(
+        self,
+        images: dict[str, np.ndarray],
+        headers: dict[str, fits.Header],
+        hdulist: fits.HDUList,
+        product: NumpyProduct | None,
+        name: str | None,
+    ) -> None:
+        for key, image in images.items():
+            if np.asarray(image).dtype.kind not in "biuf":
+                raise OdaError(
+                    f"{_label(name)} has a {key} image of {np.asarray(image).dtype} values; images must be numbers."
+                )
         self.images = images
         self.headers = headers
         self.hdulist = hdulist
@@ -62,6 +86,10 @@ class Mosaic:
         self.name = name
         first = next(iter(headers.values()))
         self.wcs = _wcs(first)
+        # a WCS that cannot project (singular matrix, unknown projection) fails here, not when drawn
+        self.wcs.wcs.set()
+        for key in images:
+            self.wcs_of(key).wcs.set()
         grouping = next(
             (
                 h
@@ -77,6 +105,9 @@ class Mosaic:
         self.e_max = self._energy("E_MAX", first, grouping)
         self.t_start = self._time(("TSTART", "TFIRST"), "DATE-OBS", first, grouping, min)
         self.t_stop = self._time(("TSTOP", "TLAST"), "DATE-END", first, grouping, max)
+        for t in (self.t_start, self.t_stop):
+            if t is not None:
+                t.isot  # noqa: B018  (a time a calendar cannot hold fails here, not when shown)
 
     @staticmethod
     def _energy(key: str, header: fits.Header, grouping: Any) -> u.Quantity | None:

@@ -284,7 +284,17 @@ def decode_unit(unit: dict[str, Any]) -> Any:
     if cls is None:
         raise OdaError(f"data unit {unit.get('name')!r}: unknown hdu_type {hdu_type!r}")
     header_dict = unit.get("header") or {}
+    if not isinstance(header_dict, dict):
+        raise OdaError(f"data unit {unit.get('name')!r}: header must be a JSON object")
     data = _unit_data(unit)
+    if (
+        hdu_type in ("primary", "image")
+        and data is not None
+        and (not isinstance(data, np.ndarray) or data.dtype.kind not in "biuf")
+    ):
+        raise OdaError(
+            f"data unit {unit.get('name')!r}: an image must hold numbers, got {getattr(data, 'dtype', data)!s:.60}"
+        )
     if (
         isinstance(data, fits.FITS_rec)
         and hdu_type in ("table", "bintable")
@@ -333,14 +343,27 @@ def decode_numpy_data_product(d: dict[str, Any]) -> NumpyProduct:
     if not isinstance(d, dict) or "data_unit_list" not in d:
         raise OdaError("not a NumpyDataProduct: expected an object with data_unit_list")
     units = d.get("data_unit_list") or []
+    name = d.get("name")
+    if not isinstance(units, list):
+        raise OdaError(f"product {name!r}: data_unit_list must be a list")
     hdul = fits.HDUList()
-    for u in units:
-        # append (not the constructor) so a first image unit becomes the primary HDU, as
-        # oda_api builds it
-        hdul.append(decode_unit(u))
+    for i, u in enumerate(units):
+        try:
+            # append (not the constructor) so a first image unit becomes the primary HDU, as
+            # oda_api builds it
+            hdul.append(decode_unit(u))
+        except OdaError as exc:
+            # same error (UnsafePayload stays UnsafePayload), now naming the product
+            exc.message = f"product {name!r}: {exc.message}"
+            exc.args = (exc.message,)
+            raise
+        except Exception as exc:  # server data astropy cannot make an HDU of
+            raise OdaError(
+                f"product {name!r}: data unit {i} could not be read: {type(exc).__name__}: {exc}"
+            ) from exc
     return NumpyProduct(
-        name=d.get("name"),
+        name=name,
         meta_data=_meta_data(d.get("meta_data")),
         hdulist=hdul,
-        units=[dict(u.get("meta_data") or {}) for u in units],
+        units=[dict(u.get("meta_data") or {}) if isinstance(u.get("meta_data"), dict) else {} for u in units],
     )

@@ -207,6 +207,15 @@ class Spectrum:
         )
         if self._spec_hdu is None:
             raise OdaError(f"no spectrum table in the spectrum of {source!r}")
+        try:
+            # what a view draws, read now: unreadable server data is this product's error
+            self.channel, self.rate, self.error, self.exposure, self.energy_low, self.energy_high  # noqa: B018
+        except OdaError:
+            raise
+        except Exception as exc:
+            raise OdaError(
+                f"The spectrum of {source!r} could not be read: {type(exc).__name__}: {exc}"
+            ) from exc
 
     @classmethod
     def from_products(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import binascii
 import json
 import re
+import secrets
 from typing import Any
 
 try:  # SIMD base64, ~10× faster on the tens of MB a mosaic or spectrum response carries
@@ -23,7 +24,7 @@ except ImportError:  # pragma: no cover - depends on the installation
 __all__ = ["loads_response", "b64decode", "b64encode"]
 
 
-def b64decode(data) -> bytes:
+def b64decode(data: str | bytes | bytearray | memoryview) -> bytes:
     """Standard base64 → bytes (str, bytes or memoryview), ignoring non-alphabet characters as
     :func:`base64.b64decode` does; raises :class:`binascii.Error` on bad padding."""
     if isinstance(data, str):
@@ -42,7 +43,6 @@ def b64encode(data: bytes | memoryview) -> str:
 
 # the key must be a real JSON key: inside a JSON string its quotes would be escaped (\")
 _BINARYS = re.compile(rb'"binarys"\s*:\s*"')
-_MARK = "\x00oda-binarys:"
 
 
 def loads_response(content: bytes | bytearray | memoryview | str) -> dict[str, Any]:
@@ -55,6 +55,10 @@ def loads_response(content: bytes | bytearray | memoryview | str) -> dict[str, A
         content = content.encode("utf-8")
     data = bytes(content) if not isinstance(content, bytes) else content
     view = memoryview(data)
+    # A placeholder the server cannot forge: it holds a secret drawn for this body only, so a
+    # "binarys" text the server wrote itself is never taken for one of ours.
+    nonce = secrets.token_hex(8)
+    mark = f"\x00oda-binarys:{nonce}:"
     pieces: list[bytes | memoryview] = []
     decoded: list[bytes] = []
     pos = 0
@@ -71,7 +75,7 @@ def loads_response(content: bytes | bytearray | memoryview | str) -> dict[str, A
             continue
         pieces.append(view[pos:start])
         # JSON escape of the NUL that starts the marker (a raw control byte is not valid JSON)
-        pieces.append(b"\\u0000oda-binarys:" + str(len(decoded)).encode())
+        pieces.append(b"\\u0000oda-binarys:" + nonce.encode() + b":" + str(len(decoded)).encode())
         decoded.append(raw)
         pos = end
     if not decoded:
@@ -79,10 +83,12 @@ def loads_response(content: bytes | bytearray | memoryview | str) -> dict[str, A
     pieces.append(view[pos:])
     text = b"".join(pieces)
 
-    def hook(obj: dict) -> dict:
+    def hook(obj: dict[str, Any]) -> dict[str, Any]:
         value = obj.get("binarys")
-        if isinstance(value, str) and value.startswith(_MARK):
-            obj["binarys"] = decoded[int(value[len(_MARK) :])]
+        if isinstance(value, str) and value.startswith(mark):
+            index = value[len(mark) :]
+            if index.isdigit() and int(index) < len(decoded):
+                obj["binarys"] = decoded[int(index)]
         return obj
 
     return _check(json.loads(text, object_hook=hook))

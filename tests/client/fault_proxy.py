@@ -33,6 +33,8 @@ class Seen:
     path: str
     params: dict[str, list[str]]
     action: Any
+    #: the parameters that came in the URL's query string (the rest came in a form body)
+    query: dict[str, list[str]] | None = None
 
 
 class FaultProxy:
@@ -91,12 +93,13 @@ def _handler_for(proxy: FaultProxy):
             body = self.rfile.read(length) if length else b""
             parts = urlsplit(self.path)
             params = parse_qs(parts.query, keep_blank_values=True)
+            query = {k: list(v) for k, v in params.items()}
             if body and "form-urlencoded" in (self.headers.get("Content-Type") or ""):
                 for k, v in parse_qs(body.decode(), keep_blank_values=True).items():
                     params.setdefault(k, []).extend(v)
             action = proxy._next_action()
             with proxy._lock:
-                proxy.log.append(Seen(self.command, parts.path, params, action))
+                proxy.log.append(Seen(self.command, parts.path, params, action, query))
                 proxy.in_flight += 1
                 proxy.max_in_flight = max(proxy.max_in_flight, proxy.in_flight)
             try:

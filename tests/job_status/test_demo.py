@@ -227,7 +227,7 @@ def test_request_rate_is_bounded_across_jobs(demo_dispatcher, token):
     import time
 
     disp = Dispatcher(demo_dispatcher, token=token)
-    board = JobBoard(max_rate=4.0)
+    board = JobBoard(poller=Poller(max_rate=4.0))  # its own poller: the shared one counts every board's polls
     t0 = time.monotonic()
     for i in range(20):
         board.add(quick(Job(disp, "spi_acs", "spi_acs_lc", {"time_bin": 1.0 + 0.5 * i})))
@@ -236,6 +236,7 @@ def test_request_rate_is_bounded_across_jobs(demo_dispatcher, token):
     assert board.counts() == {"done": 20}  # SPI-ACS is synchronous: one request each
     assert board.poller.polls == 20
     assert elapsed >= 19 / 4.0 - 0.1, f"20 requests took only {elapsed:.2f} s at 4 per second"
+    board.poller.close()
 
 
 def test_502_and_503_while_polling_show_retrying_then_done(slow_demo, token):

@@ -250,8 +250,11 @@ def test_malformed_products_raise_readable_errors(bad, message):
             "not readable ECSV",
         ),
         ({"catalog": {"cat_column_list": "nope"}}, "not a catalog"),
-        # a string product that is not JSON: the decoder's own error, wrapped with the job's name
-        ({"astropy_table_product_ascii_list": ["{bad json"]}, "isgri/isgri_image job abc could not be read"),
+        # a string product that is not JSON: the decoder's own error, wrapped naming the product
+        (
+            {"astropy_table_product_ascii_list": ["{bad json"]},
+            r"astropy_table_product_ascii_list\[0\] could not be read",
+        ),
     ],
 )
 def test_a_done_job_with_malformed_products_says_so(products, message):

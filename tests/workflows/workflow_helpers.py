@@ -9,7 +9,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 # tests/conftest.py is imported by pytest as "conftest", a name other conftest files shadow:
@@ -43,6 +43,13 @@ def captured_query_status(name: str) -> str:
     return query["query_status"][0]
 
 
+class _QuietHandler(WSGIRequestHandler):
+    """No line per request (errors are still reported)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+
 class ReplayServer:
     """A loopback HTTP server that answers with captured bodies: ``/instr-list`` and
     ``/api/meta-data`` from their captures, ``/run_analysis`` with the bodies queued by
@@ -52,8 +59,6 @@ class ReplayServer:
         self.queue: list[tuple[int, bytes]] = []
         self.requests: list[dict[str, str]] = []
         self._lock = threading.Lock()
-        from oda_widgets.demo import _QuietHandler
-
         self._server = make_server("127.0.0.1", 0, self._app, threaded=True, request_handler=_QuietHandler)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
