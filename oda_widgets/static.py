@@ -422,7 +422,12 @@ def snapshot_html(widget: Any) -> str:
     if widget is None or _hidden(widget):
         return ""
     if isinstance(widget, StaticFallback):
-        return widget.to_html()
+        try:
+            return widget.to_html()
+        except Exception as exc:  # one view's picture must not cost the others theirs
+            return (
+                f"<div><i>{html.escape(_label(widget))}: no static picture ({type(exc).__name__})</i></div>"
+            )
     if isinstance(widget, (W.HTML, W.HTMLMath)):
         return str(widget.value)
     if isinstance(widget, W.Label):

@@ -201,6 +201,16 @@ def test_a_picture_that_cannot_be_drawn_leaves_the_widget_and_says_why(products,
     data, _ = _bundle(view)
     assert WIDGET in data and "image/png" not in data
     assert "no static picture: ValueError: no pixels today" in data["text/plain"]
+    # in a snapshot of several views the others keep their pictures
+    import ipywidgets as W
+
+    other = LightCurveView(products["lc"].light_curves)
+    box = W.VBox([view, other])
+    monkeypatch.setattr(
+        LightCurveView, "_static_png", lambda v: broken(v) if v is view else static.light_curve_png(v)
+    )
+    page = static.snapshot_html(box)
+    assert "no static picture (ValueError)" in page and page.count("data:image/png;base64,") == 1
 
 
 def test_snapshot_html_escapes_widget_values():
