@@ -51,6 +51,7 @@ from oda_widgets.products import (
 )
 from oda_widgets.spectrum import SpectrumView
 from oda_widgets.table import TableView
+from oda_widgets.static import StaticFallback, children_html, html_table
 
 __all__ = [
     "ResultsView",
@@ -257,7 +258,7 @@ def view_rules() -> list[ViewRule]:
     return [*_USER, *_BUILTIN]
 
 
-class ResultsView(widgets.VBox):
+class ResultsView(StaticFallback, widgets.VBox):
     """All products of one job, one section per view rule that took some.
 
     ``views`` maps a rule's key (``"light_curves"``, ``"mosaic"`` — one view per sky image —,
@@ -266,6 +267,9 @@ class ResultsView(widgets.VBox):
     a caller (the Explorer) can wire follow-up actions to e.g. the catalog table's selection.
     ``problems`` lists the views that failed to draw, with the error.
     """
+
+    #: saved notebooks show every section: the views' pictures, tables, texts
+    _static_html = children_html
 
     def __init__(self, collection, *, dispatcher=None, **kwargs):
         self.collection = collection
@@ -373,17 +377,9 @@ def results_view(collection, *, dispatcher=None) -> ResultsView:
 
 def table_html(table, max_rows: int = MAX_TABLE_ROWS) -> widgets.HTML:
     """An astropy table (or an object with ``.table``) as HTML, at most ``max_rows`` rows."""
-    t = _as_table(table)
-    n = len(t)
-    head = t[:max_rows]
-    # pformat(html=True) escapes cell values; astropy's _repr_html_ would elide rows on its own
-    body = "\n".join(head.pformat(html=True, max_lines=-1, max_width=-1))
-    more = f"<div><i>… {n - max_rows} more rows (of {n})</i></div>" if n > max_rows else ""
     name = _name(table)
     title = f"<b>{html.escape(name)}</b>" if name else ""
-    w = widgets.HTML(
-        f'{title}<div class="oda-results-table" style="max-height:400px;overflow:auto">{body}</div>{more}'
-    )
+    w = widgets.HTML(html_table(_as_table(table), max_rows, caption=title))
     w.add_class("oda-results-table")
     return w
 

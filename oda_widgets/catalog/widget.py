@@ -25,6 +25,7 @@ from oda_widgets.client.job import Job
 from oda_widgets.errors import InvalidParameter, OdaError
 from oda_widgets.products.catalog import Catalog, CatalogEditor
 from oda_widgets.products.selection import flagged_rows, selected_rows
+from oda_widgets.static import StaticFallback, catalog_html
 
 __all__ = ["CatalogTable", "as_catalog", "DEFAULT_MIN_SIGNIFICANCE"]
 
@@ -74,7 +75,7 @@ def _kept_rows(t: Table) -> list[int]:
     return flagged_rows(t["FLAG"] if "FLAG" in t.colnames else None)
 
 
-class CatalogTable(anywidget.AnyWidget):
+class CatalogTable(StaticFallback, anywidget.AnyWidget):
     """A catalog table: sortable columns, a significance slider, an "exclude NEW" toggle, a name
     search and row checkboxes.
 
@@ -91,6 +92,8 @@ class CatalogTable(anywidget.AnyWidget):
 
     _esm = esm_path("catalog.js")
     _css = esm_path("catalog.css")
+    #: saved notebooks show the rows that pass the cut as an HTML table
+    _static_html = catalog_html
 
     table_data = traitlets.Dict().tag(sync=True)
     significance_column = traitlets.Unicode("significance").tag(sync=True)

@@ -5,6 +5,10 @@ The pieces do the work: :class:`~oda_widgets.form.QueryForm` builds and checks t
 shows the products. The Explorer only connects them: a submitted job goes onto the board, a finished
 job's products open in a tab, the catalog table's follow-up jobs join the board, a light curve's
 brushed interval goes back into the form.
+
+Layout: the query (form and job board) and the results sit side by side where the screen is wide
+enough and stack on narrow ones — a wrapping flex row, no script measuring the page. The form's
+sections fold; each job's results have a tab titled with the job.
 """
 
 from __future__ import annotations
@@ -18,12 +22,14 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from oda_widgets.cache import product_path
 from oda_widgets.catalog import CatalogTable
 from oda_widgets.client import Dispatcher, Job, OdaError, protocol, redact
 from oda_widgets.errors import InvalidParameter
 from oda_widgets.job_status.widget import short_id
 from oda_widgets.light_curve import LightCurveView
 from oda_widgets.results import results_view
+from oda_widgets.static import StaticFallback, children_html
 
 __all__ = ["Explorer", "DISPATCHER_URL_ENV"]
 
@@ -31,7 +37,7 @@ __all__ = ["Explorer", "DISPATCHER_URL_ENV"]
 DISPATCHER_URL_ENV = "ODA_DISPATCHER_URL"
 
 
-class Explorer(widgets.VBox):
+class Explorer(StaticFallback, widgets.VBox):
     """The whole flow in one widget: query form, job board, results, follow-ups.
 
     ``Explorer()`` talks to ``$ODA_DISPATCHER_URL`` or, if that is not set, starts the built-in demo
@@ -45,7 +51,12 @@ class Explorer(widgets.VBox):
     :meth:`light_curves_for_selected`, :meth:`use_interval_as_t1_t2`, :meth:`show_api_code`,
     :meth:`save_products`. In a notebook, ``job = ex.submit(); await job`` waits without blocking the
     widgets; in a script ``ex.wait(job)`` does.
+
+    Saved notebooks show a static snapshot of it (banner, form values, the pictures of the results
+    on show) where no kernel draws the widget.
     """
+
+    _static_html = children_html
 
     def __init__(
         self,
@@ -92,7 +103,7 @@ class Explorer(widgets.VBox):
         self.board = JobBoard(store=(self.demo_server is None) if store is None else store)
 
         self.job_picker = widgets.Dropdown(
-            description="Job", options=[], layout=widgets.Layout(width="420px")
+            description="Job", options=[], layout=widgets.Layout(width="300px", min_width="220px")
         )
         self.job_picker.add_class("oda-explorer-job-picker")
         self.results_button = self._button(
@@ -105,7 +116,8 @@ class Explorer(widgets.VBox):
             "Save products", "save", "oda-explorer-save", lambda: self.save_products()
         )
         self.directory = widgets.Text(
-            placeholder="folder (default: oda-products/<job>)", layout=widgets.Layout(width="300px")
+            placeholder="folder in oda-products/ (default: <product>_<job>)",
+            layout=widgets.Layout(width="300px", min_width="160px"),
         )
         self.directory.add_class("oda-explorer-directory")
         self.message = widgets.HTML()
@@ -114,37 +126,43 @@ class Explorer(widgets.VBox):
         self.code_view.add_class("oda-explorer-api-code")
         self.results_title = widgets.HTML()
         self.results_title.add_class("oda-explorer-results-title")
-        # One job's products at a time: views that are not shown are taken out of the page rather
-        # than hidden, because bqplot figures laid out in a hidden (zero-size) pane draw negative sizes.
-        self.results_area = widgets.VBox()
-        self.results_area.add_class("oda-explorer-results")
+        # One job's products on the page at a time, in that job's tab: the panes of the other tabs
+        # are emptied rather than hidden with their views, because bqplot figures laid out in a
+        # hidden (zero-size) pane draw negative sizes. A pane gets its view after its tab is selected.
+        #: one tab per job whose results were shown, titled "<n>. <product>"
+        self.results_tabs = widgets.Tab(layout=widgets.Layout(width="100%"))
+        self.results_tabs.add_class("oda-explorer-results-tabs")
+        self._tab_jobs: list[Job] = []
+        self._no_results = _pane()
         self._picking = False
         self.job_picker.observe(self._job_picked, "value")
+        self.results_tabs.observe(self._tab_picked, "selected_index")
 
-        super().__init__(
-            children=[
-                self.banner,
-                _heading("Query"),
-                self.form,
-                _heading("Jobs"),
-                self.board,
-                _heading("Results"),
-                widgets.HBox(
-                    [
-                        self.job_picker,
-                        self.results_button,
-                        self.api_code_button,
-                        self.save_button,
-                        self.directory,
-                    ]
-                ),
-                self.message,
-                self.code_view,
-                self.results_title,
-                self.results_area,
-            ],
-            **kwargs,
+        bar = widgets.HBox(
+            [self.job_picker, self.results_button, self.api_code_button, self.save_button, self.directory],
+            layout=widgets.Layout(flex_flow="row wrap"),
         )
+        # Side by side when both columns fit at their basis (~1200 px), stacked below: flex-wrap is
+        # the breakpoint. The query column keeps the form's width; the results take the rest.
+        self.query_column = widgets.VBox(
+            [_heading("Query"), self.form, _heading("Jobs"), self.board],
+            layout=widgets.Layout(flex="0 1 600px", min_width="0", margin="0 16px 0 0"),
+        )
+        self.query_column.add_class("oda-explorer-query")
+        self.results_column = widgets.VBox(
+            [_heading("Results"), bar, self.message, self.code_view, self.results_title, self.results_tabs],
+            layout=widgets.Layout(flex="1 1 580px", min_width="0"),
+        )
+        self.results_column.add_class("oda-explorer-results-column")
+        self.columns = widgets.Box(
+            [self.query_column, self.results_column],
+            layout=widgets.Layout(
+                display="flex", flex_flow="row wrap", align_items="flex-start", width="100%"
+            ),
+        )
+        self.columns.add_class("oda-explorer-columns")
+
+        super().__init__(children=[self.banner, self.columns], **kwargs)
         self.add_class("oda-explorer")
 
     # -- jobs -----------------------------------------------------------------------------------
@@ -241,13 +259,66 @@ class Explorer(widgets.VBox):
                 f"<b>{html.escape(job.instrument)}/{html.escape(job.product)}</b> "
                 f"job <code>{html.escape(short_id(job.job_id))}</code>"
             )
-            self.results_area.children = [view]
+            self._show_tab(job, view)
         self._update_picker(select=job)
         self._say(
             f"Showing the products of {job.instrument}/{job.product} job {short_id(job.job_id)}"
             + (f" — {len(view.problems)} shown as summaries" if view.problems else "")
         )
         return view
+
+    def tab_title(self, job: Job) -> str:
+        """The title of ``job``'s results tab: its number in the job list and its product."""
+        number = next((i + 1 for i, j in enumerate(self.jobs) if j is job), len(self.jobs) + 1)
+        return f"{number}. {job.product}"
+
+    @property
+    def results_area(self) -> widgets.VBox:
+        """The pane of the results on show (its one child is the job's ResultsView); an empty box
+        before any results were shown."""
+        tabs = self.results_tabs
+        index = tabs.selected_index
+        if index is None or not tabs.children or self.shown_job is None:
+            return self._no_results
+        return tabs.children[index]
+
+    def _show_tab(self, job: Job, view) -> None:
+        """Select ``job``'s tab (made on first show), then put ``view`` into its pane; the other
+        tabs' panes are emptied, so nothing of theirs is laid out while hidden."""
+        tabs = self.results_tabs
+        index = next((i for i, j in enumerate(self._tab_jobs) if j is job), None)
+        panes = list(tabs.children)
+        if index is None:
+            self._tab_jobs.append(job)
+            panes.append(_pane())
+            index = len(panes) - 1
+        self._picking = True  # a change made here is not the user picking a tab
+        try:
+            with tabs.hold_sync():
+                if len(tabs.children) != len(panes):
+                    tabs.children = panes
+                    tabs.titles = tuple(self.tab_title(j) for j in self._tab_jobs)
+                tabs.selected_index = index
+        finally:
+            self._picking = False
+        # the pane is on show now: its view is laid out at its real size
+        shown = panes[index]
+        if shown.children != (view,):
+            shown.children = (view,)
+        shown.add_class(_RESULTS_CLASS)
+        for pane in panes:
+            if pane is not shown:
+                pane.remove_class(_RESULTS_CLASS)
+                if pane.children:
+                    pane.children = ()
+
+    def _tab_picked(self, change) -> None:
+        index = change["new"]
+        if self._picking or index is None or not 0 <= index < len(self._tab_jobs):
+            return
+        job = self._tab_jobs[index]
+        if job is not self.shown_job:
+            self._guarded(lambda: self.show_results(job))
 
     def _connect(self, view) -> None:
         """Wire a results view's outputs into the Explorer: the catalog table's follow-up jobs
@@ -318,17 +389,17 @@ class Explorer(widgets.VBox):
 
     def save_products(self, directory: str | Path | None = None, job: Job | None = None) -> list[Path]:
         """Write every product of ``job`` (default: the picked one) as FITS/ECSV/… files into
-        ``directory`` (default: the folder typed in the bar, else ``oda-products/<product>_<job id>``).
-        Returns the paths written."""
+        ``directory`` (default: the folder typed in the bar, else ``<product>_<job id>``). Relative
+        folders are inside the products folder (:func:`oda_widgets.cache.products_dir`: the working
+        directory's ``oda-products/``, never this project's ``notebooks/``). Returns the paths written."""
         job = self._job(job)
         collection = job.result()
-        folder = (
-            directory
-            or self.directory.value.strip()
-            or Path("oda-products") / re.sub(r"[^\w.-]", "_", f"{job.product}_{job.job_id or 'job'}")
+        folder = product_path(
+            directory or self.directory.value.strip() or None,
+            default=re.sub(r"[^\w.-]", "_", f"{job.product}_{job.job_id or 'job'}"),
         )
-        paths = collection.save(Path(folder))
-        self._say(f"Saved {len(paths)} file(s) of {job.product} into {Path(folder).resolve()}")
+        paths = collection.save(folder)
+        self._say(f"Saved {len(paths)} file(s) of {job.product} into {folder}")
         return paths
 
     # -- housekeeping ---------------------------------------------------------------------------
@@ -379,6 +450,14 @@ class Explorer(widgets.VBox):
     def __repr__(self) -> str:
         kind = "demo dispatcher" if self.demo_server is not None else "dispatcher"
         return f"Explorer({kind} {self.dispatcher.url}, {len(self.jobs)} jobs)"
+
+
+# the CSS class of the pane holding the results on show (one element on the page)
+_RESULTS_CLASS = "oda-explorer-results"
+
+
+def _pane() -> widgets.VBox:
+    return widgets.VBox(layout=widgets.Layout(width="100%"))
 
 
 def _heading(text: str) -> widgets.HTML:

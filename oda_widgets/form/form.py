@@ -71,6 +71,10 @@ class QueryForm(W.VBox):
         self._known: dict[str, Control] = {}  # last control per name: kept across switches
         self.job_view = None
         self._switching = False
+        #: the folding sections of the form by block ("source", "instrument", "product"): an
+        #: Accordion each, open at first; ``selected_index = None`` folds one. Kept across product
+        #: switches, so a folded section stays folded.
+        self.sections: dict[str, W.Accordion] = {}
 
         self.instrument_picker = W.Dropdown(
             description="Instrument", options=[], layout=W.Layout(width="330px")
@@ -297,7 +301,7 @@ class QueryForm(W.VBox):
                 title += f": {self.instrument}"
             elif block == "product":
                 title += f": {product.name}"
-            rows: list[W.Widget] = [W.HTML(f"<h4 style='margin:6px 0 2px'>{html.escape(title)}</h4>")]
+            rows: list[W.Widget] = []
             groups: dict[str, list[W.Widget]] = {}
             for spec in specs:
                 row = self._row(self.controls[spec.name])
@@ -312,11 +316,23 @@ class QueryForm(W.VBox):
                 )
                 box.add_class("oda-form-group")
                 rows.append(box)
-            section = W.VBox(rows)
-            section.add_class(f"oda-form-block-{block}")
-            sections.append(section)
+            sections.append(self._section(block, title, rows))
         self.parameters_box.children = sections
         self._publish()
+
+    def _section(self, block: str, title: str, rows: list[W.Widget]) -> W.Accordion:
+        """The folding section of ``block`` holding ``rows``, titled ``title``."""
+        section = self.sections.get(block)
+        if section is None:
+            section = W.Accordion(children=(W.VBox(rows),), titles=(title,), layout=W.Layout(margin="2px 0"))
+            section.selected_index = 0
+            section.add_class(f"oda-form-block-{block}")
+            self.sections[block] = section
+            return section
+        with section.hold_sync():
+            section.children = (W.VBox(rows),)
+            section.titles = (title,)
+        return section
 
     def _row(self, control: Control) -> W.Widget:
         if control.name == "src_name":

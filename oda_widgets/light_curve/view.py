@@ -62,6 +62,7 @@ from ..products.rebin import (
     seconds_to_axis,
     time_zero_of,
 )
+from ..static import StaticFallback, light_curve_png
 from .analysis_panel import LightCurveAnalysis
 from .plot import LightCurvePlot, PlotSeries
 
@@ -200,7 +201,7 @@ class _Curve:
         return PlotSeries(self.source, self.sec, self.y, self.err, self.xerr, self.colour)
 
 
-class LightCurveView(widgets.VBox):
+class LightCurveView(StaticFallback, widgets.VBox):
     """Interactive light curve(s): zoom/pan, time axis in IJD/MJD/UTC/seconds, rebinning, interval brush.
 
     ``LightCurveView(lc)`` or ``LightCurveView([lc1, lc2])`` (a ``ProductCollection`` works too):
@@ -219,6 +220,8 @@ class LightCurveView(widgets.VBox):
     on release); ``height`` the plot's height in pixels (420 or "420px").
     """
 
+    #: saved notebooks show the curves as a PNG (matplotlib, drawn on display)
+    _static_png = light_curve_png
     #: the brushed interval: an astropy ``Time`` pair (UTC, ISO), or None; observe it to use the
     #: interval elsewhere (not synced to the page)
     selected_interval = traitlets.Instance(Time, allow_none=True)
@@ -672,7 +675,8 @@ class LightCurveView(widgets.VBox):
 
         The page draws the PNG from its canvas: this asks the displayed plot for it and writes it
         when it arrives (asynchronously; ``on_saved(path)`` is called then). Headless use (nbclient,
-        scripts) has no page, so nothing is written; use ``save`` for the data.
+        scripts) has no page, so nothing is written; :meth:`to_png` draws a PNG
+        without one, ``save`` writes the data.
         """
         path = Path(path)
 

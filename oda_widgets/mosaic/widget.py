@@ -44,6 +44,7 @@ from oda_widgets.errors import InvalidParameter, OdaError
 from oda_widgets.products.catalog import read_regions
 from oda_widgets.products.mosaic import Mosaic
 from oda_widgets.products.selection import is_new_source, source_name
+from oda_widgets.static import StaticFallback, mosaic_png
 
 __all__ = [
     "MosaicView",
@@ -200,7 +201,7 @@ def _array_trait(arr: np.ndarray, **extra) -> dict:
     return {"value": memoryview(arr).cast("B"), "dtype": "float32", "shape": list(arr.shape), **extra}
 
 
-class MosaicView(anywidget.AnyWidget):
+class MosaicView(StaticFallback, anywidget.AnyWidget):
     """An interactive sky mosaic.
 
     ``MosaicView(mosaic, catalog=None)``: ``mosaic`` is an ``oda_widgets.products.Mosaic`` (images by
@@ -223,6 +224,8 @@ class MosaicView(anywidget.AnyWidget):
 
     _esm = esm_path("mosaic.js")
     _css = esm_path("mosaic.css")
+    #: saved notebooks show the image as a PNG (matplotlib + WCSAxes, drawn on display)
+    _static_png = mosaic_png
 
     image = traitlets.Dict().tag(sync=True)
     extensions = traitlets.List(traitlets.Unicode()).tag(sync=True)
@@ -660,7 +663,8 @@ class MosaicView(anywidget.AnyWidget):
 
         The answer comes back asynchronously — after the running cell ends, since the kernel reads
         widget messages between cells: then ``view.png`` holds the PNG bytes, ``callback(png)`` is
-        called and, if ``path`` is given, the file is written. Needs the view displayed.
+        called and, if ``path`` is given, the file is written. Needs the view displayed;
+        :meth:`to_png` draws a PNG without a browser.
         """
 
         def done(png: bytes) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from astropy.table import Table
 
+from oda_widgets.cache import product_path
 from oda_widgets.errors import OdaError
 from oda_widgets.products.annotations import Annotation, annotate_lists
 from oda_widgets.products.catalog import Catalog
@@ -749,13 +750,17 @@ class ProductCollection:
 
     # -- output -------------------------------------------------------------------------------
 
+    def default_folder(self) -> str:
+        """The folder name products of this job are saved under by default: ``<product>_<job id>``."""
+        return re.sub(r"[^\w.-]", "_", f"{self.product or 'products'}_{self.job_id or 'job'}")
+
     def file_name(self, name: str) -> str:
         """The file name :meth:`save` uses for product ``name`` (oda_api's ``<name>.<ext>``)."""
         return f"{name}.{_extension(self[name])}"
 
     def save(
         self,
-        directory: str | os.PathLike[str],
+        directory: str | os.PathLike[str] | None = None,
         overwrite: bool = True,
         *,
         grouping: Any = None,
@@ -765,10 +770,13 @@ class ProductCollection:
         """Write every product into ``directory`` as ``<name>.<ext>`` (FITS, ECSV, …), as oda_api's
         ``save_all_data`` names them; returns the paths written.
 
+        Without ``directory``: ``<product>_<job id>`` in the products folder
+        (:func:`oda_widgets.cache.products_dir`, never inside this project's ``notebooks/``).
+
         Spectra are written ready for XSPEC (:meth:`Spectrum.save`): each PHA's ANCRFILE/RESPFILE
         name its source's ARF/RMF files written beside it; ``grouping``, ``systematic`` and
         ``energy_range`` apply to every spectrum."""
-        directory = Path(directory)
+        directory = Path(directory) if directory is not None else product_path(None, self.default_folder())
         directory.mkdir(parents=True, exist_ok=True)
         written: dict[str, Path] = {}
         for spectrum in self.spectra:

@@ -21,6 +21,7 @@ from ..analysis.spectral import SpectralFit, SpectralModel, fit_spectra
 from ..errors import InvalidParameter, OdaError
 from ..light_curve.decimate import segments
 from ..light_curve.view import PALETTE
+from ..static import StaticFallback, spectrum_png
 from .fit_panel import FitPanel
 
 #: "keep what the panel shows" for the keyword arguments of :meth:`SpectrumView.fit`
@@ -114,7 +115,7 @@ def count_density(spectrum: Any) -> SpectrumPoints:
     )
 
 
-class SpectrumView(widgets.VBox):
+class SpectrumView(StaticFallback, widgets.VBox):
     """Count spectrum (counts s⁻¹ keV⁻¹ against keV, log–log) of one or more sources.
 
     ``SpectrumView(spectrum)`` or a list; ``energy_band=(E1, E2)`` (Quantity or keV numbers) marks the
@@ -128,6 +129,9 @@ class SpectrumView(widgets.VBox):
     :class:`~oda_widgets.analysis.SpectralFit`. :meth:`set_model`, :meth:`set_parameter`,
     :meth:`set_energy_range`, :meth:`set_grouping`, :meth:`set_systematic` change the panel.
     """
+
+    #: saved notebooks show the spectra as a PNG (matplotlib, drawn on display)
+    _static_png = spectrum_png
 
     def __init__(self, spectra: Any, *, energy_band: Any = None, height: str = "400px"):
         super().__init__()

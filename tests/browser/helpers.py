@@ -77,7 +77,7 @@ ALL_EXECUTED = """() => {
 # blob: ES modules by anywidget), bqplot marks, and the widget manager failing to build one of our views.
 OURS = re.compile(
     r"oda[_-]widgets|anywidget|bqplot|blob:|Could not create (a )?view|"
-    r"Error (creating|rendering) (widget|view)|Failed to load (model|ESM)",
+    r"Error (creating|rendering) (widget|view)|Could not add child view|Failed to load (model|ESM)",
     re.IGNORECASE,
 )
 

@@ -102,13 +102,15 @@ def test_explorer_light_curve_api_code_and_save_buttons(page: Page, jupyter_serv
     expect(code).to_have_value(re.compile(r'"product": "spi_acs_lc"'))
     assert "os.environ['ODA_TOKEN']" in code.input_value()
 
+    # a folder typed in the bar is inside the products folder (the working directory's oda-products/)
     page.locator(".oda-explorer-directory input").fill("saved-lc")
     page.locator("button.oda-explorer-save").click()
     expect(page.locator(".oda-explorer-message")).to_contain_text("Saved 1 file(s)", timeout=15_000)
     out = kernel_eval(
         page,
-        "from astropy.io import fits; "
-        "h = fits.open('saved-lc/spi_acs_lc_0_query.fits'); print(h[1].header['INSTRUME'], len(h[1].data))",
+        "from astropy.io import fits; from oda_widgets.cache import products_dir; "
+        "h = fits.open(products_dir() / 'saved-lc/spi_acs_lc_0_query.fits'); "
+        "print(h[1].header['INSTRUME'], len(h[1].data))",
     )
     instrume, rows = out.split()
     assert instrume == "SPI-ACS" and int(rows) == 300, out  # 10 min at 2 s

@@ -100,3 +100,57 @@ def test_a_saved_notebook_shows_its_results_when_reopened(page: Page, jupyter_se
     expect(page.get_by_test_id("catalog-row").first).to_be_attached()
     screenshot(page, "saved-notebook-reopened")
     errors.assert_none()
+
+
+NATURAL_SIZES = """() => [...document.querySelectorAll('.jp-OutputArea-output img')]
+  .filter(i => i.complete && i.naturalWidth > 0).map(i => [i.naturalWidth, i.naturalHeight])"""
+
+
+def test_a_shipped_notebook_opened_before_running_shows_pictures(page: Page, jupyter_server):
+    """The seed tutorial as shipped (saved run, not signed here, so untrusted): without running a
+    cell, Lab shows the views' static pictures — light curve, sky image, spectra — not text lines."""
+    from oda_widgets.static import LIGHT_CURVE_SIZE, MOSAIC_SIZE, SPECTRUM_SIZE
+
+    errors = page_errors(page)
+    name = "seed-as-shipped.ipynb"
+    (jupyter_server["root"] / name).write_text((ROOT / "notebooks" / "seed_workflow.ipynb").read_text())
+    page.goto(f"{jupyter_server['base']}/lab/tree/{name}?reset&token={jupyter_server['token']}")
+    expect(page.locator(".jp-OutputArea-output img").first).to_be_attached(timeout=60_000)
+    # Lab renders cells as they scroll into view: bring each into view, collecting picture sizes
+    cells = page.evaluate("() => window.jupyterapp.shell.currentWidget.content.widgets.length")
+    seen: set[tuple[int, int]] = set()
+    for i in range(cells):
+        page.evaluate(f"() => window.jupyterapp.shell.currentWidget.content.scrollToItem({i}, 'start')")
+        page.wait_for_function(
+            f"() => {{ const c = window.jupyterapp.shell.currentWidget.content.widgets[{i}];"
+            " return !!c && !!c.node.isConnected && [...c.node.querySelectorAll('img')].every(i => i.complete); }",
+            timeout=30_000,
+        )
+        seen |= {tuple(s) for s in page.evaluate(NATURAL_SIZES)}
+    assert {LIGHT_CURVE_SIZE, MOSAIC_SIZE, SPECTRUM_SIZE} <= seen, seen
+    assert "Error displaying widget" not in page.content()
+    for session in lab_api(jupyter_server, "GET", "/api/sessions") or []:
+        if session["path"].endswith(name):
+            lab_api(jupyter_server, "DELETE", f"/api/sessions/{session['id']}")
+    errors.assert_none()
+
+
+def test_the_exported_html_page_shows_every_view_offline(page: Page, tmp_path):
+    """``python -m oda_widgets.static`` on the shipped seed tutorial: the page, opened from disk with
+    no server and no network, shows the light curve, the sky image and the spectra as decoded images."""
+    from oda_widgets.static import LIGHT_CURVE_SIZE, MOSAIC_SIZE, SPECTRUM_SIZE, export_html
+
+    src = tmp_path / "seed_workflow.ipynb"
+    src.write_text((ROOT / "notebooks" / "seed_workflow.ipynb").read_text())
+    html_page = export_html(src)
+    page.goto(html_page.as_uri())
+    page.wait_for_function(
+        "() => [...document.images].length > 0 && [...document.images].every(i => i.complete)", timeout=30_000
+    )
+    sizes = {
+        tuple(s)
+        for s in page.evaluate("() => [...document.images].map(i => [i.naturalWidth, i.naturalHeight])")
+    }
+    assert {LIGHT_CURVE_SIZE, MOSAIC_SIZE, SPECTRUM_SIZE} <= sizes, sizes
+    page.locator("img").nth(1).scroll_into_view_if_needed()
+    screenshot(page, "seed-workflow-exported-html")

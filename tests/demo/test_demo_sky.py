@@ -327,3 +327,23 @@ def test_the_resolver_says_clearly_when_it_does_not_know_a_name(demo_dispatcher,
     with pytest.raises(RequestNotUnderstood, match="could not be resolved") as err:
         disp.resolve(name)
     assert err.value.parameter == "src_name"
+
+
+def test_mrk_421_is_detected_in_its_april_2013_flares_only(disp):
+    """The blazar of the multi-wavelength lesson: a few mCrab when quiet (below one ISGRI image's
+    threshold), tens of mCrab in the flares Swift/BAT and INTEGRAL saw in April 2013."""
+    field = dict(
+        src_name="Mrk 421", RA=166.11381, DEC=38.20883, radius=5, E1_keV=20, E2_keV=40, max_pointings=50
+    )
+    flare = _significance(
+        disp.submit(
+            "isgri", "isgri_image", dict(field, T1="2013-04-14T00:00:00", T2="2013-04-17T00:00:00")
+        ).wait(timeout=120)
+    )
+    quiet = _significance(
+        disp.submit(
+            "isgri", "isgri_image", dict(field, T1="2012-04-14T00:00:00", T2="2012-04-17T00:00:00")
+        ).wait(timeout=120)
+    )
+    assert flare.get("Mrk 421", 0) > 15 and "Mrk 421" not in quiet
+    assert sky.resolve("Markarian 421").name == "Mrk 421"

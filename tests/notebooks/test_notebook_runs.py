@@ -50,11 +50,13 @@ def test_seed_workflow_light_curve_image_catalog_spectra_and_files(run_notebook)
     assert "min_significance=10.0, exclude_new=True" in text
     spectra = re.search(r"done: spectra of (.*)", text).group(1)
     assert "1E 1740.7-2942" in spectra and "NEW" not in spectra
-    files = sorted((work / "products" / "isgri_spectrum").glob("*.fits"))
+    files = sorted((work / "oda-products" / "isgri_spectrum").glob("*.fits"))
     assert len(files) >= 3 * 2  # spectrum, ARF, RMF per source
     with fits.open(files[0]) as hdul:
         assert len(hdul) >= 2
-    assert (work / "products" / "isgri_image" / "mosaic_image_0_mosaic.fits").exists()
+    assert (work / "oda-products" / "isgri_image" / "mosaic_image_0_mosaic.fits").exists()
+    # nothing is written next to the notebook
+    assert sorted(p.name for p in work.iterdir()) == ["oda-products", "seed_workflow.ipynb"]
     assert "disp.get_product(**par_dict)" in text or "DispatcherAPI" in text
 
 
@@ -71,7 +73,7 @@ def test_teaching_finds_new_1_and_its_turn_on(run_notebook):
     assert after > 1 and after > 10 * abs(before)
 
 
-@pytest.mark.parametrize("name", ["quickstart.ipynb", "seed_workflow.ipynb", "teaching.ipynb"])
+@pytest.mark.parametrize("name", ["quickstart.ipynb", "dashboard.ipynb", "seed_workflow.ipynb", "teaching.ipynb"])
 def test_saved_notebooks_have_outputs_and_widget_state_and_no_token(name):
     path = NOTEBOOKS / name
     raw = path.read_text()
