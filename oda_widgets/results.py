@@ -50,8 +50,8 @@ from oda_widgets.products import (
     Text,
 )
 from oda_widgets.spectrum import SpectrumView
-from oda_widgets.table import TableView
 from oda_widgets.static import StaticFallback, children_html, html_table
+from oda_widgets.table import TableView
 
 __all__ = [
     "ResultsView",
