@@ -160,7 +160,7 @@ def test_results_and_explorer_outputs_are_html_snapshots_with_the_pictures(produ
             png_size(base64.b64decode(b)) for b in re.findall(r'src="data:image/png;base64,([^"]+)"', page)
         ]
         assert sizes == [MOSAIC_SIZE]
-        assert "Mosaic and catalog" in page and "sources shown" in page
+        assert "Sky images and catalog" in page and "sources shown" in page
         snapshot = _bundle(ex)[0]["text/html"]
         # the form's values, the job board and the picture of the results on show
         assert "max_pointings" in snapshot and "10" in snapshot and "1. isgri_image" in snapshot
