@@ -27,6 +27,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import lab_api
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 # --no-sandbox: CI runs as root; the background/component/sync flags keep Chromium off the closed network.
@@ -158,16 +159,6 @@ def jupyter_server(tmp_path_factory):
             proc.kill()
             proc.wait(timeout=10)
         log.close()
-
-
-def lab_api(server: dict, method: str, path: str):
-    """One authenticated request to the Lab server's REST API; the decoded JSON (or None)."""
-    req = urllib.request.Request(
-        server["base"] + path, method=method, headers={"Authorization": f"token {server['token']}"}
-    )
-    with urllib.request.urlopen(req, timeout=15) as r:
-        body = r.read()
-    return json.loads(body) if body else None
 
 
 @pytest.fixture

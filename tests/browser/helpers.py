@@ -15,8 +15,10 @@ Typical test::
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -212,3 +214,13 @@ def element_screenshot(locator, name: str) -> Path:
     locator.scroll_into_view_if_needed()
     locator.screenshot(path=str(path))
     return path
+
+
+def lab_api(server: dict, method: str, path: str):
+    """One authenticated request to the Lab server's REST API; the decoded JSON (or None)."""
+    req = urllib.request.Request(
+        server["base"] + path, method=method, headers={"Authorization": f"token {server['token']}"}
+    )
+    with urllib.request.urlopen(req, timeout=15) as r:
+        body = r.read()
+    return json.loads(body) if body else None

@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-from conftest import lab_api
-from helpers import ROOT, cell_outputs_text, open_and_run, page_errors, screenshot, wait_all_executed
+from helpers import ROOT, cell_outputs_text, lab_api, open_and_run, page_errors, screenshot, wait_all_executed
 from playwright.sync_api import Page, expect
 
 # Non-transparent pixels of the first mosaic canvas: > 0 once the image is drawn.
