@@ -308,3 +308,25 @@ def test_utc_tick_labels_are_astropys_utc_at_every_zoom(reference):
                 assert iso[:19] == label + start and float(iso[17:]) < 1e-5, (label, iso)
             checked += 1
     assert checked > 20
+
+
+def test_mjd_days_are_counted_in_the_curves_scale():
+    """A workflow's MJD column is UTC: the axis labels its own days (not TT, 69 s later); IJD stays TT."""
+    from oda_widgets.products.time_axis import time_axis_spec
+
+    ref = Time(60188.25, format="mjd", scale="utc")
+    utc = time_axis_spec(ref, "MJD", scale="utc")["ref_days"]
+    tt = time_axis_spec(ref, "MJD")["ref_days"]
+    assert utc == pytest.approx(60188.25, abs=1e-9)
+    assert (tt - utc) * 86400 == pytest.approx(69.184, abs=1e-3)
+    assert time_axis_spec(ref, "IJD", scale="utc")["ref_days"] == pytest.approx(
+        ref.tt.mjd - 51544.0, abs=1e-9
+    )
+    plot = LightCurvePlot(
+        [PlotSeries("delta Cep", np.arange(10.0) * 3600, np.full(10, 4.0))],
+        reference=ref,
+        time_format="MJD",
+        time_scale="utc",
+    )
+    assert plot.time_axis["ref_days"] == pytest.approx(60188.25, abs=1e-9)
+    assert plot.x_label == "Time [MJD, UTC]"
