@@ -277,7 +277,8 @@ def par_names(instrument: str, product: str | None, legacy: bool = False) -> lis
 CONTROL_KEYS = BOOKKEEPING | REQUEST_OPTIONS | {"catalog_selected_objects", "T_format", "time_bin_format"}
 
 
-def _float(name: str, v: Any) -> float:
+def finite_float(name: str, v: Any) -> float:
+    """A request value as a finite float, or the dispatcher's error for it."""
     try:
         x = float(v)
     except (TypeError, ValueError) as e:
@@ -467,7 +468,7 @@ def normalise(raw: dict, roles: list[str]) -> Request:
         if isinstance(v, (list, dict)) and p.cls not in ("InputProdList", "UserCatalog"):
             raise DemoError(f"Parameter {name} wrong value {json.dumps(v)[:200]}: a single value is expected")
         if p.cls in ("Angle", "Float", "Energy", "DetectionThreshold"):
-            x = _float(name, v)
+            x = finite_float(name, v)
             _bounds(p, x)
             values[name] = ap[name] = x
         elif p.cls == "Integer":
@@ -482,7 +483,7 @@ def normalise(raw: dict, roles: list[str]) -> Request:
             fmt = str(raw.get("time_bin_format") or "sec")
             if fmt not in ("sec", "jd"):
                 raise DemoError(f"Parameter time_bin_format wrong value {fmt}: not in allowed ('sec', 'jd')")
-            x = _float(name, v) * (86400.0 if fmt == "jd" else 1.0)
+            x = finite_float(name, v) * (86400.0 if fmt == "jd" else 1.0)
             values[name] = ap[name] = x
             ap["time_bin_format"] = "sec"
         elif p.cls == "InputProdList":

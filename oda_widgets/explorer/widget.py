@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import html
 import os
-import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from oda_widgets.client import Dispatcher, Job, OdaError, protocol, redact
 from oda_widgets.errors import InvalidParameter
 from oda_widgets.job_status.widget import short_id
 from oda_widgets.light_curve import LightCurveView
+from oda_widgets.products.collection import default_folder_name
 from oda_widgets.results import results_view
 from oda_widgets.static import StaticFallback, children_html
 
@@ -396,7 +396,7 @@ class Explorer(StaticFallback, widgets.VBox):
         collection = job.result()
         folder = product_path(
             directory or self.directory.value.strip() or None,
-            default=re.sub(r"[^\w.-]", "_", f"{job.product}_{job.job_id or 'job'}"),
+            default=default_folder_name(job.product, job.job_id),
         )
         paths = collection.save(folder)
         self._say(f"Saved {len(paths)} file(s) of {job.product} into {folder}")

@@ -34,6 +34,7 @@ from astropy.time import Time, TimeDelta
 
 from .._assets import esm_path
 from ..errors import InvalidParameter
+from ..products.curve_arrays import seconds_since
 from ..products.rebin import TIME_AXES
 from ..products.time_axis import time_axis_spec
 from .decimate import decimate
@@ -291,7 +292,7 @@ class LightCurvePlot(anywidget.AnyWidget):
     def _seconds_pair(self, start: Time, stop: Time, what: str) -> tuple[float, float]:
         if not (isinstance(start, Time) and isinstance(stop, Time)):
             raise InvalidParameter(f"{what} needs two astropy Time values")
-        a, b = (start - self.reference).to_value(u.s), (stop - self.reference).to_value(u.s)
+        a, b = float(seconds_since(start, self.reference)), float(seconds_since(stop, self.reference))
         if not b > a:
             raise InvalidParameter(f"{what}: stop must be after start")
         return float(a), float(b)

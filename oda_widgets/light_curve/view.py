@@ -54,7 +54,7 @@ from astropy.time import Time, TimeDelta
 
 from ..analysis.timing import chi2_constant
 from ..errors import InvalidParameter
-from ..products.curve_arrays import CurveArrays, curve_arrays, seconds_and_reference
+from ..products.curve_arrays import CurveArrays, curve_arrays, seconds_and_reference, seconds_since
 from ..products.rebin import (
     TIME_AXES,
     BinnedLightCurve,
@@ -443,12 +443,12 @@ class LightCurveView(StaticFallback, widgets.VBox):
         """
         if not isinstance(time, Time):
             raise InvalidParameter("add_overlay needs the times as an astropy Time")
-        seconds = np.atleast_1d((time - self.reference).to_value(u.s))
+        seconds = np.atleast_1d(seconds_since(time, self.reference))
         stop_seconds = None
         if kind == "span":
             if not isinstance(stops, Time):
                 raise InvalidParameter("a span overlay needs its stops as an astropy Time")
-            stop_seconds = np.atleast_1d((stops - self.reference).to_value(u.s))
+            stop_seconds = np.atleast_1d(seconds_since(stops, self.reference))
         vals = None
         if values is not None:
             unit = self._curves[0].arrays.unit
@@ -615,8 +615,9 @@ class LightCurveView(StaticFallback, widgets.VBox):
             return
         if not (isinstance(start, Time) and isinstance(stop, Time)):
             raise InvalidParameter("select_interval needs two astropy Time values")
-        a, b = (start - self.reference).to_value(u.s), (stop - self.reference).to_value(u.s)
-        self.plot.select(float(a), float(b))
+        self.plot.select(
+            float(seconds_since(start, self.reference)), float(seconds_since(stop, self.reference))
+        )
 
     def link_form(self, form: Any) -> None:
         """Remember a ``QueryForm`` for :meth:`use_as_t1_t2` (and the button of the same name)."""

@@ -369,6 +369,11 @@ def _each(products: dict[str, Any], kind: str, decode: Callable[[Any], Any]) -> 
     return [_decoded(kind, i, d, decode) for i, d in enumerate(payloads)]
 
 
+def default_folder_name(product: str | None, job_id: str | None) -> str:
+    """The folder a job's products are saved under by default: ``<product>_<job id>``, file-safe."""
+    return re.sub(r"[^\w.-]", "_", f"{product or 'products'}_{job_id or 'job'}")
+
+
 class ProductCollection:
     """The decoded products of one response, in oda_api's order, each under oda_api's name.
 
@@ -752,7 +757,7 @@ class ProductCollection:
 
     def default_folder(self) -> str:
         """The folder name products of this job are saved under by default: ``<product>_<job id>``."""
-        return re.sub(r"[^\w.-]", "_", f"{self.product or 'products'}_{self.job_id or 'job'}")
+        return default_folder_name(self.product, self.job_id)
 
     def file_name(self, name: str) -> str:
         """The file name :meth:`save` uses for product ``name`` (oda_api's ``<name>.<ext>``)."""

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from helpers import lab_api
+from peers import free_port
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 # --no-sandbox: CI runs as root; the background/component/sync flags keep Chromium off the closed network.
@@ -65,12 +65,6 @@ def browser_type_launch_args(browser_type_launch_args):
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args):
     return {**browser_context_args, "viewport": {"width": 1400, "height": 1000}}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _status(url: str) -> int:
@@ -113,7 +107,7 @@ def jupyter_server(tmp_path_factory):
     }
     # never leak a user's ODA token into notebooks the tests save
     env.pop("ODA_TOKEN", None)
-    port = _free_port()
+    port = free_port()
     cmd = [
         sys.executable,
         "-m",

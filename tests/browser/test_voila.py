@@ -21,6 +21,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from helpers import ROOT, page_errors, screenshot
+from peers import free_port
 from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.browser
@@ -38,12 +39,6 @@ SPECTRUM_DRAWN = """() => { const r = document.querySelector('.oda-explorer-resu
   const f = r && r.querySelector('.bqplot.figure svg');
   if (!f) return 0; const b = f.getBoundingClientRect();
   return b.width > 300 && b.height > 150 ? r.querySelectorAll('.dot').length : 0; }"""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _copy_without_outputs(src: Path, dest: Path) -> None:
@@ -75,7 +70,7 @@ def voila_server(tmp_path_factory):
     }
     for private in ("ODA_TOKEN", "ODA_DISPATCHER_URL"):
         env.pop(private, None)
-    port = _free_port()
+    port = free_port()
     cmd = [
         sys.executable, "-m", "voila", str(root), "--no-browser", f"--port={port}",
         "--Voila.ip=127.0.0.1", "--show_tracebacks=True",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 import threading
 import warnings
 
 import pytest
+from peers import free_port
 from status_helpers import visible, wait_state, widget_state_text
 from werkzeug.serving import make_server
 
@@ -123,12 +123,6 @@ def test_fifty_concurrent_jobs_all_finish_with_bounded_requests(demo_dispatcher,
     assert board.poller.polls >= 100  # submit + at least one poll each
     assert "50 jobs" in board._summary.value and "50 done" in board._summary.value
     assert len(board.store.entries()) == 50
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -31,22 +31,6 @@ def spi_acs(n=1_000_000, seed=0, burst=None):
     return PlotSeries("SPI-ACS", sec, y, err, np.broadcast_to(0.025, (n,)))
 
 
-@pytest.fixture
-def sent(monkeypatch):
-    """Every comm message the kernel sends: (widget, method, state keys)."""
-    import ipywidgets
-
-    log = []
-    original = ipywidgets.Widget._send
-
-    def record(self, msg, buffers=None):
-        log.append((self, msg.get("method"), sorted(msg.get("state", {}))))
-        return original(self, msg, buffers=buffers)
-
-    monkeypatch.setattr(ipywidgets.Widget, "_send", record)
-    return log
-
-
 def page_sets(plot, **state):
     """What the page does: one comm message setting traits (the kernel does not echo x_range)."""
     plot.set_state(state)

@@ -271,22 +271,6 @@ def test_two_curves_of_one_source_get_distinct_names():
     assert [c["name"] for c in v.plot.series] == ["Crab", "Crab (2)"]
 
 
-@pytest.fixture
-def sent(monkeypatch):
-    """Every comm message the kernel sends to the page: (widget, method, state keys)."""
-    import ipywidgets
-
-    log = []
-    original = ipywidgets.Widget._send
-
-    def record(self, msg, buffers=None):
-        log.append((self, msg.get("method"), sorted(msg.get("state", {}))))
-        return original(self, msg, buffers=buffers)
-
-    monkeypatch.setattr(ipywidgets.Widget, "_send", record)
-    return log
-
-
 def _page_zoom(v, lo, hi):
     """What the page sends when the user zooms: the plot's x_range, in one message."""
     v.plot.set_state({"x_range": [float(lo), float(hi)]})

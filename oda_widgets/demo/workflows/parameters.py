@@ -13,11 +13,10 @@ lower or equal than 1000.0``) and gives the normalised value.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from oda_widgets.demo.instruments import DemoError
+from oda_widgets.demo.instruments import DemoError, finite_float
 from oda_widgets.demo.workflows.ontology import ODA, Ontology, Term
 
 __all__ = ["Parameter", "SOURCE_TERMS", "KINDS", "from_options", "token_parameter"]
@@ -155,13 +154,7 @@ class Parameter:
                 return int(raw)
             except (TypeError, ValueError) as e:
                 raise DemoError(f"Parameter {self.name} wrong value {raw}. {e}") from None
-        try:
-            value = float(raw)
-        except (TypeError, ValueError) as e:
-            raise DemoError(f"Parameter {self.name} wrong value {raw}. {e}") from None
-        if not math.isfinite(value):
-            raise DemoError(f"Parameter {self.name} wrong value {raw}: should be a finite number")
-        return value
+        return finite_float(self.name, raw)
 
     def _check_bounds(self, value: float | int) -> None:
         units = self.units if self.units is not None and self.kind != "DetectionThreshold" else ""
