@@ -55,6 +55,7 @@ from astropy.time import Time, TimeDelta
 from ..analysis.timing import chi2_constant
 from ..errors import InvalidParameter
 from ..products.curve_arrays import CurveArrays, curve_arrays, seconds_and_reference, seconds_since
+from ..products.light_curve import SPI_ACS_BAND
 from ..products.rebin import (
     TIME_AXES,
     BinnedLightCurve,
@@ -80,8 +81,6 @@ PALETTE = (
     "#bcbd22",
     "#17becf",
 )
-# SPI-ACS products carry no energy keywords; oda_api labels them with the ACS's nominal band
-SPI_ACS_BAND = (75.0, 2000.0)
 #: the view's interaction modes and what a drag does in each (the plot's tools)
 MODES = {"zoom": "pan", "pan": "pan", "box": "zoom", "select": "select"}
 
@@ -372,12 +371,9 @@ class LightCurveView(StaticFallback, widgets.VBox):
     def _rate_label(self) -> str:
         lc = self._curves[0].original
         given = getattr(lc, "value_label", None)
-        if (
-            isinstance(given, str)
-            and given
-            and not str(getattr(lc, "instrument", "")).upper().startswith("SPI")
-        ):
+        if isinstance(given, str) and given:
             return given
+        # a light-curve-like object without its own label: rate, band from E_MIN/E_MAX, unit
         unit = self._curves[0].arrays.unit
         unit_text = "counts/s" if unit == u.ct / u.s else unit.to_string()
         e_min, e_max = getattr(lc, "e_min", None), getattr(lc, "e_max", None)

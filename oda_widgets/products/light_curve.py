@@ -30,6 +30,8 @@ __all__ = ["LightCurve", "find_light_curve_hdu", "light_curve_hdus", "IJD_MJDREF
 _LCR = re.compile(r"^(ISGR|JMX[12])-SRC\.-LCR$", re.IGNORECASE)
 _INSTRUMENTS = {"ISGR": "ISGRI", "JMX1": "JEM-X1", "JMX2": "JEM-X2"}
 #: the unit of a value column that says none, by what it holds
+#: SPI-ACS products carry no energy keywords; oda_api labels them with the ACS's nominal band (keV)
+SPI_ACS_BAND = (75.0, 2000.0)
 _DEFAULT_UNITS = {"rate": u.ct / u.s, "counts": u.ct, "magnitude": u.mag}
 VALUE_NAMES = tuple(VALUE_KINDS)
 _QUANTITY_NAMES = {
@@ -325,7 +327,12 @@ class LightCurve:
         what = _QUANTITY_NAMES.get(self.quantity, self.value_column)
         if self.value_column.upper() not in VALUE_NAMES:
             what = self.value_column  # a banded or unit-chosen column says more than its quantity
-        band = f" {self.band}" if self.band and self.band not in what else ""
+        if str(self.instrument or "").upper().startswith("SPI") and (
+            self.e_min is None or self.e_max is None
+        ):
+            band = f" ~{SPI_ACS_BAND[0]:g}–{SPI_ACS_BAND[1]:g} keV"
+        else:
+            band = f" {self.band}" if self.band and self.band not in what else ""
         return f"{what}{band} [{unit_text}]" if unit_text else f"{what}{band}"
 
     @property
